@@ -1,0 +1,154 @@
+//! The survey model: a checked, immutable questionnaire definition.
+//!
+//! Definitions are written as TOML files in `surveys/` (see `definition`), checked once
+//! at the edge and turned into these plain types; nothing behind that edge checks again.
+
+mod answers;
+mod condition;
+mod definition;
+
+pub use answers::{Evaluation, FieldError, RawAnswers};
+pub use condition::{Condition, Op, Subject};
+pub use definition::{Problem, check_file, parse};
+
+use std::collections::BTreeMap;
+
+/// A questionnaire: sections of questions, plus the roster groups it is sent to.
+#[derive(Debug, Clone)]
+pub struct Survey {
+    pub id: String,
+    pub title: String,
+    pub intro: Option<String>,
+    /// Allowed values of the roster's `group` column, with labels for breakdowns.
+    pub groups: Vec<Choice>,
+    pub sections: Vec<Section>,
+    /// The pages a respondent goes through, derived from the sections (see `steps`).
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub id: String,
+    pub title: String,
+    pub intro: Option<String>,
+    pub questions: Vec<Question>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub id: String,
+    pub text: String,
+    pub help: Option<String>,
+    pub kind: Kind,
+    /// Required whenever the question is shown; a question that does not apply is never required.
+    pub required: bool,
+    pub shown_when: Option<Condition>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Single { options: Vec<Choice> },
+    Multiple { options: Vec<Choice> },
+    /// Rows × columns, several columns may be ticked per row.
+    Grid { rows: Vec<Choice>, columns: Vec<Choice> },
+    Number { min: i64, max: i64 },
+    Text { max_length: usize },
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Single { .. } => "single",
+            Kind::Multiple { .. } => "multiple",
+            Kind::Grid { .. } => "grid",
+            Kind::Number { .. } => "number",
+            Kind::Text { .. } => "text",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub code: String,
+    pub label: String,
+}
+
+/// One page of the form: questions of one section, cut so that no question depends on an
+/// answer given on the same page. Conditions are evaluated on the server between pages,
+/// which is what lets the form work without JavaScript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub section: usize,
+    /// Indexes into the section's questions.
+    pub questions: Vec<usize>,
+}
+
+/// The roster attributes of the recipient who answers; conditions may refer to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterAttributes {
+    pub group: String,
+    pub category: String,
+}
+
+/// A validated answer. Which variant a question takes follows from its kind:
+/// single choice and free text are `One`, multiple choice is `Many`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Number(i64),
+    One(String),
+    Many(Vec<String>),
+    Grid(BTreeMap<String, Vec<String>>),
+}
+
+/// A respondent's validated answers, by question id. Questions that did not apply are absent.
+pub type Answers = BTreeMap<String, Answer>;
+
+impl Survey {
+    pub fn questions(&self) -> impl Iterator<Item = &Question> {
+        self.sections.iter().flat_map(|s| s.questions.iter())
+    }
+
+    pub fn question(&self, id: &str) -> Option<&Question> {
+        self.questions().find(|q| q.id == id)
+    }
+
+    pub fn step_questions(&self, step: usize) -> impl Iterator<Item = &Question> {
+        let s = &self.steps[step];
+        s.questions.iter().map(move |&i| &self.sections[s.section].questions[i])
+    }
+
+    pub fn group_label<'a>(&'a self, code: &'a str) -> &'a str {
+        self.groups
+            .iter()
+            .find(|g| g.code == code)
+            .map_or(code, |g| g.label.as_str())
+    }
+}
+
+/// Cuts each section into steps: a new step starts before a question whose condition
+/// refers to a question already on the current step.
+fn derive_steps(sections: &[Section]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for (si, section) in sections.iter().enumerate() {
+        let mut current = Step { section: si, questions: Vec::new() };
+        for (qi, q) in section.questions.iter().enumerate() {
+            let depends_on_page = q.shown_when.as_ref().is_some_and(|c| {
+                c.questions()
+                    .iter()
+                    .any(|id| current.questions.iter().any(|&k| section.questions[k].id == *id))
+            });
+            if depends_on_page {
+                steps.push(std::mem::replace(
+                    &mut current,
+                    Step { section: si, questions: Vec::new() },
+                ));
+            }
+            current.questions.push(qi);
+        }
+        if !current.questions.is_empty() {
+            steps.push(current);
+        }
+    }
+    steps
+}
