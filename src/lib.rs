@@ -2,4 +2,11 @@
 //!
 //! The core (`survey`, `roster`) is pure; `store`, `web` and `cli` are thin shells around it.
 
+pub mod cli;
+pub mod config;
+pub mod roster;
+pub mod round;
+pub mod store;
 pub mod survey;
+pub mod token;
+pub mod web;

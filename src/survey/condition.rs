@@ -6,7 +6,11 @@ use super::{Answer, Answers, RosterAttributes};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
-    Compare { subject: Subject, op: Op, value: String },
+    Compare {
+        subject: Subject,
+        op: Op,
+        value: String,
+    },
     And(Box<Condition>, Box<Condition>),
     Or(Box<Condition>, Box<Condition>),
     Not(Box<Condition>),
@@ -55,7 +59,11 @@ pub struct SyntaxError {
 impl Condition {
     pub fn parse(src: &str) -> Result<Condition, SyntaxError> {
         let tokens = tokenize(src)?;
-        let mut p = Parser { tokens, pos: 0, end: src.chars().count() };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            end: src.chars().count(),
+        };
         let c = p.or()?;
         match p.peek() {
             None => Ok(c),
@@ -114,7 +122,9 @@ impl Condition {
                         _ => false,
                     };
                 }
-                let Subject::Question(id) = subject else { unreachable!() };
+                let Subject::Question(id) = subject else {
+                    unreachable!()
+                };
                 let answer = answers.get(id);
                 let equal = match answer {
                     Some(Answer::One(a)) => a == value,
@@ -128,7 +138,9 @@ impl Condition {
                 match op {
                     Op::Eq => equal,
                     Op::Ne => !equal,
-                    Op::Includes => matches!(answer, Some(Answer::Many(v)) if v.iter().any(|c| c == value)),
+                    Op::Includes => {
+                        matches!(answer, Some(Answer::Many(v)) if v.iter().any(|c| c == value))
+                    }
                     Op::Lt => number.is_some_and(|(n, v)| n < v),
                     Op::Le => number.is_some_and(|(n, v)| n <= v),
                     Op::Gt => number.is_some_and(|(n, v)| n > v),
@@ -157,7 +169,9 @@ fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
         }
         let start = i;
         if c.is_alphanumeric() || c == '_' || c == '-' {
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-')
+            {
                 i += 1;
             }
         } else if matches!(c, '(' | ')' | '=') {
@@ -167,12 +181,21 @@ fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
             if i < chars.len() && chars[i] == '=' {
                 i += 1;
             } else if c == '!' {
-                return Err(SyntaxError { offset: start, message: "`!` must be followed by `=`".into() });
+                return Err(SyntaxError {
+                    offset: start,
+                    message: "`!` must be followed by `=`".into(),
+                });
             }
         } else {
-            return Err(SyntaxError { offset: start, message: format!("unexpected character `{c}`") });
+            return Err(SyntaxError {
+                offset: start,
+                message: format!("unexpected character `{c}`"),
+            });
         }
-        tokens.push(Token { text: chars[start..i].iter().collect(), offset: start });
+        tokens.push(Token {
+            text: chars[start..i].iter().collect(),
+            offset: start,
+        });
     }
     Ok(tokens)
 }
@@ -189,10 +212,14 @@ impl Parser {
     }
 
     fn next(&mut self, expected: &str) -> Result<Token, SyntaxError> {
-        let t = self.tokens.get(self.pos).cloned().ok_or_else(|| SyntaxError {
-            offset: self.end,
-            message: format!("the condition ends where {expected} was expected"),
-        })?;
+        let t = self
+            .tokens
+            .get(self.pos)
+            .cloned()
+            .ok_or_else(|| SyntaxError {
+                offset: self.end,
+                message: format!("the condition ends where {expected} was expected"),
+            })?;
         self.pos += 1;
         Ok(t)
     }
@@ -230,7 +257,10 @@ impl Parser {
             let inner = self.or()?;
             let close = self.next("`)`")?;
             if close.text != ")" {
-                return Err(SyntaxError { offset: close.offset, message: format!("expected `)`, found `{}`", close.text) });
+                return Err(SyntaxError {
+                    offset: close.offset,
+                    message: format!("expected `)`, found `{}`", close.text),
+                });
             }
             return Ok(inner);
         }
@@ -238,7 +268,10 @@ impl Parser {
         if !is_word(&subject.text) || ["and", "or", "not"].contains(&subject.text.as_str()) {
             return Err(SyntaxError {
                 offset: subject.offset,
-                message: format!("expected a question id, `group` or `category`, found `{}`", subject.text),
+                message: format!(
+                    "expected a question id, `group` or `category`, found `{}`",
+                    subject.text
+                ),
             });
         }
         let op_token = self.next("a comparison (=, !=, <, <=, >, >=, includes)")?;
@@ -253,25 +286,36 @@ impl Parser {
             other => {
                 return Err(SyntaxError {
                     offset: op_token.offset,
-                    message: format!("expected a comparison (=, !=, <, <=, >, >=, includes) after `{}`, found `{other}`", subject.text),
+                    message: format!(
+                        "expected a comparison (=, !=, <, <=, >, >=, includes) after `{}`, found `{other}`",
+                        subject.text
+                    ),
                 });
             }
         };
         let value = self.next("a value")?;
         if !is_word(&value.text) || ["and", "or", "not"].contains(&value.text.as_str()) {
-            return Err(SyntaxError { offset: value.offset, message: format!("expected a value, found `{}`", value.text) });
+            return Err(SyntaxError {
+                offset: value.offset,
+                message: format!("expected a value, found `{}`", value.text),
+            });
         }
         let subject = match subject.text.as_str() {
             "group" => Subject::Group,
             "category" => Subject::Category,
             id => Subject::Question(id.to_string()),
         };
-        Ok(Condition::Compare { subject, op, value: value.text })
+        Ok(Condition::Compare {
+            subject,
+            op,
+            value: value.text,
+        })
     }
 }
 
 fn is_word(s: &str) -> bool {
-    s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    s.chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 #[cfg(test)]
@@ -279,7 +323,10 @@ mod tests {
     use super::*;
 
     fn roster(group: &str) -> RosterAttributes {
-        RosterAttributes { group: group.into(), category: "skola".into() }
+        RosterAttributes {
+            group: group.into(),
+            category: "skola".into(),
+        }
     }
 
     #[test]

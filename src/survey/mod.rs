@@ -47,12 +47,24 @@ pub struct Question {
 
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Single { options: Vec<Choice> },
-    Multiple { options: Vec<Choice> },
+    Single {
+        options: Vec<Choice>,
+    },
+    Multiple {
+        options: Vec<Choice>,
+    },
     /// Rows × columns, several columns may be ticked per row.
-    Grid { rows: Vec<Choice>, columns: Vec<Choice> },
-    Number { min: i64, max: i64 },
-    Text { max_length: usize },
+    Grid {
+        rows: Vec<Choice>,
+        columns: Vec<Choice>,
+    },
+    Number {
+        min: i64,
+        max: i64,
+    },
+    Text {
+        max_length: usize,
+    },
 }
 
 impl Kind {
@@ -115,7 +127,9 @@ impl Survey {
 
     pub fn step_questions(&self, step: usize) -> impl Iterator<Item = &Question> {
         let s = &self.steps[step];
-        s.questions.iter().map(move |&i| &self.sections[s.section].questions[i])
+        s.questions
+            .iter()
+            .map(move |&i| &self.sections[s.section].questions[i])
     }
 
     pub fn group_label<'a>(&'a self, code: &'a str) -> &'a str {
@@ -131,17 +145,26 @@ impl Survey {
 fn derive_steps(sections: &[Section]) -> Vec<Step> {
     let mut steps = Vec::new();
     for (si, section) in sections.iter().enumerate() {
-        let mut current = Step { section: si, questions: Vec::new() };
+        let mut current = Step {
+            section: si,
+            questions: Vec::new(),
+        };
         for (qi, q) in section.questions.iter().enumerate() {
             let depends_on_page = q.shown_when.as_ref().is_some_and(|c| {
-                c.questions()
-                    .iter()
-                    .any(|id| current.questions.iter().any(|&k| section.questions[k].id == *id))
+                c.questions().iter().any(|id| {
+                    current
+                        .questions
+                        .iter()
+                        .any(|&k| section.questions[k].id == *id)
+                })
             });
             if depends_on_page {
                 steps.push(std::mem::replace(
                     &mut current,
-                    Step { section: si, questions: Vec::new() },
+                    Step {
+                        section: si,
+                        questions: Vec::new(),
+                    },
                 ));
             }
             current.questions.push(qi);
@@ -151,4 +174,58 @@ fn derive_steps(sections: &[Section]) -> Vec<Step> {
         }
     }
     steps
+}
+
+/// A definition file checked and read, with its source (which a round keeps a copy of).
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub survey: Survey,
+    pub source: String,
+}
+
+/// Reads and checks every `*.toml` in the folder. Any broken file fails the whole load,
+/// with every problem of every file, so a server never starts on half its surveys.
+pub fn load_dir(dir: &std::path::Path) -> Result<BTreeMap<String, Definition>, Vec<String>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        vec![format!(
+            "{}: cannot read the surveys folder: {e}",
+            dir.display()
+        )]
+    })?;
+    let mut paths: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut found = BTreeMap::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match check_file(&path) {
+            Ok(survey) => {
+                if found.contains_key(&survey.id) {
+                    problems.push(format!(
+                        "{}: the survey id `{}` is already used by another file",
+                        path.display(),
+                        survey.id
+                    ));
+                    continue;
+                }
+                let source = std::fs::read_to_string(&path).unwrap_or_default();
+                found.insert(survey.id.clone(), Definition { survey, source });
+            }
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(found)
+    } else {
+        Err(problems)
+    }
+}
+
+impl Survey {
+    /// The step a question is asked on.
+    pub fn step_of(&self, question: &str) -> Option<usize> {
+        (0..self.steps.len()).find(|&s| self.step_questions(s).any(|q| q.id == question))
+    }
 }

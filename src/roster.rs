@@ -1,0 +1,250 @@
+//! The recipient roster: a CSV file the coordinator exports from a spreadsheet.
+//!
+//! Every row is checked before anything is stored; a file with any bad row is refused
+//! whole, with every bad row listed by its line number.
+
+use crate::survey::Survey;
+use std::collections::HashMap;
+use std::fmt;
+
+/// One checked roster row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterRow {
+    /// Lower-cased, so that the same address written twice is one recipient.
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    pub group: String,
+    pub category: String,
+}
+
+/// A problem with the file, located by line (1 is the header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    pub line: u64,
+    pub message: String,
+}
+
+impl fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rad {}: {}", self.line, self.message)
+    }
+}
+
+const COLUMNS: [&str; 5] = ["email", "name", "organisation", "group", "category"];
+
+/// Parses a roster: UTF-8 with or without BOM, comma or semicolon separated, with a header
+/// row naming the columns `email,name,organisation,group,category` in any order.
+pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowProblem>> {
+    let problem = |line, message: String| vec![RowProblem { line, message }];
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1;
+        problem(
+            line,
+            "filen är inte UTF-8. Spara den som \"CSV UTF-8\" i Excel och försök igen.".into(),
+        )
+    })?;
+    let header_line = text.lines().next().unwrap_or("");
+    if header_line.trim().is_empty() {
+        return Err(problem(
+            1,
+            format!(
+                "filen är tom. Första raden ska vara kolumnnamnen: {}.",
+                COLUMNS.join(",")
+            ),
+        ));
+    }
+    let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+
+    let headers = reader
+        .headers()
+        .map_err(|e| problem(1, format!("kolumnraden kan inte läsas: {e}")))?
+        .clone();
+    let position: HashMap<String, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim().to_lowercase(), i))
+        .collect();
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| *c != "name" && !position.contains_key(*c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(problem(
+            1,
+            format!(
+                "kolumnen {} saknas. Första raden ska vara: {}.",
+                missing.join(", "),
+                COLUMNS.join(",")
+            ),
+        ));
+    }
+
+    let groups: Vec<&str> = survey.groups.iter().map(|g| g.code.as_str()).collect();
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    let mut first_seen: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                problems.push(RowProblem {
+                    line,
+                    message: format!("raden kan inte läsas som CSV: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue; // Spreadsheets often end with empty rows.
+        }
+        let field = |name: &str| {
+            position
+                .get(name)
+                .and_then(|&i| record.get(i))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        let mut reasons = Vec::new();
+        let email = field("email").to_lowercase();
+        if email.is_empty() {
+            reasons.push("e-postadress saknas".to_string());
+        } else if !email_address::EmailAddress::is_valid(&email) || !email.contains('.') {
+            reasons.push(format!("\"{email}\" är inte en giltig e-postadress"));
+        } else if let Some(first) = first_seen.get(&email) {
+            reasons.push(format!("{email} finns redan på rad {first}"));
+        }
+        let organisation = field("organisation");
+        if organisation.is_empty() {
+            reasons.push("organisation saknas".into());
+        }
+        let group = field("group").to_lowercase();
+        if group.is_empty() {
+            reasons.push(format!(
+                "group saknas (ska vara en av {})",
+                groups.join(", ")
+            ));
+        } else if !groups.contains(&group.as_str()) {
+            reasons.push(format!(
+                "group \"{group}\" finns inte (ska vara en av {})",
+                groups.join(", ")
+            ));
+        }
+        let category = field("category").to_lowercase();
+        if category.is_empty() {
+            reasons.push("category saknas".into());
+        } else if !category
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        {
+            reasons.push(format!("category \"{category}\" får bara innehålla bokstäver, siffror, - och _ (till exempel forskola)"));
+        }
+        if reasons.is_empty() {
+            first_seen.insert(email.clone(), line);
+            rows.push(RosterRow {
+                email,
+                name: field("name"),
+                organisation,
+                group,
+                category,
+            });
+        } else {
+            first_seen.entry(email).or_insert(line);
+            problems.push(RowProblem {
+                line,
+                message: reasons.join("; "),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if rows.is_empty() {
+        return Err(problem(2, "filen har kolumnrad men inga mottagare.".into()));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn survey() -> Survey {
+        crate::survey::parse(include_str!("../surveys/lagesbild.toml")).unwrap()
+    }
+
+    #[test]
+    fn reads_comma_and_semicolon_files_with_or_without_bom() {
+        let comma =
+            "email,name,organisation,group,category\nA@Example.se,Anna,Skolan,intern,skola\n";
+        let semi = "\u{feff}email;name;organisation;group;category\r\na@example.se;Anna;Skolan;intern;skola\r\n\r\n";
+        let a = parse(comma.as_bytes(), &survey()).unwrap();
+        let b = parse(semi.as_bytes(), &survey()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a[0].email, "a@example.se");
+    }
+
+    #[test]
+    fn the_sample_roster_is_accepted() {
+        let rows = parse(include_bytes!("../tests/data/recipients.csv"), &survey()).unwrap();
+        assert!(rows.len() > 20);
+        assert!(rows.iter().any(|r| r.group == "fackforvaltning"));
+    }
+
+    #[test]
+    fn lists_every_bad_row_with_its_line_and_reason() {
+        let csv = "email,name,organisation,group,category\n\
+                   ok@example.se,,Skolan,intern,skola\n\
+                   inte-en-adress,,Skolan,intern,skola\n\
+                   b@example.se,,,privat,skola\n\
+                   OK@example.se,,Skolan,intern,skola\n\
+                   \"c@example.se\",\"Berg, Anna\",\"Förening \"\"Ek\"\"\",extern,forening\n";
+        let problems = parse(csv.as_bytes(), &survey()).unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "rad 3: \"inte-en-adress\" är inte en giltig e-postadress",
+                "rad 4: organisation saknas; group \"privat\" finns inte (ska vara en av intern, extern, fackforvaltning)",
+                "rad 5: ok@example.se finns redan på rad 2",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_column_or_a_non_utf8_file_is_named() {
+        let p = parse(
+            b"email,organisation,group\nx@example.se,A,intern\n",
+            &survey(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            p[0].to_string(),
+            "rad 1: kolumnen category saknas. Första raden ska vara: email,name,organisation,group,category."
+        );
+        let latin1 =
+            b"email,name,organisation,group,category\na@example.se,\xc5sa,Skolan,intern,skola\n";
+        assert!(
+            parse(latin1, &survey()).unwrap_err()[0]
+                .to_string()
+                .starts_with("rad 2: filen är inte UTF-8")
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! A round: one year's sending of a survey, open between two dates (inclusive, in Swedish time).
+
+use jiff::civil::Date;
+
+pub const TIME_ZONE: &str = "Europe/Stockholm";
+
+#[derive(Debug, Clone)]
+pub struct Round {
+    pub id: i64,
+    /// The name used on the command line and in URLs, for example `lagesbild-2027`.
+    pub key: String,
+    pub survey_id: String,
+    pub title: String,
+    pub year: i64,
+    pub opens_on: Date,
+    pub closes_on: Date,
+    /// The survey definition as it was when the round was created.
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    NotYetOpen,
+    Open,
+    Closed,
+}
+
+impl Phase {
+    pub fn on(today: Date, opens_on: Date, closes_on: Date) -> Phase {
+        if today < opens_on {
+            Phase::NotYetOpen
+        } else if today > closes_on {
+            Phase::Closed
+        } else {
+            Phase::Open
+        }
+    }
+}
+
+impl Round {
+    pub fn phase(&self, today: Date) -> Phase {
+        Phase::on(today, self.opens_on, self.closes_on)
+    }
+}
+
+/// Today's date in Sweden, which decides whether a round is open and what day a response is dated.
+pub fn today() -> Date {
+    jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get(TIME_ZONE).expect("bundled time zone"))
+        .date()
+}
+
+/// A date as Swedish readers write it: "31 mars 2027".
+pub fn swedish_date(d: Date) -> String {
+    const MONTHS: [&str; 12] = [
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
+    format!(
+        "{} {} {}",
+        d.day(),
+        MONTHS[d.month() as usize - 1],
+        d.year()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn a_round_is_open_from_its_first_to_its_last_day() {
+        let r = Round {
+            id: 1,
+            key: "k".into(),
+            survey_id: "s".into(),
+            title: "t".into(),
+            year: 2027,
+            opens_on: date(2027, 3, 1),
+            closes_on: date(2027, 3, 31),
+            definition: String::new(),
+        };
+        assert_eq!(r.phase(date(2027, 2, 28)), Phase::NotYetOpen);
+        assert_eq!(r.phase(date(2027, 3, 1)), Phase::Open);
+        assert_eq!(r.phase(date(2027, 3, 31)), Phase::Open);
+        assert_eq!(r.phase(date(2027, 4, 1)), Phase::Closed);
+        assert_eq!(swedish_date(date(2027, 3, 31)), "31 mars 2027");
+    }
+}

@@ -1,0 +1,485 @@
+//! Storage: SQLite by default, PostgreSQL when the URL says so. Both engines share the SQL
+//! below (through sqlx's `Any` driver and `$n` placeholders); only the migrations differ.
+//! Every write a user waits on is one transaction, committed before the user hears of it.
+
+use crate::roster::RosterRow;
+use crate::round::Round;
+use crate::survey::{Answers, RawAnswers, RosterAttributes};
+use crate::token;
+use anyhow::Context;
+use jiff::civil::Date;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    /// Reads run concurrently.
+    read: AnyPool,
+    /// On SQLite a single connection takes every write, so writers queue in the process
+    /// instead of failing with "database is locked". On PostgreSQL it is the same pool as `read`.
+    write: AnyPool,
+    pub engine: Engine,
+}
+
+/// Rows per multi-row INSERT in bulk work (roster import, minting links).
+const BATCH: usize = 400;
+
+/// A recipient found by one of their tokens: what the form needs, and nothing that identifies them.
+#[derive(Debug, Clone)]
+pub struct Respondent {
+    pub recipient_id: i64,
+    pub round_id: i64,
+    pub round_title: String,
+    pub opens_on: Date,
+    pub closes_on: Date,
+    pub roster: RosterAttributes,
+    pub opened: bool,
+    pub submitted_on: Option<Date>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOutcome {
+    pub added: usize,
+    pub already_present: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submission {
+    Stored,
+    AlreadySubmitted,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoundSummary {
+    pub round: Round,
+    pub recipients: i64,
+    pub submitted: i64,
+}
+
+/// A submitted response as stored: anonymous by construction.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub id: String,
+    pub group: String,
+    pub category: String,
+    pub submitted_on: String,
+    pub answers: Answers,
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn parse_date(s: &str) -> anyhow::Result<Date> {
+    s.parse()
+        .with_context(|| format!("bad date `{s}` in the database"))
+}
+
+fn round_from(row: &AnyRow) -> anyhow::Result<Round> {
+    Ok(Round {
+        id: row.try_get("id")?,
+        key: row.try_get("key")?,
+        survey_id: row.try_get("survey_id")?,
+        title: row.try_get("title")?,
+        year: row.try_get("year")?,
+        opens_on: parse_date(&row.try_get::<String, _>("opens_on")?)?,
+        closes_on: parse_date(&row.try_get::<String, _>("closes_on")?)?,
+        definition: row.try_get("definition")?,
+    })
+}
+
+/// `($1, $2, $3), ($4, $5, $6), ...` for a multi-row INSERT.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            format!(
+                "({})",
+                (1..=columns)
+                    .map(|c| format!("${}", r * columns + c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const ROUND_COLUMNS: &str = "id, key, survey_id, title, year, opens_on, closes_on, definition";
+
+impl Store {
+    /// Opens (creating the SQLite file and its folder if needed) and migrates the database.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .context("cannot connect to PostgreSQL")?;
+            Store {
+                read: pool.clone(),
+                write: pool,
+                engine: Engine::Postgres,
+            }
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+            }
+            let url = format!("sqlite://{path}?mode=rwc");
+            let pragmas = |pool: AnyPoolOptions| {
+                pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL lets readers run beside the writer; NORMAL syncs at checkpoints, which in
+                        // WAL mode keeps every commit through a crash of the process.
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
+                })
+            };
+            let write = pragmas(AnyPoolOptions::new().max_connections(1))
+                .connect(&url)
+                .await
+                .with_context(|| format!("cannot open the SQLite database {path}"))?;
+            let read = pragmas(AnyPoolOptions::new().max_connections(8))
+                .connect(&url)
+                .await?;
+            Store {
+                read,
+                write,
+                engine: Engine::Sqlite,
+            }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.engine {
+            Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Engine::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator
+            .run(&self.write)
+            .await
+            .context("cannot apply the database migrations")
+    }
+
+    pub async fn healthy(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+
+    /// The key that signs CSRF tokens. Kept in the database so that every server instance
+    /// sharing it uses the same one; the first instance to start creates it.
+    pub async fn secret(&self) -> anyhow::Result<Vec<u8>> {
+        let (fresh, _) = token::mint();
+        sqlx::query("INSERT INTO settings (name, value) VALUES ('secret', $1) ON CONFLICT (name) DO NOTHING")
+            .bind(fresh)
+            .execute(&self.write)
+            .await?;
+        let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE name = 'secret'")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(value.into_bytes())
+    }
+
+    /// Creates a round; `None` if a round with that key exists already.
+    pub async fn create_round(&self, r: &Round) -> anyhow::Result<Option<Round>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO rounds (key, survey_id, title, year, opens_on, closes_on, definition, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING RETURNING {ROUND_COLUMNS}"
+        )))
+        .bind(&r.key)
+        .bind(&r.survey_id)
+        .bind(&r.title)
+        .bind(r.year)
+        .bind(r.opens_on.to_string())
+        .bind(r.closes_on.to_string())
+        .bind(&r.definition)
+        .bind(now())
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(round_from).transpose()
+    }
+
+    pub async fn round(&self, key: &str) -> anyhow::Result<Option<Round>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ROUND_COLUMNS} FROM rounds WHERE key = $1"
+        )))
+        .bind(key)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(round_from).transpose()
+    }
+
+    pub async fn round_by_id(&self, id: i64) -> anyhow::Result<Round> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_one(&self.read)
+        .await?;
+        round_from(&row)
+    }
+
+    pub async fn rounds(&self) -> anyhow::Result<Vec<RoundSummary>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ROUND_COLUMNS},
+                    (SELECT COUNT(*) FROM recipients WHERE round_id = rounds.id) AS recipients,
+                    (SELECT COUNT(*) FROM recipients WHERE round_id = rounds.id AND submitted_on IS NOT NULL) AS submitted
+             FROM rounds ORDER BY year DESC, key"
+        )))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RoundSummary {
+                    round: round_from(row)?,
+                    recipients: row.try_get("recipients")?,
+                    submitted: row.try_get("submitted")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds the rows not yet on the round's roster, all in one transaction. A recipient is
+    /// the same when the (lower-cased) address is, so importing a file twice adds nobody twice.
+    pub async fn import_roster(
+        &self,
+        round_id: i64,
+        rows: &[RosterRow],
+        progress: &dyn Fn(usize),
+    ) -> anyhow::Result<ImportOutcome> {
+        let mut tx = self.write.begin().await?;
+        let created = now();
+        let mut added = 0;
+        for (n, chunk) in rows.chunks(BATCH).enumerate() {
+            let sql = format!(
+                "INSERT INTO recipients (round_id, email, name, organisation, grp, category, created_at) VALUES {}
+                 ON CONFLICT (round_id, email) DO NOTHING",
+                placeholders(chunk.len(), 7)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q
+                    .bind(round_id)
+                    .bind(&r.email)
+                    .bind(&r.name)
+                    .bind(&r.organisation)
+                    .bind(&r.group)
+                    .bind(&r.category)
+                    .bind(created);
+            }
+            added += q.execute(&mut *tx).await?.rows_affected() as usize;
+            progress((n + 1) * BATCH);
+        }
+        tx.commit().await?;
+        Ok(ImportOutcome {
+            added,
+            already_present: rows.len() - added,
+        })
+    }
+
+    /// Mints a new personal link token for each recipient of the round (only those who have
+    /// not answered when `pending_only`) and returns (email, token). Earlier tokens keep working.
+    pub async fn mint_tokens(
+        &self,
+        round_id: i64,
+        pending_only: bool,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let filter = if pending_only {
+            " AND submitted_on IS NULL"
+        } else {
+            ""
+        };
+        let recipients = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, email FROM recipients WHERE round_id = $1{filter} ORDER BY id"
+        )))
+        .bind(round_id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut links = Vec::with_capacity(recipients.len());
+        let mut tx = self.write.begin().await?;
+        let created = now();
+        for chunk in recipients.chunks(BATCH) {
+            let mut q = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO tokens (hash, recipient_id, created_at) VALUES {}",
+                placeholders(chunk.len(), 3)
+            )));
+            for row in chunk {
+                let (token, hash) = token::mint();
+                links.push((row.try_get::<String, _>("email")?, token));
+                q = q
+                    .bind(hash)
+                    .bind(row.try_get::<i64, _>("id")?)
+                    .bind(created);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(links)
+    }
+
+    /// The recipient a token belongs to, if it belongs to one.
+    pub async fn respondent(&self, token_hash: &str) -> anyhow::Result<Option<Respondent>> {
+        let row = sqlx::query(
+            "SELECT r.id, r.round_id, r.grp, r.category, r.opened_on, r.submitted_on, o.title, o.opens_on, o.closes_on
+             FROM tokens t JOIN recipients r ON r.id = t.recipient_id JOIN rounds o ON o.id = r.round_id
+             WHERE t.hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Respondent {
+            recipient_id: row.try_get("id")?,
+            round_id: row.try_get("round_id")?,
+            round_title: row.try_get("title")?,
+            opens_on: parse_date(&row.try_get::<String, _>("opens_on")?)?,
+            closes_on: parse_date(&row.try_get::<String, _>("closes_on")?)?,
+            roster: RosterAttributes {
+                group: row.try_get("grp")?,
+                category: row.try_get("category")?,
+            },
+            opened: row.try_get::<Option<String>, _>("opened_on")?.is_some(),
+            submitted_on: row
+                .try_get::<Option<String>, _>("submitted_on")?
+                .as_deref()
+                .map(parse_date)
+                .transpose()?,
+        }))
+    }
+
+    /// Records the day a recipient first opened their link (shown to the coordinator, who
+    /// may then follow up on links that never arrived).
+    pub async fn mark_opened(&self, recipient_id: i64, today: Date) -> anyhow::Result<()> {
+        sqlx::query("UPDATE recipients SET opened_on = $1 WHERE id = $2 AND opened_on IS NULL")
+            .bind(today.to_string())
+            .bind(recipient_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn draft(&self, recipient_id: i64) -> anyhow::Result<Option<(usize, RawAnswers)>> {
+        let row = sqlx::query("SELECT step, raw FROM drafts WHERE recipient_id = $1")
+            .bind(recipient_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|row| {
+            Ok((
+                row.try_get::<i64, _>("step")? as usize,
+                serde_json::from_str(&row.try_get::<String, _>("raw")?)?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Saves the draft, unless the recipient has already submitted (a second tab may still be open).
+    pub async fn save_draft(
+        &self,
+        recipient_id: i64,
+        step: usize,
+        raw: &RawAnswers,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO drafts (recipient_id, step, raw, updated_at)
+             SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $1 AND submitted_on IS NULL)
+             ON CONFLICT (recipient_id) DO UPDATE SET step = excluded.step, raw = excluded.raw, updated_at = excluded.updated_at",
+        )
+        .bind(recipient_id)
+        .bind(step as i64)
+        .bind(serde_json::to_string(raw)?)
+        .bind(now())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a response and marks the recipient as having answered, in one transaction.
+    /// The response row carries no link to the recipient: a random id, the roster group and
+    /// category, and the day. Of two concurrent submissions exactly one is stored.
+    pub async fn submit(
+        &self,
+        who: &Respondent,
+        today: Date,
+        answers: &Answers,
+    ) -> anyhow::Result<Submission> {
+        let mut tx = self.write.begin().await?;
+        let marked = sqlx::query(
+            "UPDATE recipients SET submitted_on = $1 WHERE id = $2 AND submitted_on IS NULL",
+        )
+        .bind(today.to_string())
+        .bind(who.recipient_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked == 0 {
+            tx.rollback().await?;
+            return Ok(Submission::AlreadySubmitted);
+        }
+        let (id, _) = token::mint();
+        sqlx::query("INSERT INTO responses (id, round_id, grp, category, submitted_on, answers) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id)
+            .bind(who.round_id)
+            .bind(&who.roster.group)
+            .bind(&who.roster.category)
+            .bind(today.to_string())
+            .bind(serde_json::to_string(answers)?)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM drafts WHERE recipient_id = $1")
+            .bind(who.recipient_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Submission::Stored)
+    }
+
+    /// The round's stored responses, in the order of their random ids.
+    pub async fn responses(&self, round_id: i64) -> anyhow::Result<Vec<StoredResponse>> {
+        let rows = sqlx::query("SELECT id, grp, category, submitted_on, answers FROM responses WHERE round_id = $1 ORDER BY id")
+            .bind(round_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredResponse {
+                    id: row.try_get("id")?,
+                    group: row.try_get("grp")?,
+                    category: row.try_get("category")?,
+                    submitted_on: row.try_get("submitted_on")?,
+                    answers: serde_json::from_str(&row.try_get::<String, _>("answers")?)?,
+                })
+            })
+            .collect()
+    }
+}

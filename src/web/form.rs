@@ -1,0 +1,435 @@
+//! The respondent's form behind `/s/<token>`: one page per step, conditions decided on the
+//! server, a draft saved at every step, and one anonymous response on submission.
+
+use super::AppState;
+use super::protect::{BodyError, client_address, read_body};
+use crate::round::{Phase, swedish_date, today};
+use crate::store::{Respondent, Submission};
+use crate::survey::{FieldError, Kind, RawAnswers, Survey};
+use crate::token;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+/// Links stop answering this many days after their round closed; after that they look
+/// exactly like a link that never existed.
+const LINK_GRACE_DAYS: i64 = 30;
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    no_store(
+        show_inner(&state, &req, &path)
+            .await
+            .unwrap_or_else(|e| failure(&state, e)),
+    )
+}
+
+pub async fn answer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> HttpResponse {
+    no_store(
+        answer_inner(&state, &req, &path, body)
+            .await
+            .unwrap_or_else(|e| failure(&state, e)),
+    )
+}
+
+/// Form pages hold answers: no browser or proxy may keep a copy.
+fn no_store(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn failure(state: &AppState, e: anyhow::Error) -> HttpResponse {
+    tracing::error!("respondent form: {e:#}");
+    state.pages.message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Något gick fel",
+        "Ett tekniskt fel uppstod och sidan kunde inte visas. Dina tidigare sparade svar finns kvar. Försök igen om en stund.",
+    )
+}
+
+fn redirect(to: String) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, to))
+        .finish()
+}
+
+/// Finds the recipient behind a token. Unknown, malformed and expired tokens get one and the
+/// same page; repeated misses from one address are answered with 429 for a while.
+async fn lookup(
+    state: &AppState,
+    req: &HttpRequest,
+    token: &str,
+) -> anyhow::Result<Result<(Respondent, String), HttpResponse>> {
+    let hash = token::hash(token);
+    let found = if token::well_formed(token) {
+        state.store.respondent(&hash).await?
+    } else {
+        None
+    };
+    let expired = |r: &Respondent| {
+        today()
+            > r.closes_on
+                .saturating_add(jiff::Span::new().days(LINK_GRACE_DAYS))
+    };
+    match found {
+        Some(r) if !expired(&r) => Ok(Ok((r, hash))),
+        _ => {
+            let address = client_address(req, state.serve.behind_proxy);
+            if state.misses.check_key(&address).is_err() {
+                let mut res = state.pages.message(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "För många försök",
+                    "Många felaktiga länkar har öppnats från din adress. Vänta en minut och försök sedan igen med länken från e-postmeddelandet.",
+                );
+                res.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    HeaderValue::from_static("60"),
+                );
+                return Ok(Err(res));
+            }
+            Ok(Err(state.pages.message(
+                StatusCode::NOT_FOUND,
+                "Länken fungerar inte",
+                "Länken är felaktig eller gäller inte längre. Kontrollera att hela länken från e-postmeddelandet kom med. \
+                 Fungerar det ändå inte: kontakta samordnaren som skickade enkäten.",
+            )))
+        }
+    }
+}
+
+/// The page for a round that is not open today, with its dates.
+fn not_open(state: &AppState, who: &Respondent, phase: Phase) -> Option<HttpResponse> {
+    let (opens, closes) = (swedish_date(who.opens_on), swedish_date(who.closes_on));
+    let text = match phase {
+        Phase::Open => return None,
+        Phase::NotYetOpen => format!(
+            "Enkäten öppnar den {opens} och kan besvaras till och med den {closes}. Välkommen tillbaka då, med samma länk."
+        ),
+        Phase::Closed => format!(
+            "Enkäten kunde besvaras från den {opens} till och med den {closes} och är nu stängd. Kontakta samordnaren om du har frågor."
+        ),
+    };
+    let heading = if phase == Phase::Closed {
+        "Enkäten är stängd"
+    } else {
+        "Enkäten har inte öppnat än"
+    };
+    Some(state.pages.respond(
+        StatusCode::OK,
+        "closed",
+        &json!({ "title": who.round_title, "heading": heading, "text": text }),
+    ))
+}
+
+fn answered(state: &AppState, who: &Respondent, receipt: bool) -> HttpResponse {
+    let day = who.submitted_on.map(swedish_date).unwrap_or_default();
+    state.pages.respond(
+        StatusCode::OK,
+        "answered",
+        &json!({ "title": who.round_title, "receipt": receipt, "submitted_on": day }),
+    )
+}
+
+async fn show_inner(
+    state: &AppState,
+    req: &HttpRequest,
+    token: &str,
+) -> anyhow::Result<HttpResponse> {
+    let (who, hash) = match lookup(state, req, token).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
+    };
+    if who.submitted_on.is_some() {
+        return Ok(answered(state, &who, req.query_string().contains("kvitto")));
+    }
+    if let Some(page) = not_open(state, &who, Phase::on(today(), who.opens_on, who.closes_on)) {
+        return Ok(page);
+    }
+    if !who.opened {
+        state.store.mark_opened(who.recipient_id, today()).await?;
+    }
+    let survey = state.survey(who.round_id).await?;
+    let (step, raw) = state
+        .store
+        .draft(who.recipient_id)
+        .await?
+        .unwrap_or_default();
+    let step = if step < survey.steps.len() && survey.step_applies(step, &who.roster, &raw) {
+        step
+    } else {
+        (0..survey.steps.len())
+            .find(|&s| survey.step_applies(s, &who.roster, &raw))
+            .unwrap_or(0)
+    };
+    Ok(render_step(
+        state,
+        &survey,
+        &who,
+        &hash,
+        token,
+        step,
+        &raw,
+        &[],
+    ))
+}
+
+async fn answer_inner(
+    state: &AppState,
+    req: &HttpRequest,
+    token: &str,
+    body: web::Payload,
+) -> anyhow::Result<HttpResponse> {
+    let (who, hash) = match lookup(state, req, token).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
+    };
+    let body = match read_body(req, body, state.serve.body_limit).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return Ok(state.pages.message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Svaret är för stort",
+                &format!(
+                    "Sidan som skickades var större än {} kB och kunde inte tas emot. Korta ner de längsta textsvaren och försök igen. Svar som redan sparats finns kvar.",
+                    state.serve.body_limit / 1024
+                ),
+            ));
+        }
+        Err(BodyError::Unreadable) => return Ok(garbled(state)),
+    };
+    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return Ok(garbled(state));
+    };
+    let (mut csrf, mut step, mut action) = (None, None, "next".to_string());
+    let mut posted = RawAnswers::new();
+    for (name, value) in pairs {
+        match name.as_str() {
+            "csrf" => csrf = Some(value),
+            "step" => step = value.parse::<usize>().ok(),
+            "action" => action = value,
+            _ => {
+                if let Some(field) = name.strip_prefix("q.") {
+                    posted.entry(field.to_string()).or_default().push(value);
+                }
+            }
+        }
+    }
+    if !csrf.is_some_and(|c| state.csrf.verify(&hash, &c)) {
+        return Ok(state.pages.message(
+            StatusCode::FORBIDDEN,
+            "Sidan kunde inte skickas",
+            "Formuläret saknade sin säkerhetskod eller hade fel kod. Öppna länken från e-postmeddelandet igen och fortsätt därifrån; sparade svar finns kvar.",
+        ));
+    }
+    if who.submitted_on.is_some() {
+        return Ok(redirect(format!("/s/{token}")));
+    }
+    let survey = state.survey(who.round_id).await?;
+    let Some(step) = step.filter(|&s| s < survey.steps.len()) else {
+        return Ok(garbled(state));
+    };
+    let (_, mut raw) = state
+        .store
+        .draft(who.recipient_id)
+        .await?
+        .unwrap_or_default();
+    survey.merge_step(step, &mut raw, posted);
+
+    // Whatever the outcome, what the respondent typed is kept.
+    let phase = Phase::on(today(), who.opens_on, who.closes_on);
+    if let Some(page) = not_open(state, &who, phase) {
+        state.store.save_draft(who.recipient_id, step, &raw).await?;
+        return Ok(page);
+    }
+    let here = format!("/s/{token}");
+    match action.as_str() {
+        "back" => {
+            let previous = survey
+                .previous_step(step, &who.roster, &raw)
+                .unwrap_or(step);
+            state
+                .store
+                .save_draft(who.recipient_id, previous, &raw)
+                .await?;
+            Ok(redirect(here))
+        }
+        "save" => {
+            state.store.save_draft(who.recipient_id, step, &raw).await?;
+            Ok(state.pages.respond(
+                StatusCode::OK,
+                "saved",
+                &json!({ "title": who.round_title, "link": here, "closes_on": swedish_date(who.closes_on) }),
+            ))
+        }
+        _ => {
+            let ev = survey.evaluate(&who.roster, &raw, 0..step + 1);
+            if let Some(first) = ev
+                .errors
+                .iter()
+                .filter_map(|e| survey.step_of(&e.question))
+                .min()
+            {
+                state
+                    .store
+                    .save_draft(who.recipient_id, first, &raw)
+                    .await?;
+                if first < step {
+                    return Ok(redirect(here));
+                }
+                let errors: Vec<FieldError> = ev
+                    .errors
+                    .into_iter()
+                    .filter(|e| survey.step_of(&e.question) == Some(step))
+                    .collect();
+                return Ok(render_step(
+                    state, &survey, &who, &hash, token, step, &raw, &errors,
+                ));
+            }
+            if let Some(next) = survey.next_step(step, &who.roster, &raw) {
+                state.store.save_draft(who.recipient_id, next, &raw).await?;
+                return Ok(redirect(here));
+            }
+            let answers = match survey.validate(&who.roster, &raw) {
+                Ok(a) => a,
+                Err(errors) => {
+                    let first = errors
+                        .iter()
+                        .filter_map(|e| survey.step_of(&e.question))
+                        .min()
+                        .unwrap_or(0);
+                    state
+                        .store
+                        .save_draft(who.recipient_id, first, &raw)
+                        .await?;
+                    return Ok(redirect(here));
+                }
+            };
+            match state.store.submit(&who, today(), &answers).await? {
+                Submission::Stored => tracing::info!(round = who.round_id, "response stored"),
+                Submission::AlreadySubmitted => {
+                    tracing::info!(round = who.round_id, "second submission ignored")
+                }
+            }
+            Ok(redirect(format!("{here}?kvitto=1")))
+        }
+    }
+}
+
+fn garbled(state: &AppState) -> HttpResponse {
+    state.pages.message(
+        StatusCode::BAD_REQUEST,
+        "Sidan kunde inte läsas",
+        "Det som skickades gick inte att läsa som ett formulär. Öppna länken från e-postmeddelandet igen och fortsätt därifrån; sparade svar finns kvar.",
+    )
+}
+
+/// The view of one step: its questions that apply, with what was typed and any errors.
+#[allow(clippy::too_many_arguments)]
+fn render_step(
+    state: &AppState,
+    survey: &Survey,
+    who: &Respondent,
+    hash: &str,
+    token: &str,
+    step: usize,
+    raw: &RawAnswers,
+    errors: &[FieldError],
+) -> HttpResponse {
+    let before = survey.evaluate(&who.roster, raw, 0..step).answers;
+    let values = |field: &str| raw.get(field).cloned().unwrap_or_default();
+    let error_of = |id: &str| {
+        errors
+            .iter()
+            .find(|e| e.question == id)
+            .map(|e| e.message.clone())
+    };
+    let options_view = |field: &str,
+                        input: &str,
+                        options: &[crate::survey::Choice]|
+     -> Vec<Value> {
+        let chosen = values(field);
+        options
+            .iter()
+            .map(|o| json!({ "code": o.code, "label": o.label, "checked": chosen.contains(&o.code), "input_id": format!("{input}-{}", o.code) }))
+            .collect()
+    };
+    let questions: Vec<Value> = survey
+        .step_questions(step)
+        .filter(|q| q.applies(&before, &who.roster))
+        .map(|q| {
+            let anchor = format!("q-{}", q.id);
+            let mut v = json!({
+                "id": q.id, "field": format!("q.{}", q.id), "anchor": anchor, "text": q.text, "help": q.help,
+                "required": q.required, "error": error_of(&q.id), "kind": q.kind.name(),
+            });
+            match &q.kind {
+                Kind::Single { options } => {
+                    v["single"] = json!(true);
+                    v["options"] = json!(options_view(&q.id, &anchor, options));
+                }
+                Kind::Multiple { options } => {
+                    v["multiple"] = json!(true);
+                    v["options"] = json!(options_view(&q.id, &anchor, options));
+                }
+                Kind::Grid { rows, columns } => {
+                    v["grid"] = json!(true);
+                    v["rows"] = rows
+                        .iter()
+                        .map(|r| {
+                            let field = format!("{}.{}", q.id, r.code);
+                            json!({ "label": r.label, "field": format!("q.{field}"), "cells": options_view(&field, &format!("{anchor}-{}", r.code), columns) })
+                        })
+                        .collect();
+                }
+                Kind::Number { min, max } => {
+                    v["number"] = json!(true);
+                    v["min"] = json!(min);
+                    v["max"] = json!(max);
+                    v["value"] = json!(values(&q.id).first());
+                }
+                Kind::Text { max_length } => {
+                    v["text_answer"] = json!(true);
+                    v["max_length"] = json!(max_length);
+                    v["value"] = json!(values(&q.id).first());
+                }
+            }
+            v
+        })
+        .collect();
+    let section_index = survey.steps[step].section;
+    let section = &survey.sections[section_index];
+    let first_of_section =
+        survey.steps.iter().position(|s| s.section == section_index) == Some(step);
+    let data = json!({
+        "title": who.round_title,
+        "survey_intro": if step == 0 { survey.intro.clone() } else { None },
+        "section_title": section.title,
+        "section_intro": if first_of_section { section.intro.clone() } else { None },
+        "part": section_index + 1,
+        "parts": survey.sections.len(),
+        "action": format!("/s/{token}"),
+        "csrf": state.csrf.token(hash),
+        "step": step,
+        "errors": errors.iter().map(|e| json!({ "anchor": format!("q-{}", e.question), "message": e.message })).collect::<Vec<_>>(),
+        "has_previous": survey.previous_step(step, &who.roster, raw).is_some(),
+        "is_last": survey.next_step(step, &who.roster, raw).is_none(),
+        "closes_on": swedish_date(who.closes_on),
+        "questions": questions,
+    });
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    state.pages.respond(status, "form", &data)
+}

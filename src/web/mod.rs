@@ -1,0 +1,122 @@
+//! The HTTP shell: the respondent's form behind a personal link, plus health and styles.
+
+mod form;
+mod pages;
+mod protect;
+
+use crate::config::{ServeSettings, Settings};
+use crate::store::Store;
+use crate::survey::Survey;
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, RwLock};
+
+pub use pages::Pages;
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Store,
+    pub pages: Pages,
+    pub settings: Settings,
+    pub serve: ServeSettings,
+    pub csrf: protect::CsrfKey,
+    pub misses: protect::MissLimiter,
+    /// Parsed definitions by round id. A round's definition never changes, so this never goes stale.
+    surveys: RwLock<HashMap<i64, Arc<Survey>>>,
+}
+
+impl AppState {
+    pub async fn survey(&self, round_id: i64) -> anyhow::Result<Arc<Survey>> {
+        if let Some(s) = self.surveys.read().expect("survey cache").get(&round_id) {
+            return Ok(s.clone());
+        }
+        let round = self.store.round_by_id(round_id).await?;
+        let survey = crate::survey::parse(&round.definition).map_err(|p| {
+            anyhow::anyhow!(
+                "the stored definition of round {} is broken: {p:?}",
+                round.key
+            )
+        })?;
+        let survey = Arc::new(survey);
+        self.surveys
+            .write()
+            .expect("survey cache")
+            .insert(round_id, survey.clone());
+        Ok(survey)
+    }
+}
+
+/// A bound, not yet running server; tests bind port 0 and ask for the port.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(
+        settings: Settings,
+        serve: ServeSettings,
+        store: Store,
+    ) -> anyhow::Result<Application> {
+        // A broken definition in surveys/ stops the server before it listens.
+        crate::survey::load_dir(&settings.surveys_dir)
+            .map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
+        let pages = Pages::load(&settings.templates_dir)?;
+        let csrf = protect::CsrfKey::new(&store.secret().await?);
+        let misses = protect::miss_limiter(serve.misses_per_minute);
+        let listener = TcpListener::bind(&serve.bind)
+            .with_context(|| format!("cannot listen on {}", serve.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = serve.workers;
+        let state = web::Data::new(AppState {
+            store,
+            pages,
+            settings,
+            serve,
+            csrf,
+            misses,
+            surveys: RwLock::default(),
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(protect::security_headers())
+                .wrap(actix_web::middleware::from_fn(protect::log_request))
+                .route("/", web::get().to(pages::home))
+                .route("/healthz", web::get().to(health))
+                .route("/static/lagesbild.css", web::get().to(pages::stylesheet))
+                .route("/s/{token}", web::get().to(form::show))
+                .route("/s/{token}", web::post().to(form::answer))
+                .default_service(web::to(pages::not_found))
+        })
+        .listen(listener)?;
+        if let Some(w) = workers {
+            server = server.workers(w);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    if state.store.healthy().await {
+        HttpResponse::Ok().content_type("text/plain").body("ok")
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("database unavailable")
+    }
+}

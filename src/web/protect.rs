@@ -1,0 +1,139 @@
+//! Protection every page gets: strict headers, CSRF tokens, a brake on guessed links,
+//! a bounded request body, and request logs that never carry a token or an answer.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{HttpRequest, web};
+use futures_util::StreamExt;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+}
+
+/// One log line per request, naming the route pattern (`/s/{token}`), never the path,
+/// so that no personal token reaches a log.
+pub async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(no route)".into());
+    tracing::info!(%method, %route, status = res.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1000.0, "request");
+    Ok(res)
+}
+
+/// Signs CSRF tokens. A form's token is bound to what the form is for (for the respondent's
+/// form, the hash of the personal token), so it cannot be replayed on another form.
+pub struct CsrfKey(Vec<u8>);
+
+impl CsrfKey {
+    pub fn new(secret: &[u8]) -> CsrfKey {
+        CsrfKey(secret.to_vec())
+    }
+
+    fn mac(&self, purpose: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"csrf:");
+        mac.update(purpose.as_bytes());
+        mac
+    }
+
+    pub fn token(&self, purpose: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(self.mac(purpose).finalize().into_bytes())
+    }
+
+    /// Constant-time check of a posted token.
+    pub fn verify(&self, purpose: &str, posted: &str) -> bool {
+        use base64::Engine;
+        match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(posted) {
+            Ok(bytes) => self.mac(purpose).verify_slice(&bytes).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+pub type MissLimiter = DefaultKeyedRateLimiter<IpAddr>;
+
+/// Counts only wrong links, per client address: many respondents in one municipality share
+/// an address, and their valid links must never be slowed down.
+pub fn miss_limiter(per_minute: u32) -> MissLimiter {
+    let n = NonZeroU32::new(per_minute.max(1)).expect("at least one");
+    RateLimiter::keyed(Quota::per_minute(n))
+}
+
+pub fn client_address(req: &HttpRequest, behind_proxy: bool) -> IpAddr {
+    let info = req.connection_info();
+    let from_proxy = behind_proxy
+        .then(|| info.realip_remote_addr().and_then(|a| a.parse().ok()))
+        .flatten();
+    from_proxy
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+pub enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads a request body up to `limit` bytes, refusing larger ones before reading them whole.
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, BodyError> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_are_bound_to_their_form() {
+        let key = CsrfKey::new(b"secret");
+        let t = key.token("form-a");
+        assert!(key.verify("form-a", &t));
+        assert!(!key.verify("form-b", &t));
+        assert!(!key.verify("form-a", "not a token"));
+        assert!(!CsrfKey::new(b"other").verify("form-a", &t));
+    }
+}
