@@ -1,8 +1,8 @@
 //! The command line: the server, and the coordinator's and operator's work without a browser.
 
+use crate::admin::{NewRound, create_round, find_round, parse_roster};
 use crate::config::{ServeSettings, Settings};
-use crate::roster::{self, RosterRow};
-use crate::round::{Round, swedish_date, today};
+use crate::round::{swedish_date, today};
 use crate::store::Store;
 use crate::survey;
 use crate::web::Application;
@@ -14,11 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "lagesbild",
-    version,
-    about = "Enkätmotor för den lokala lägesbilden om våldsbejakande extremism"
-)]
+#[command(name = "lagesbild", version, about = "Enkätmotor för den lokala lägesbilden om våldsbejakande extremism")]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -103,55 +99,33 @@ pub enum RosterCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
-    let command = cli.command.unwrap_or(Command::Serve {
-        serve: ServeSettings::parse_defaults(),
-        demo: false,
-    });
+    let command = cli.command.unwrap_or(Command::Serve { serve: ServeSettings::parse_defaults(), demo: false });
     match command {
         Command::Survey(SurveyCommand::Check { files }) => check(&files),
         Command::Serve { serve, demo } => {
             let store = Store::connect(&settings.database_url).await?;
             let app = Application::build(settings.clone(), serve.clone(), store.clone()).await?;
-            println!(
-                "lagesbild lyssnar på http://{} (öppna via {})",
-                serve.bind.replace(":0", &format!(":{}", app.port())),
-                settings.base_url
-            );
+            println!("lagesbild lyssnar på http://{} (länkarna börjar med {})", app.address(), settings.base_url);
             if demo {
                 demo_round(&settings, &store).await?;
             } else if store.rounds().await?.is_empty() {
-                println!(
-                    "Det finns ingen omgång ännu. Prova med `lagesbild serve --demo`, eller skapa en:"
-                );
+                println!("Det finns ingen omgång ännu. Prova med `lagesbild serve --demo`, eller skapa en:");
                 println!(
                     "  lagesbild round create --survey lagesbild --year {} --opens {} --closes {}",
                     today().year(),
                     today(),
                     today().saturating_add(jiff::Span::new().days(30))
                 );
-                println!(
-                    "  lagesbild roster import --round lagesbild-{} mottagare.csv",
-                    today().year()
-                );
-                println!(
-                    "  lagesbild links --round lagesbild-{} --out lankar.csv",
-                    today().year()
-                );
+                println!("  lagesbild roster import --round lagesbild-{} mottagare.csv", today().year());
+                println!("  lagesbild links --round lagesbild-{} --out lankar.csv", today().year());
             }
             app.run().await?;
             Ok(())
         }
-        Command::Round(RoundCommand::Create {
-            survey,
-            year,
-            opens,
-            closes,
-            key,
-            title,
-        }) => {
+        Command::Round(RoundCommand::Create { survey, year, opens, closes, key, title }) => {
             let store = Store::connect(&settings.database_url).await?;
-            let round =
-                create_round(&settings, &store, &survey, year, opens, closes, key, title).await?;
+            let new = NewRound { survey_id: survey, year, opens, closes, key, title };
+            let round = create_round(&settings, &store, new).await?;
             println!(
                 "Skapade omgången {} ({}), öppen {} – {}.",
                 round.key,
@@ -168,11 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("Inga omgångar ännu. Skapa en med `lagesbild round create`.");
             }
             for r in rounds {
-                let share = if r.recipients > 0 {
-                    100.0 * r.submitted as f64 / r.recipients as f64
-                } else {
-                    0.0
-                };
+                let share = if r.recipients > 0 { 100.0 * r.submitted as f64 / r.recipients as f64 } else { 0.0 };
                 println!(
                     "{}\t{}\t{} – {}\t{:?}\t{} mottagare\t{} svar ({share:.0} %)",
                     r.round.key,
@@ -189,8 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Roster(RosterCommand::Import { round, file }) => {
             let store = Store::connect(&settings.database_url).await?;
             let round = find_round(&store, &round).await?;
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let rows = parse_roster(&round, &bytes).map_err(|problems| {
                 anyhow::anyhow!(
                     "{}: inget importerades, {} rad(er) har fel:\n{}",
@@ -200,31 +169,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             })?;
             let bar = progress(rows.len() as u64, "importerar");
-            let outcome = store
-                .import_roster(round.id, &rows, &|n| {
-                    bar.set_position(n.min(rows.len()) as u64)
-                })
-                .await?;
+            let outcome = store.import_roster(round.id, &rows, &|n| bar.set_position(n.min(rows.len()) as u64)).await?;
             bar.finish_and_clear();
-            println!(
-                "{}: {} nya mottagare, {} fanns redan.",
-                round.key, outcome.added, outcome.already_present
-            );
+            println!("{}: {} nya mottagare, {} fanns redan.", round.key, outcome.added, outcome.already_present);
             Ok(())
         }
-        Command::Links {
-            round,
-            pending,
-            out,
-        } => {
+        Command::Links { round, pending, out } => {
             let store = Store::connect(&settings.database_url).await?;
             let round = find_round(&store, &round).await?;
             let links = store.mint_tokens(round.id, pending).await?;
             let sink: Box<dyn Write> = match &out {
-                Some(path) => Box::new(
-                    std::fs::File::create(path)
-                        .with_context(|| format!("cannot write {}", path.display()))?,
-                ),
+                Some(path) => {
+                    Box::new(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?)
+                }
                 None => Box::new(std::io::stdout().lock()),
             };
             let mut w = csv::Writer::from_writer(sink);
@@ -234,11 +191,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             w.flush()?;
             if let Some(path) = out {
-                eprintln!(
-                    "Skrev {} personliga länkar till {}.",
-                    links.len(),
-                    path.display()
-                );
+                eprintln!("Skrev {} personliga länkar till {}.", links.len(), path.display());
             }
             Ok(())
         }
@@ -259,9 +212,7 @@ impl ServeSettings {
 
 fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     if files.is_empty() {
-        bail!(
-            "name at least one survey file, for example `lagesbild survey check surveys/lagesbild.toml`"
-        );
+        bail!("name at least one survey file, for example `lagesbild survey check surveys/lagesbild.toml`");
     }
     let mut failed = 0;
     for f in files {
@@ -291,98 +242,21 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_roster(round: &Round, bytes: &[u8]) -> Result<Vec<RosterRow>, Vec<String>> {
-    let survey = survey::parse(&round.definition)
-        .map_err(|p| vec![format!("the round's survey definition is broken: {p:?}")])?;
-    roster::parse(bytes, &survey).map_err(|p| p.iter().map(ToString::to_string).collect())
-}
-
-async fn find_round(store: &Store, key: &str) -> anyhow::Result<Round> {
-    match store.round(key).await? {
-        Some(r) => Ok(r),
-        None => {
-            let known: Vec<String> = store
-                .rounds()
-                .await?
-                .into_iter()
-                .map(|r| r.round.key)
-                .collect();
-            bail!(
-                "there is no round `{key}` (rounds: {})",
-                if known.is_empty() {
-                    "none yet".into()
-                } else {
-                    known.join(", ")
-                }
-            )
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn create_round(
-    settings: &Settings,
-    store: &Store,
-    survey_id: &str,
-    year: i16,
-    opens: Date,
-    closes: Date,
-    key: Option<String>,
-    title: Option<String>,
-) -> anyhow::Result<Round> {
-    let surveys =
-        survey::load_dir(&settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
-    let Some(def) = surveys.get(survey_id) else {
-        bail!(
-            "there is no survey `{survey_id}` in {} (surveys: {})",
-            settings.surveys_dir.display(),
-            surveys.keys().cloned().collect::<Vec<_>>().join(", ")
-        );
-    };
-    if closes < opens {
-        bail!("the round would close ({closes}) before it opens ({opens})");
-    }
-    let key = key.unwrap_or_else(|| format!("{survey_id}-{year}"));
-    if key.is_empty()
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        bail!("the round key `{key}` may only contain letters a-z, digits, - and _");
-    }
-    let round = Round {
-        id: 0,
-        key: key.clone(),
-        survey_id: survey_id.to_string(),
-        title: title.unwrap_or_else(|| format!("{} {year}", def.survey.title)),
-        year: year.into(),
-        opens_on: opens,
-        closes_on: closes,
-        definition: def.source.clone(),
-    };
-    store
-        .create_round(&round)
-        .await?
-        .with_context(|| format!("a round named `{key}` exists already"))
-}
-
 /// A round to try the form with: open from today for 30 days, three test recipients.
 async fn demo_round(settings: &Settings, store: &Store) -> anyhow::Result<()> {
     let round = match store.round("demo").await? {
         Some(r) => r,
         None => {
             let end = today().saturating_add(jiff::Span::new().days(30));
-            create_round(
-                settings,
-                store,
-                "lagesbild",
-                today().year(),
-                today(),
-                end,
-                Some("demo".into()),
-                Some("Lägesbild – provomgång".into()),
-            )
-            .await?
+            let new = NewRound {
+                survey_id: "lagesbild".into(),
+                year: today().year(),
+                opens: today(),
+                closes: end,
+                key: Some("demo".into()),
+                title: Some("Lägesbild – provomgång".into()),
+            };
+            create_round(settings, store, new).await?
         }
     };
     let demo = "email,name,organisation,group,category\n\
@@ -391,9 +265,7 @@ async fn demo_round(settings: &Settings, store: &Store) -> anyhow::Result<()> {
                 trafik.demo@example.se,,Trafikkontoret,fackforvaltning,trafik\n";
     let rows = parse_roster(&round, demo.as_bytes()).map_err(|p| anyhow::anyhow!(p.join("\n")))?;
     store.import_roster(round.id, &rows, &|_| {}).await?;
-    println!(
-        "Provomgången `demo` är öppen. Personliga länkar (nya varje start, de gamla fungerar också):"
-    );
+    println!("Provomgången `demo` är öppen. Personliga länkar (nya varje start, de gamla fungerar också):");
     for (email, token) in store.mint_tokens(round.id, true).await? {
         println!("  {email}: {}", settings.link(&token));
     }
@@ -402,9 +274,6 @@ async fn demo_round(settings: &Settings, store: &Store) -> anyhow::Result<()> {
 
 fn progress(total: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}}"))
-            .expect("valid template"),
-    );
+    bar.set_style(ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}}")).expect("valid template"));
     bar
 }

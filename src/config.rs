@@ -6,12 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Database: a SQLite file (the default) or a postgres:// URL.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://data/lagesbild.db",
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/lagesbild.db", global = true)]
     pub database_url: String,
 
     /// Folder of survey definitions.
@@ -19,21 +14,11 @@ pub struct Settings {
     pub surveys_dir: PathBuf,
 
     /// Folder of page, email and report templates.
-    #[arg(
-        long,
-        env = "TEMPLATES_DIR",
-        default_value = "templates",
-        global = true
-    )]
+    #[arg(long, env = "TEMPLATES_DIR", default_value = "templates", global = true)]
     pub templates_dir: PathBuf,
 
     /// The address respondents' links start with, as seen from their browsers.
-    #[arg(
-        long,
-        env = "BASE_URL",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "BASE_URL", default_value = "http://127.0.0.1:8080", global = true)]
     pub base_url: String,
 }
 
@@ -54,6 +39,10 @@ pub struct ServeSettings {
     /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "BEHIND_PROXY", default_value_t = false)]
     pub behind_proxy: bool,
+
+    /// Seconds between rewrites of the response tables on PostgreSQL (see the migrations' README).
+    #[arg(long, env = "CONCEAL_EVERY_SECONDS", default_value_t = 300)]
+    pub conceal_every_seconds: u64,
 
     /// Worker threads for HTTP (defaults to the number of cores).
     #[arg(long, env = "WORKERS")]

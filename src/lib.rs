@@ -2,6 +2,7 @@
 //!
 //! The core (`survey`, `roster`) is pure; `store`, `web` and `cli` are thin shells around it.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod roster;

@@ -39,58 +39,24 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
     let problem = |line, message: String| vec![RowProblem { line, message }];
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64
-            + 1;
-        problem(
-            line,
-            "filen är inte UTF-8. Spara den som \"CSV UTF-8\" i Excel och försök igen.".into(),
-        )
+        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        problem(line, "filen är inte UTF-8. Spara den som \"CSV UTF-8\" i Excel och försök igen.".into())
     })?;
     let header_line = text.lines().next().unwrap_or("");
     if header_line.trim().is_empty() {
-        return Err(problem(
-            1,
-            format!(
-                "filen är tom. Första raden ska vara kolumnnamnen: {}.",
-                COLUMNS.join(",")
-            ),
-        ));
+        return Err(problem(1, format!("filen är tom. Första raden ska vara kolumnnamnen: {}.", COLUMNS.join(","))));
     }
-    let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
 
-    let headers = reader
-        .headers()
-        .map_err(|e| problem(1, format!("kolumnraden kan inte läsas: {e}")))?
-        .clone();
-    let position: HashMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.trim().to_lowercase(), i))
-        .collect();
-    let missing: Vec<&str> = COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| *c != "name" && !position.contains_key(*c))
-        .collect();
+    let headers = reader.headers().map_err(|e| problem(1, format!("kolumnraden kan inte läsas: {e}")))?.clone();
+    let position: HashMap<String, usize> =
+        headers.iter().enumerate().map(|(i, h)| (h.trim().to_lowercase(), i)).collect();
+    let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| *c != "name" && !position.contains_key(*c)).collect();
     if !missing.is_empty() {
         return Err(problem(
             1,
-            format!(
-                "kolumnen {} saknas. Första raden ska vara: {}.",
-                missing.join(", "),
-                COLUMNS.join(",")
-            ),
+            format!("kolumnen {} saknas. Första raden ska vara: {}.", missing.join(", "), COLUMNS.join(",")),
         ));
     }
 
@@ -103,10 +69,7 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                problems.push(RowProblem {
-                    line,
-                    message: format!("raden kan inte läsas som CSV: {e}"),
-                });
+                problems.push(RowProblem { line, message: format!("raden kan inte läsas som CSV: {e}") });
                 continue;
             }
         };
@@ -114,14 +77,7 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
         if record.iter().all(|f| f.trim().is_empty()) {
             continue; // Spreadsheets often end with empty rows.
         }
-        let field = |name: &str| {
-            position
-                .get(name)
-                .and_then(|&i| record.get(i))
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
+        let field = |name: &str| position.get(name).and_then(|&i| record.get(i)).unwrap_or("").trim().to_string();
         let mut reasons = Vec::new();
         let email = field("email").to_lowercase();
         if email.is_empty() {
@@ -137,40 +93,24 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
         }
         let group = field("group").to_lowercase();
         if group.is_empty() {
-            reasons.push(format!(
-                "group saknas (ska vara en av {})",
-                groups.join(", ")
-            ));
+            reasons.push(format!("group saknas (ska vara en av {})", groups.join(", ")));
         } else if !groups.contains(&group.as_str()) {
-            reasons.push(format!(
-                "group \"{group}\" finns inte (ska vara en av {})",
-                groups.join(", ")
-            ));
+            reasons.push(format!("group \"{group}\" finns inte (ska vara en av {})", groups.join(", ")));
         }
         let category = field("category").to_lowercase();
         if category.is_empty() {
             reasons.push("category saknas".into());
-        } else if !category
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-        {
-            reasons.push(format!("category \"{category}\" får bara innehålla bokstäver, siffror, - och _ (till exempel forskola)"));
+        } else if !category.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+            reasons.push(format!(
+                "category \"{category}\" får bara innehålla bokstäver, siffror, - och _ (till exempel forskola)"
+            ));
         }
         if reasons.is_empty() {
             first_seen.insert(email.clone(), line);
-            rows.push(RosterRow {
-                email,
-                name: field("name"),
-                organisation,
-                group,
-                category,
-            });
+            rows.push(RosterRow { email, name: field("name"), organisation, group, category });
         } else {
             first_seen.entry(email).or_insert(line);
-            problems.push(RowProblem {
-                line,
-                message: reasons.join("; "),
-            });
+            problems.push(RowProblem { line, message: reasons.join("; ") });
         }
     }
     if !problems.is_empty() {
@@ -192,8 +132,7 @@ mod tests {
 
     #[test]
     fn reads_comma_and_semicolon_files_with_or_without_bom() {
-        let comma =
-            "email,name,organisation,group,category\nA@Example.se,Anna,Skolan,intern,skola\n";
+        let comma = "email,name,organisation,group,category\nA@Example.se,Anna,Skolan,intern,skola\n";
         let semi = "\u{feff}email;name;organisation;group;category\r\na@example.se;Anna;Skolan;intern;skola\r\n\r\n";
         let a = parse(comma.as_bytes(), &survey()).unwrap();
         let b = parse(semi.as_bytes(), &survey()).unwrap();
@@ -230,21 +169,12 @@ mod tests {
 
     #[test]
     fn a_missing_column_or_a_non_utf8_file_is_named() {
-        let p = parse(
-            b"email,organisation,group\nx@example.se,A,intern\n",
-            &survey(),
-        )
-        .unwrap_err();
+        let p = parse(b"email,organisation,group\nx@example.se,A,intern\n", &survey()).unwrap_err();
         assert_eq!(
             p[0].to_string(),
             "rad 1: kolumnen category saknas. Första raden ska vara: email,name,organisation,group,category."
         );
-        let latin1 =
-            b"email,name,organisation,group,category\na@example.se,\xc5sa,Skolan,intern,skola\n";
-        assert!(
-            parse(latin1, &survey()).unwrap_err()[0]
-                .to_string()
-                .starts_with("rad 2: filen är inte UTF-8")
-        );
+        let latin1 = b"email,name,organisation,group,category\na@example.se,\xc5sa,Skolan,intern,skola\n";
+        assert!(parse(latin1, &survey()).unwrap_err()[0].to_string().starts_with("rad 2: filen är inte UTF-8"));
     }
 }

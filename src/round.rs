@@ -45,9 +45,7 @@ impl Round {
 
 /// Today's date in Sweden, which decides whether a round is open and what day a response is dated.
 pub fn today() -> Date {
-    jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::get(TIME_ZONE).expect("bundled time zone"))
-        .date()
+    jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get(TIME_ZONE).expect("bundled time zone")).date()
 }
 
 /// A date as Swedish readers write it: "31 mars 2027".
@@ -66,12 +64,7 @@ pub fn swedish_date(d: Date) -> String {
         "november",
         "december",
     ];
-    format!(
-        "{} {} {}",
-        d.day(),
-        MONTHS[d.month() as usize - 1],
-        d.year()
-    )
+    format!("{} {} {}", d.day(), MONTHS[d.month() as usize - 1], d.year())
 }
 
 #[cfg(test)]

@@ -79,8 +79,7 @@ fn now() -> i64 {
 }
 
 fn parse_date(s: &str) -> anyhow::Result<Date> {
-    s.parse()
-        .with_context(|| format!("bad date `{s}` in the database"))
+    s.parse().with_context(|| format!("bad date `{s}` in the database"))
 }
 
 fn round_from(row: &AnyRow) -> anyhow::Result<Round> {
@@ -99,15 +98,7 @@ fn round_from(row: &AnyRow) -> anyhow::Result<Round> {
 /// `($1, $2, $3), ($4, $5, $6), ...` for a multi-row INSERT.
 fn placeholders(rows: usize, columns: usize) -> String {
     (0..rows)
-        .map(|r| {
-            format!(
-                "({})",
-                (1..=columns)
-                    .map(|c| format!("${}", r * columns + c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
+        .map(|r| format!("({})", (1..=columns).map(|c| format!("${}", r * columns + c)).collect::<Vec<_>>().join(", ")))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -125,23 +116,12 @@ impl Store {
                 .connect(url)
                 .await
                 .context("cannot connect to PostgreSQL")?;
-            Store {
-                read: pool.clone(),
-                write: pool,
-                engine: Engine::Postgres,
-            }
+            Store { read: pool.clone(), write: pool, engine: Engine::Postgres }
         } else {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url);
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             let path = path.split('?').next().unwrap_or(path);
-            if let Some(dir) = Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder {}", dir.display()))?;
             }
             let url = format!("sqlite://{path}?mode=rwc");
             let pragmas = |pool: AnyPoolOptions| {
@@ -149,18 +129,10 @@ impl Store {
                     Box::pin(async move {
                         // WAL lets readers run beside the writer; NORMAL syncs at checkpoints, which in
                         // WAL mode keeps every commit through a crash of the process.
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA synchronous = NORMAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
                         Ok(())
                     })
                 })
@@ -169,14 +141,8 @@ impl Store {
                 .connect(&url)
                 .await
                 .with_context(|| format!("cannot open the SQLite database {path}"))?;
-            let read = pragmas(AnyPoolOptions::new().max_connections(8))
-                .connect(&url)
-                .await?;
-            Store {
-                read,
-                write,
-                engine: Engine::Sqlite,
-            }
+            let read = pragmas(AnyPoolOptions::new().max_connections(8)).connect(&url).await?;
+            Store { read, write, engine: Engine::Sqlite }
         };
         store.migrate().await?;
         Ok(store)
@@ -187,10 +153,7 @@ impl Store {
             Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Engine::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator
-            .run(&self.write)
-            .await
-            .context("cannot apply the database migrations")
+        migrator.run(&self.write).await.context("cannot apply the database migrations")
     }
 
     pub async fn healthy(&self) -> bool {
@@ -205,9 +168,8 @@ impl Store {
             .bind(fresh)
             .execute(&self.write)
             .await?;
-        let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE name = 'secret'")
-            .fetch_one(&self.read)
-            .await?;
+        let value: String =
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = 'secret'").fetch_one(&self.read).await?;
         Ok(value.into_bytes())
     }
 
@@ -231,22 +193,18 @@ impl Store {
     }
 
     pub async fn round(&self, key: &str) -> anyhow::Result<Option<Round>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ROUND_COLUMNS} FROM rounds WHERE key = $1"
-        )))
-        .bind(key)
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE key = $1")))
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(round_from).transpose()
     }
 
     pub async fn round_by_id(&self, id: i64) -> anyhow::Result<Round> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_one(&self.read)
-        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1")))
+            .bind(id)
+            .fetch_one(&self.read)
+            .await?;
         round_from(&row)
     }
 
@@ -302,24 +260,13 @@ impl Store {
             progress((n + 1) * BATCH);
         }
         tx.commit().await?;
-        Ok(ImportOutcome {
-            added,
-            already_present: rows.len() - added,
-        })
+        Ok(ImportOutcome { added, already_present: rows.len() - added })
     }
 
     /// Mints a new personal link token for each recipient of the round (only those who have
     /// not answered when `pending_only`) and returns (email, token). Earlier tokens keep working.
-    pub async fn mint_tokens(
-        &self,
-        round_id: i64,
-        pending_only: bool,
-    ) -> anyhow::Result<Vec<(String, String)>> {
-        let filter = if pending_only {
-            " AND submitted_on IS NULL"
-        } else {
-            ""
-        };
+    pub async fn mint_tokens(&self, round_id: i64, pending_only: bool) -> anyhow::Result<Vec<(String, String)>> {
+        let filter = if pending_only { " AND submitted_on IS NULL" } else { "" };
         let recipients = sqlx::query(AssertSqlSafe(format!(
             "SELECT id, email FROM recipients WHERE round_id = $1{filter} ORDER BY id"
         )))
@@ -337,10 +284,7 @@ impl Store {
             for row in chunk {
                 let (token, hash) = token::mint();
                 links.push((row.try_get::<String, _>("email")?, token));
-                q = q
-                    .bind(hash)
-                    .bind(row.try_get::<i64, _>("id")?)
-                    .bind(created);
+                q = q.bind(hash).bind(row.try_get::<i64, _>("id")?).bind(created);
             }
             q.execute(&mut *tx).await?;
         }
@@ -365,16 +309,9 @@ impl Store {
             round_title: row.try_get("title")?,
             opens_on: parse_date(&row.try_get::<String, _>("opens_on")?)?,
             closes_on: parse_date(&row.try_get::<String, _>("closes_on")?)?,
-            roster: RosterAttributes {
-                group: row.try_get("grp")?,
-                category: row.try_get("category")?,
-            },
+            roster: RosterAttributes { group: row.try_get("grp")?, category: row.try_get("category")? },
             opened: row.try_get::<Option<String>, _>("opened_on")?.is_some(),
-            submitted_on: row
-                .try_get::<Option<String>, _>("submitted_on")?
-                .as_deref()
-                .map(parse_date)
-                .transpose()?,
+            submitted_on: row.try_get::<Option<String>, _>("submitted_on")?.as_deref().map(parse_date).transpose()?,
         }))
     }
 
@@ -395,21 +332,13 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
         row.map(|row| {
-            Ok((
-                row.try_get::<i64, _>("step")? as usize,
-                serde_json::from_str(&row.try_get::<String, _>("raw")?)?,
-            ))
+            Ok((row.try_get::<i64, _>("step")? as usize, serde_json::from_str(&row.try_get::<String, _>("raw")?)?))
         })
         .transpose()
     }
 
     /// Saves the draft, unless the recipient has already submitted (a second tab may still be open).
-    pub async fn save_draft(
-        &self,
-        recipient_id: i64,
-        step: usize,
-        raw: &RawAnswers,
-    ) -> anyhow::Result<()> {
+    pub async fn save_draft(&self, recipient_id: i64, step: usize, raw: &RawAnswers) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO drafts (recipient_id, step, raw, updated_at)
              SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $1 AND submitted_on IS NULL)
@@ -427,21 +356,14 @@ impl Store {
     /// Stores a response and marks the recipient as having answered, in one transaction.
     /// The response row carries no link to the recipient: a random id, the roster group and
     /// category, and the day. Of two concurrent submissions exactly one is stored.
-    pub async fn submit(
-        &self,
-        who: &Respondent,
-        today: Date,
-        answers: &Answers,
-    ) -> anyhow::Result<Submission> {
+    pub async fn submit(&self, who: &Respondent, today: Date, answers: &Answers) -> anyhow::Result<Submission> {
         let mut tx = self.write.begin().await?;
-        let marked = sqlx::query(
-            "UPDATE recipients SET submitted_on = $1 WHERE id = $2 AND submitted_on IS NULL",
-        )
-        .bind(today.to_string())
-        .bind(who.recipient_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let marked = sqlx::query("UPDATE recipients SET submitted_on = $1 WHERE id = $2 AND submitted_on IS NULL")
+            .bind(today.to_string())
+            .bind(who.recipient_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if marked == 0 {
             tx.rollback().await?;
             return Ok(Submission::AlreadySubmitted);
@@ -456,20 +378,33 @@ impl Store {
             .bind(serde_json::to_string(answers)?)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM drafts WHERE recipient_id = $1")
-            .bind(who.recipient_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM drafts WHERE recipient_id = $1").bind(who.recipient_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Submission::Stored)
     }
 
+    /// PostgreSQL keeps rows in the order they were written, so a plain read (or a dump) of
+    /// `responses` and `recipients` would list responses in the order recipients answered.
+    /// Rewriting both tables in key order (random ids for responses, import order for
+    /// recipients) removes that order; the server does this a few minutes after submissions.
+    /// SQLite needs nothing: `responses` is stored in the order of its random keys, and an
+    /// update leaves a recipient's row where it was.
+    pub async fn conceal_order(&self) -> anyhow::Result<()> {
+        if self.engine == Engine::Postgres {
+            sqlx::query("CLUSTER responses USING responses_pkey").execute(&self.write).await?;
+            sqlx::query("CLUSTER recipients USING recipients_pkey").execute(&self.write).await?;
+        }
+        Ok(())
+    }
+
     /// The round's stored responses, in the order of their random ids.
     pub async fn responses(&self, round_id: i64) -> anyhow::Result<Vec<StoredResponse>> {
-        let rows = sqlx::query("SELECT id, grp, category, submitted_on, answers FROM responses WHERE round_id = $1 ORDER BY id")
-            .bind(round_id)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, grp, category, submitted_on, answers FROM responses WHERE round_id = $1 ORDER BY id",
+        )
+        .bind(round_id)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(StoredResponse {

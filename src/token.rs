@@ -27,10 +27,7 @@ pub fn hash(token: &str) -> String {
 
 /// Whether a string could be a token at all; anything else is a miss without a lookup.
 pub fn well_formed(token: &str) -> bool {
-    token.len() == TOKEN_LENGTH
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    token.len() == TOKEN_LENGTH && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -40,7 +37,7 @@ mod tests {
     #[test]
     fn tokens_are_unique_well_formed_and_stored_as_hashes() {
         let (a, ha) = mint();
-        let (b, hb) = mint();
+        let (b, _) = mint();
         assert_ne!(a, b);
         assert!(well_formed(&a) && well_formed(&b));
         assert_eq!(ha.len(), 64);

@@ -25,17 +25,13 @@ pub struct Evaluation {
 
 impl Question {
     pub fn applies(&self, answers: &Answers, roster: &RosterAttributes) -> bool {
-        self.shown_when
-            .as_ref()
-            .is_none_or(|c| c.holds(answers, roster))
+        self.shown_when.as_ref().is_none_or(|c| c.holds(answers, roster))
     }
 
     /// Whether a form field belongs to this question.
     pub fn owns_field(&self, field: &str) -> bool {
         match &self.kind {
-            Kind::Grid { .. } => field
-                .strip_prefix(self.id.as_str())
-                .is_some_and(|r| r.starts_with('.')),
+            Kind::Grid { .. } => field.strip_prefix(self.id.as_str()).is_some_and(|r| r.starts_with('.')),
             _ => field == self.id,
         }
     }
@@ -44,12 +40,7 @@ impl Question {
 impl Survey {
     /// Validates the questions of the given steps, in order, each against the answers
     /// before it. Questions that do not apply are skipped and their raw values ignored.
-    pub fn evaluate(
-        &self,
-        roster: &RosterAttributes,
-        raw: &RawAnswers,
-        steps: Range<usize>,
-    ) -> Evaluation {
+    pub fn evaluate(&self, roster: &RosterAttributes, raw: &RawAnswers, steps: Range<usize>) -> Evaluation {
         let mut ev = Evaluation::default();
         for step in steps {
             for q in self.step_questions(step) {
@@ -60,15 +51,11 @@ impl Survey {
                     Ok(Some(a)) => {
                         ev.answers.insert(q.id.clone(), a);
                     }
-                    Ok(None) if q.required => ev.errors.push(FieldError {
-                        question: q.id.clone(),
-                        message: missing(&q.kind).into(),
-                    }),
+                    Ok(None) if q.required => {
+                        ev.errors.push(FieldError { question: q.id.clone(), message: missing(&q.kind).into() })
+                    }
                     Ok(None) => {}
-                    Err(message) => ev.errors.push(FieldError {
-                        question: q.id.clone(),
-                        message,
-                    }),
+                    Err(message) => ev.errors.push(FieldError { question: q.id.clone(), message }),
                 }
             }
         }
@@ -76,43 +63,24 @@ impl Survey {
     }
 
     /// Validates the whole questionnaire, as on submission.
-    pub fn validate(
-        &self,
-        roster: &RosterAttributes,
-        raw: &RawAnswers,
-    ) -> Result<Answers, Vec<FieldError>> {
+    pub fn validate(&self, roster: &RosterAttributes, raw: &RawAnswers) -> Result<Answers, Vec<FieldError>> {
         let ev = self.evaluate(roster, raw, 0..self.steps.len());
-        if ev.errors.is_empty() {
-            Ok(ev.answers)
-        } else {
-            Err(ev.errors)
-        }
+        if ev.errors.is_empty() { Ok(ev.answers) } else { Err(ev.errors) }
     }
 
     /// Whether any question of the step applies, given the answers of the steps before it.
     pub fn step_applies(&self, step: usize, roster: &RosterAttributes, raw: &RawAnswers) -> bool {
         let before = self.evaluate(roster, raw, 0..step).answers;
-        self.step_questions(step)
-            .any(|q| q.applies(&before, roster))
+        self.step_questions(step).any(|q| q.applies(&before, roster))
     }
 
     /// The next step after `from` that has something to ask, if any.
-    pub fn next_step(
-        &self,
-        from: usize,
-        roster: &RosterAttributes,
-        raw: &RawAnswers,
-    ) -> Option<usize> {
+    pub fn next_step(&self, from: usize, roster: &RosterAttributes, raw: &RawAnswers) -> Option<usize> {
         (from + 1..self.steps.len()).find(|&s| self.step_applies(s, roster, raw))
     }
 
     /// The closest earlier step that has something to ask, if any.
-    pub fn previous_step(
-        &self,
-        from: usize,
-        roster: &RosterAttributes,
-        raw: &RawAnswers,
-    ) -> Option<usize> {
+    pub fn previous_step(&self, from: usize, roster: &RosterAttributes, raw: &RawAnswers) -> Option<usize> {
         (0..from).rev().find(|&s| self.step_applies(s, roster, raw))
     }
 
@@ -141,12 +109,7 @@ fn missing(kind: &Kind) -> &'static str {
 
 /// The values posted for a field, with empty ones (an empty text box) left out.
 fn values<'a>(raw: &'a RawAnswers, field: &str) -> Vec<&'a str> {
-    raw.get(field)
-        .into_iter()
-        .flatten()
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .collect()
+    raw.get(field).into_iter().flatten().map(|v| v.trim()).filter(|v| !v.is_empty()).collect()
 }
 
 fn parse_answer(q: &Question, raw: &RawAnswers) -> Result<Option<Answer>, String> {
@@ -204,10 +167,7 @@ fn parse_answer(q: &Question, raw: &RawAnswers) -> Result<Option<Answer>, String
                 match digits.parse::<i64>() {
                     Ok(n) if (*min..=*max).contains(&n) => Ok(Some(Answer::Number(n))),
                     Ok(_) => Err(format!("Ange ett heltal från {min} till {max}.")),
-                    Err(_) => Err(format!(
-                        "Ange ett heltal med siffror, till exempel {}.",
-                        (*min).max(3).min(*max)
-                    )),
+                    Err(_) => Err(format!("Ange ett heltal med siffror, till exempel {}.", (*min).max(3).min(*max))),
                 }
             }
             _ => Err("Ange ett enda tal.".into()),
@@ -218,9 +178,7 @@ fn parse_answer(q: &Question, raw: &RawAnswers) -> Result<Option<Answer>, String
                 let text = v.replace("\r\n", "\n");
                 let length = text.chars().count();
                 if length > *max_length {
-                    Err(format!(
-                        "Svaret får vara högst {max_length} tecken långt. Nu är det {length} tecken."
-                    ))
+                    Err(format!("Svaret får vara högst {max_length} tecken långt. Nu är det {length} tecken."))
                 } else {
                     Ok(Some(Answer::One(text)))
                 }
@@ -240,10 +198,7 @@ mod tests {
     }
 
     fn roster(group: &str) -> RosterAttributes {
-        RosterAttributes {
-            group: group.into(),
-            category: "skola".into(),
-        }
+        RosterAttributes { group: group.into(), category: "skola".into() }
     }
 
     fn raw(pairs: &[(&str, &str)]) -> RawAnswers {
@@ -255,19 +210,12 @@ mod tests {
     }
 
     fn minimal() -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("observerat", "nej"),
-            ("anhoriga", "nej"),
-            ("avhoppare", "nej"),
-            ("vet_vart_vanda", "ja"),
-        ]
+        vec![("observerat", "nej"), ("anhoriga", "nej"), ("avhoppare", "nej"), ("vet_vart_vanda", "ja")]
     }
 
     #[test]
     fn an_external_respondent_who_saw_nothing_needs_only_four_answers() {
-        let answers = survey()
-            .validate(&roster("extern"), &raw(&minimal()))
-            .unwrap();
+        let answers = survey().validate(&roster("extern"), &raw(&minimal())).unwrap();
         assert_eq!(answers.len(), 4);
         assert_eq!(answers["observerat"], Answer::One("nej".into()));
     }
@@ -278,33 +226,21 @@ mod tests {
         let errors = s.validate(&roster("intern"), &raw(&minimal())).unwrap_err();
         assert_eq!(
             errors,
-            [FieldError {
-                question: "webbutbildning".into(),
-                message: "Välj ett av svarsalternativen.".into()
-            }]
+            [FieldError { question: "webbutbildning".into(), message: "Välj ett av svarsalternativen.".into() }]
         );
         let mut given = minimal();
         given.push(("webbutbildning", "planerad"));
         given.push(("orosanmalningar", "2"));
-        assert_eq!(
-            s.validate(&roster("intern"), &raw(&given)).unwrap()["orosanmalningar"],
-            Answer::Number(2)
-        );
+        assert_eq!(s.validate(&roster("intern"), &raw(&given)).unwrap()["orosanmalningar"], Answer::Number(2));
         // The same answers from an external actor: the internal-only questions are dropped.
         let answers = s.validate(&roster("extern"), &raw(&given)).unwrap();
-        assert!(
-            !answers.contains_key("webbutbildning") && !answers.contains_key("orosanmalningar")
-        );
+        assert!(!answers.contains_key("webbutbildning") && !answers.contains_key("orosanmalningar"));
     }
 
     #[test]
     fn answers_to_questions_that_do_not_apply_are_dropped() {
         let mut given = minimal();
-        given.extend([
-            ("uttryck.klotter", "vit_makt"),
-            ("beskrivning", "Klotter vid torget"),
-            ("anhoriga_antal", "3"),
-        ]);
+        given.extend([("uttryck.klotter", "vit_makt"), ("beskrivning", "Klotter vid torget"), ("anhoriga_antal", "3")]);
         let answers = survey().validate(&roster("extern"), &raw(&given)).unwrap();
         assert!(
             !answers.contains_key("uttryck")
@@ -318,9 +254,7 @@ mod tests {
         let mut given = minimal();
         given[0] = ("observerat", "ja");
         given[1] = ("anhoriga", "ja");
-        let errors = survey()
-            .validate(&roster("extern"), &raw(&given))
-            .unwrap_err();
+        let errors = survey().validate(&roster("extern"), &raw(&given)).unwrap_err();
         let ids: Vec<&str> = errors.iter().map(|e| e.question.as_str()).collect();
         assert_eq!(ids, ["uttryck", "anhoriga_antal", "anhoriga_miljo"]);
         assert_eq!(errors[0].message, "Kryssa i minst en ruta.");
@@ -339,15 +273,10 @@ mod tests {
             ("stodbehov", "utbildning"),
         ]);
         let answers = survey().validate(&roster("extern"), &raw(&given)).unwrap();
-        let Answer::Grid(grid) = &answers["uttryck"] else {
-            panic!()
-        };
+        let Answer::Grid(grid) = &answers["uttryck"] else { panic!() };
         assert_eq!(grid["klotter"], ["autonoma", "okand"]);
         assert_eq!(grid["hot"], ["vit_makt"]);
-        assert_eq!(
-            answers["stodbehov"],
-            Answer::Many(vec!["utbildning".into(), "annat".into()])
-        );
+        assert_eq!(answers["stodbehov"], Answer::Many(vec!["utbildning".into(), "annat".into()]));
     }
 
     #[test]
@@ -358,30 +287,13 @@ mod tests {
             given[1] = ("anhoriga", "ja");
             given.push(("anhoriga_miljo", "okand"));
             given.extend_from_slice(extra);
-            s.validate(&roster("extern"), &raw(&given))
-                .map_err(|e| e[0].message.clone())
+            s.validate(&roster("extern"), &raw(&given)).map_err(|e| e[0].message.clone())
         };
-        assert_eq!(
-            check(&[("anhoriga_antal", "0")]).unwrap_err(),
-            "Ange ett heltal från 1 till 500."
-        );
-        assert_eq!(
-            check(&[("anhoriga_antal", "501")]).unwrap_err(),
-            "Ange ett heltal från 1 till 500."
-        );
-        assert!(
-            check(&[("anhoriga_antal", "ca tio")])
-                .unwrap_err()
-                .starts_with("Ange ett heltal med siffror")
-        );
-        assert_eq!(
-            check(&[("anhoriga_antal", " 1 2 ")]).unwrap()["anhoriga_antal"],
-            Answer::Number(12)
-        );
-        assert_eq!(
-            check(&[("anhoriga_antal", "500")]).unwrap()["anhoriga_antal"],
-            Answer::Number(500)
-        );
+        assert_eq!(check(&[("anhoriga_antal", "0")]).unwrap_err(), "Ange ett heltal från 1 till 500.");
+        assert_eq!(check(&[("anhoriga_antal", "501")]).unwrap_err(), "Ange ett heltal från 1 till 500.");
+        assert!(check(&[("anhoriga_antal", "ca tio")]).unwrap_err().starts_with("Ange ett heltal med siffror"));
+        assert_eq!(check(&[("anhoriga_antal", " 1 2 ")]).unwrap()["anhoriga_antal"], Answer::Number(12));
+        assert_eq!(check(&[("anhoriga_antal", "500")]).unwrap()["anhoriga_antal"], Answer::Number(500));
         let long = "å".repeat(2001);
         assert_eq!(
             check(&[("anhoriga_antal", "2"), ("ovrigt", &long)]).unwrap_err(),
@@ -390,14 +302,9 @@ mod tests {
         let exact = "å".repeat(2000);
         assert!(check(&[("anhoriga_antal", "2"), ("ovrigt", &exact)]).is_ok());
         assert!(
-            check(&[("anhoriga_antal", "2"), ("otillaten_paverkan", "kanske")])
-                .unwrap_err()
-                .contains("inte finns")
+            check(&[("anhoriga_antal", "2"), ("otillaten_paverkan", "kanske")]).unwrap_err().contains("inte finns")
         );
-        assert!(
-            check(&[("anhoriga_antal", "2"), ("uttryck.klotter", "x")]).is_ok(),
-            "dropped: observerat is nej"
-        );
+        assert!(check(&[("anhoriga_antal", "2"), ("uttryck.klotter", "x")]).is_ok(), "dropped: observerat is nej");
     }
 
     #[test]
@@ -407,9 +314,7 @@ mod tests {
         // After "observerat = nej" step 1 still asks about change and the election campaign.
         assert_eq!(s.next_step(0, &r, &raw(&minimal())), Some(1));
         assert_eq!(
-            s.step_questions(1)
-                .filter(|q| q.applies(&s.evaluate(&r, &raw(&minimal()), 0..1).answers, &r))
-                .count(),
+            s.step_questions(1).filter(|q| q.applies(&s.evaluate(&r, &raw(&minimal()), 0..1).answers, &r)).count(),
             2
         );
         assert_eq!(s.next_step(4, &r, &raw(&minimal())), None);
@@ -419,23 +324,8 @@ mod tests {
     #[test]
     fn merging_a_step_clears_unticked_boxes_and_keeps_other_steps() {
         let s = survey();
-        let mut draft = raw(&[
-            ("observerat", "ja"),
-            ("uttryck.klotter", "okand"),
-            ("anhoriga", "ja"),
-        ]);
-        s.merge_step(
-            1,
-            &mut draft,
-            raw(&[("uttryck.hot", "vit_makt"), ("anhoriga", "nej")]),
-        );
-        assert_eq!(
-            draft,
-            raw(&[
-                ("observerat", "ja"),
-                ("uttryck.hot", "vit_makt"),
-                ("anhoriga", "ja")
-            ])
-        );
+        let mut draft = raw(&[("observerat", "ja"), ("uttryck.klotter", "okand"), ("anhoriga", "ja")]);
+        s.merge_step(1, &mut draft, raw(&[("uttryck.hot", "vit_makt"), ("anhoriga", "nej")]));
+        assert_eq!(draft, raw(&[("observerat", "ja"), ("uttryck.hot", "vit_makt"), ("anhoriga", "ja")]));
     }
 }

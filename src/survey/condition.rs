@@ -6,11 +6,7 @@ use super::{Answer, Answers, RosterAttributes};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
-    Compare {
-        subject: Subject,
-        op: Op,
-        value: String,
-    },
+    Compare { subject: Subject, op: Op, value: String },
     And(Box<Condition>, Box<Condition>),
     Or(Box<Condition>, Box<Condition>),
     Not(Box<Condition>),
@@ -59,11 +55,7 @@ pub struct SyntaxError {
 impl Condition {
     pub fn parse(src: &str) -> Result<Condition, SyntaxError> {
         let tokens = tokenize(src)?;
-        let mut p = Parser {
-            tokens,
-            pos: 0,
-            end: src.chars().count(),
-        };
+        let mut p = Parser { tokens, pos: 0, end: src.chars().count() };
         let c = p.or()?;
         match p.peek() {
             None => Ok(c),
@@ -122,9 +114,7 @@ impl Condition {
                         _ => false,
                     };
                 }
-                let Subject::Question(id) = subject else {
-                    unreachable!()
-                };
+                let Subject::Question(id) = subject else { unreachable!() };
                 let answer = answers.get(id);
                 let equal = match answer {
                     Some(Answer::One(a)) => a == value,
@@ -169,9 +159,7 @@ fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
         }
         let start = i;
         if c.is_alphanumeric() || c == '_' || c == '-' {
-            while i < chars.len()
-                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-')
-            {
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-') {
                 i += 1;
             }
         } else if matches!(c, '(' | ')' | '=') {
@@ -181,21 +169,12 @@ fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
             if i < chars.len() && chars[i] == '=' {
                 i += 1;
             } else if c == '!' {
-                return Err(SyntaxError {
-                    offset: start,
-                    message: "`!` must be followed by `=`".into(),
-                });
+                return Err(SyntaxError { offset: start, message: "`!` must be followed by `=`".into() });
             }
         } else {
-            return Err(SyntaxError {
-                offset: start,
-                message: format!("unexpected character `{c}`"),
-            });
+            return Err(SyntaxError { offset: start, message: format!("unexpected character `{c}`") });
         }
-        tokens.push(Token {
-            text: chars[start..i].iter().collect(),
-            offset: start,
-        });
+        tokens.push(Token { text: chars[start..i].iter().collect(), offset: start });
     }
     Ok(tokens)
 }
@@ -212,14 +191,10 @@ impl Parser {
     }
 
     fn next(&mut self, expected: &str) -> Result<Token, SyntaxError> {
-        let t = self
-            .tokens
-            .get(self.pos)
-            .cloned()
-            .ok_or_else(|| SyntaxError {
-                offset: self.end,
-                message: format!("the condition ends where {expected} was expected"),
-            })?;
+        let t = self.tokens.get(self.pos).cloned().ok_or_else(|| SyntaxError {
+            offset: self.end,
+            message: format!("the condition ends where {expected} was expected"),
+        })?;
         self.pos += 1;
         Ok(t)
     }
@@ -268,10 +243,7 @@ impl Parser {
         if !is_word(&subject.text) || ["and", "or", "not"].contains(&subject.text.as_str()) {
             return Err(SyntaxError {
                 offset: subject.offset,
-                message: format!(
-                    "expected a question id, `group` or `category`, found `{}`",
-                    subject.text
-                ),
+                message: format!("expected a question id, `group` or `category`, found `{}`", subject.text),
             });
         }
         let op_token = self.next("a comparison (=, !=, <, <=, >, >=, includes)")?;
@@ -305,17 +277,12 @@ impl Parser {
             "category" => Subject::Category,
             id => Subject::Question(id.to_string()),
         };
-        Ok(Condition::Compare {
-            subject,
-            op,
-            value: value.text,
-        })
+        Ok(Condition::Compare { subject, op, value: value.text })
     }
 }
 
 fn is_word(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 #[cfg(test)]
@@ -323,10 +290,7 @@ mod tests {
     use super::*;
 
     fn roster(group: &str) -> RosterAttributes {
-        RosterAttributes {
-            group: group.into(),
-            category: "skola".into(),
-        }
+        RosterAttributes { group: group.into(), category: "skola".into() }
     }
 
     #[test]

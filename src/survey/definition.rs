@@ -25,14 +25,9 @@ impl fmt::Display for Problem {
 
 /// Reads and checks a definition file; the error lists every problem as `FILE:LINE:COL: text`.
 pub fn check_file(path: &Path) -> Result<Survey, Vec<String>> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| vec![format!("{}: cannot read the file: {e}", path.display())])?;
-    parse(&source).map_err(|problems| {
-        problems
-            .iter()
-            .map(|p| format!("{}:{p}", path.display()))
-            .collect()
-    })
+    let source =
+        std::fs::read_to_string(path).map_err(|e| vec![format!("{}: cannot read the file: {e}", path.display())])?;
+    parse(&source).map_err(|problems| problems.iter().map(|p| format!("{}:{p}", path.display())).collect())
 }
 
 const KINDS: &str = "single, multiple, grid, number, text";
@@ -99,27 +94,19 @@ impl Checker<'_> {
         let before = &self.source[..offset.min(self.source.len())];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        self.problems.push(Problem {
-            line,
-            column,
-            message: message.into(),
-        });
+        self.problems.push(Problem { line, column, message: message.into() });
     }
 
     fn identifier(&mut self, id: &Spanned<String>, what: &str) {
-        let ok = id
-            .get_ref()
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase())
-            && id
-                .get_ref()
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let ok = id.get_ref().chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && id.get_ref().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !ok {
             self.at(
                 id.span().start,
-                format!("{what} `{}` must be ASCII snake case: a lowercase letter, then lowercase letters, digits or `_`", id.get_ref()),
+                format!(
+                    "{what} `{}` must be ASCII snake case: a lowercase letter, then lowercase letters, digits or `_`",
+                    id.get_ref()
+                ),
             );
         }
     }
@@ -127,12 +114,7 @@ impl Checker<'_> {
     /// Checks an option list and turns it into choices.
     fn choices(&mut self, list: &[RawChoice], at: usize, what: &str) -> Vec<Choice> {
         if list.is_empty() {
-            self.at(
-                at,
-                format!(
-                    "the {what} list is empty: give at least one `{{ code = ..., label = ... }}`"
-                ),
-            );
+            self.at(at, format!("the {what} list is empty: give at least one `{{ code = ..., label = ... }}`"));
         }
         let mut seen = HashSet::new();
         for c in list {
@@ -140,25 +122,14 @@ impl Checker<'_> {
             if !seen.insert(c.code.get_ref().as_str()) {
                 self.at(
                     c.code.span().start,
-                    format!(
-                        "the code `{}` appears twice in this {what} list",
-                        c.code.get_ref()
-                    ),
+                    format!("the code `{}` appears twice in this {what} list", c.code.get_ref()),
                 );
             }
             if c.label.trim().is_empty() {
-                self.at(
-                    c.code.span().start,
-                    format!("the code `{}` has an empty label", c.code.get_ref()),
-                );
+                self.at(c.code.span().start, format!("the code `{}` has an empty label", c.code.get_ref()));
             }
         }
-        list.iter()
-            .map(|c| Choice {
-                code: c.code.get_ref().clone(),
-                label: c.label.clone(),
-            })
-            .collect()
+        list.iter().map(|c| Choice { code: c.code.get_ref().clone(), label: c.label.clone() }).collect()
     }
 
     /// An option list given inline (`options = [...]`) or by name (`options_from = "..."`).
@@ -176,10 +147,7 @@ impl Checker<'_> {
                 Some(list) => list
                     .get_ref()
                     .iter()
-                    .map(|c| Choice {
-                        code: c.code.get_ref().clone(),
-                        label: c.label.clone(),
-                    })
+                    .map(|c| Choice { code: c.code.get_ref().clone(), label: c.label.clone() })
                     .collect(),
                 None => {
                     let known: Vec<&str> = lists.keys().map(String::as_str).collect();
@@ -188,21 +156,14 @@ impl Checker<'_> {
                         format!(
                             "there is no list named `{}` (lists: {})",
                             name.get_ref(),
-                            if known.is_empty() {
-                                "none".into()
-                            } else {
-                                known.join(", ")
-                            }
+                            if known.is_empty() { "none".into() } else { known.join(", ") }
                         ),
                     );
                     Vec::new()
                 }
             },
             (Some(list), Some(_)) => {
-                self.at(
-                    list.span().start,
-                    format!("give either `{field}` or `{field}_from`, not both"),
-                );
+                self.at(list.span().start, format!("give either `{field}` or `{field}_from`, not both"));
                 Vec::new()
             }
             (None, None) => {
@@ -223,16 +184,10 @@ impl Checker<'_> {
     fn unused(&mut self, q: &RawQuestion, allowed: &[&str]) {
         let present: [(&str, Option<usize>); 8] = [
             ("options", q.options.as_ref().map(|s| s.span().start)),
-            (
-                "options_from",
-                q.options_from.as_ref().map(|s| s.span().start),
-            ),
+            ("options_from", q.options_from.as_ref().map(|s| s.span().start)),
             ("rows", q.rows.as_ref().map(|s| s.span().start)),
             ("columns", q.columns.as_ref().map(|s| s.span().start)),
-            (
-                "columns_from",
-                q.columns_from.as_ref().map(|s| s.span().start),
-            ),
+            ("columns_from", q.columns_from.as_ref().map(|s| s.span().start)),
             ("min", q.min.as_ref().map(|s| s.span().start)),
             ("max", q.max.as_ref().map(|s| s.span().start)),
             ("max_length", q.max_length.as_ref().map(|s| s.span().start)),
@@ -241,31 +196,17 @@ impl Checker<'_> {
             if let Some(at) = at
                 && !allowed.contains(&name)
             {
-                self.at(
-                    at,
-                    format!(
-                        "`{name}` is not used by a question of kind {}",
-                        q.kind.get_ref()
-                    ),
-                );
+                self.at(at, format!("`{name}` is not used by a question of kind {}", q.kind.get_ref()));
             }
         }
     }
 
-    fn kind(
-        &mut self,
-        q: &RawQuestion,
-        lists: &BTreeMap<String, Spanned<Vec<RawChoice>>>,
-    ) -> Option<Kind> {
+    fn kind(&mut self, q: &RawQuestion, lists: &BTreeMap<String, Spanned<Vec<RawChoice>>>) -> Option<Kind> {
         Some(match q.kind.get_ref().as_str() {
             "single" | "multiple" => {
                 self.unused(q, &["options", "options_from"]);
                 let options = self.option_list(&q.options, &q.options_from, lists, q, "options");
-                if q.kind.get_ref() == "single" {
-                    Kind::Single { options }
-                } else {
-                    Kind::Multiple { options }
-                }
+                if q.kind.get_ref() == "single" { Kind::Single { options } } else { Kind::Multiple { options } }
             }
             "grid" => {
                 self.unused(q, &["rows", "columns", "columns_from"]);
@@ -288,25 +229,15 @@ impl Checker<'_> {
                     (Some(min), Some(max)) if min.get_ref() > max.get_ref() => {
                         self.at(
                             min.span().start,
-                            format!(
-                                "the range is empty: min {} is greater than max {}",
-                                min.get_ref(),
-                                max.get_ref()
-                            ),
+                            format!("the range is empty: min {} is greater than max {}", min.get_ref(), max.get_ref()),
                         );
                         return None;
                     }
-                    (Some(min), Some(max)) => Kind::Number {
-                        min: *min.get_ref(),
-                        max: *max.get_ref(),
-                    },
+                    (Some(min), Some(max)) => Kind::Number { min: *min.get_ref(), max: *max.get_ref() },
                     _ => {
                         self.at(
                             q.kind.span().start,
-                            format!(
-                                "question `{}` of kind number needs both `min` and `max`",
-                                q.id.get_ref()
-                            ),
+                            format!("question `{}` of kind number needs both `min` and `max`", q.id.get_ref()),
                         );
                         return None;
                     }
@@ -315,33 +246,22 @@ impl Checker<'_> {
             "text" => {
                 self.unused(q, &["max_length"]);
                 match &q.max_length {
-                    Some(m) if *m.get_ref() >= 1 => Kind::Text {
-                        max_length: *m.get_ref() as usize,
-                    },
+                    Some(m) if *m.get_ref() >= 1 => Kind::Text { max_length: *m.get_ref() as usize },
                     Some(m) => {
-                        self.at(
-                            m.span().start,
-                            format!("`max_length` must be at least 1, not {}", m.get_ref()),
-                        );
+                        self.at(m.span().start, format!("`max_length` must be at least 1, not {}", m.get_ref()));
                         return None;
                     }
                     None => {
                         self.at(
                             q.kind.span().start,
-                            format!(
-                                "question `{}` of kind text needs `max_length`",
-                                q.id.get_ref()
-                            ),
+                            format!("question `{}` of kind text needs `max_length`", q.id.get_ref()),
                         );
                         return None;
                     }
                 }
             }
             other => {
-                self.at(
-                    q.kind.span().start,
-                    format!("unknown question kind `{other}` (known kinds: {KINDS})"),
-                );
+                self.at(q.kind.span().start, format!("unknown question kind `{other}` (known kinds: {KINDS})"));
                 return None;
             }
         })
@@ -360,15 +280,8 @@ impl Checker<'_> {
         let cond = match Condition::parse(raw.get_ref()) {
             Ok(c) => c,
             Err(e) => {
-                let byte = raw
-                    .get_ref()
-                    .char_indices()
-                    .nth(e.offset)
-                    .map_or(raw.get_ref().len(), |(b, _)| b);
-                self.at(
-                    base + byte,
-                    format!("in the condition `{}`: {}", raw.get_ref(), e.message),
-                );
+                let byte = raw.get_ref().char_indices().nth(e.offset).map_or(raw.get_ref().len(), |(b, _)| b);
+                self.at(base + byte, format!("in the condition `{}`: {}", raw.get_ref(), e.message));
                 return None;
             }
         };
@@ -379,40 +292,25 @@ impl Checker<'_> {
                     Op::Eq | Op::Ne if groups.iter().any(|g| g.code == value) => None,
                     Op::Eq | Op::Ne => Some(format!(
                         "`{value}` is not a roster group (groups: {})",
-                        groups
-                            .iter()
-                            .map(|g| g.code.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        groups.iter().map(|g| g.code.as_str()).collect::<Vec<_>>().join(", ")
                     )),
-                    _ => Some(format!(
-                        "`group` can only be compared with = or !=, not {}",
-                        op.symbol()
-                    )),
+                    _ => Some(format!("`group` can only be compared with = or !=, not {}", op.symbol())),
                 },
                 Subject::Category => match op {
                     Op::Eq | Op::Ne => None,
-                    _ => Some(format!(
-                        "`category` can only be compared with = or !=, not {}",
-                        op.symbol()
-                    )),
+                    _ => Some(format!("`category` can only be compared with = or !=, not {}", op.symbol())),
                 },
                 Subject::Question(id) => match earlier.get(id.as_str()) {
                     None if later.contains(id.as_str()) => Some(format!(
                         "the condition refers to `{id}`, which comes later in the survey; a condition may only look at earlier questions"
                     )),
-                    None => Some(format!(
-                        "the condition refers to `{id}`, which is not a question in this survey"
-                    )),
+                    None => Some(format!("the condition refers to `{id}`, which is not a question in this survey")),
                     Some(kind) => comparison_problem(id, kind, op, value),
                 },
             };
             if let Some(message) = problem {
                 ok = false;
-                self.at(
-                    raw.span().start,
-                    format!("in the condition `{}`: {message}", raw.get_ref()),
-                );
+                self.at(raw.span().start, format!("in the condition `{}`: {message}", raw.get_ref()));
             }
         }
         ok.then_some(cond)
@@ -420,49 +318,30 @@ impl Checker<'_> {
 }
 
 fn comparison_problem(id: &str, kind: &Kind, op: Op, value: &str) -> Option<String> {
-    let codes = |options: &[Choice]| {
-        options
-            .iter()
-            .map(|c| c.code.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let codes = |options: &[Choice]| options.iter().map(|c| c.code.as_str()).collect::<Vec<_>>().join(", ");
     match (kind, op) {
-        (Kind::Single { options }, Op::Eq | Op::Ne)
-        | (Kind::Multiple { options }, Op::Includes) => (!options.iter().any(|c| c.code == value))
-            .then(|| {
-                format!(
-                    "`{value}` is not an option code of `{id}` (codes: {})",
-                    codes(options)
-                )
-            }),
+        (Kind::Single { options }, Op::Eq | Op::Ne) | (Kind::Multiple { options }, Op::Includes) => {
+            (!options.iter().any(|c| c.code == value))
+                .then(|| format!("`{value}` is not an option code of `{id}` (codes: {})", codes(options)))
+        }
         (Kind::Number { .. }, Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge) => value
             .parse::<i64>()
             .is_err()
             .then(|| format!("`{id}` is a number question; `{value}` is not a whole number")),
-        (Kind::Multiple { .. }, _) => Some(format!(
-            "`{id}` is a multiple choice question: use `{id} includes CODE`"
-        )),
-        (Kind::Single { .. }, _) => Some(format!(
-            "`{id}` is a single choice question: use = or !=, not {}",
-            op.symbol()
-        )),
-        (Kind::Number { .. }, _) => Some(format!(
-            "`{id}` is a number question: use =, !=, <, <=, > or >="
-        )),
-        (Kind::Grid { .. } | Kind::Text { .. }, _) => Some(format!(
-            "`{id}` is a {} question, which a condition cannot look at",
-            kind.name()
-        )),
+        (Kind::Multiple { .. }, _) => Some(format!("`{id}` is a multiple choice question: use `{id} includes CODE`")),
+        (Kind::Single { .. }, _) => {
+            Some(format!("`{id}` is a single choice question: use = or !=, not {}", op.symbol()))
+        }
+        (Kind::Number { .. }, _) => Some(format!("`{id}` is a number question: use =, !=, <, <=, > or >=")),
+        (Kind::Grid { .. } | Kind::Text { .. }, _) => {
+            Some(format!("`{id}` is a {} question, which a condition cannot look at", kind.name()))
+        }
     }
 }
 
 /// Parses and checks a definition. On failure, every problem found, in file order.
 pub fn parse(source: &str) -> Result<Survey, Vec<Problem>> {
-    let mut ck = Checker {
-        source,
-        problems: Vec::new(),
-    };
+    let mut ck = Checker { source, problems: Vec::new() };
     let raw: RawSurvey = match toml::from_str(source) {
         Ok(r) => r,
         Err(e) => {
@@ -473,27 +352,18 @@ pub fn parse(source: &str) -> Result<Survey, Vec<Problem>> {
     };
     ck.identifier(&raw.id, "the survey id");
     if raw.groups.is_empty() {
-        ck.at(
-            raw.id.span().start,
-            "the survey lists no roster groups: add `groups = [{ code = ..., label = ... }]`",
-        );
+        ck.at(raw.id.span().start, "the survey lists no roster groups: add `groups = [{ code = ..., label = ... }]`");
     }
     let groups = ck.choices(&raw.groups, raw.id.span().start, "groups");
     for list in raw.lists.values() {
         ck.choices(list.get_ref(), list.span().start, "list");
     }
     if raw.sections.is_empty() {
-        ck.at(
-            0,
-            "the survey has no sections: add at least one `[[section]]` with questions",
-        );
+        ck.at(0, "the survey has no sections: add at least one `[[section]]` with questions");
     }
 
-    let all_ids: Vec<&str> = raw
-        .sections
-        .iter()
-        .flat_map(|s| s.questions.iter().map(|q| q.id.get_ref().as_str()))
-        .collect();
+    let all_ids: Vec<&str> =
+        raw.sections.iter().flat_map(|s| s.questions.iter().map(|q| q.id.get_ref().as_str())).collect();
     let mut earlier: HashMap<&str, &Kind> = HashMap::new();
     let mut kinds: Vec<Option<Kind>> = Vec::new();
     let mut seen_sections = HashSet::new();
@@ -509,16 +379,10 @@ pub fn parse(source: &str) -> Result<Survey, Vec<Problem>> {
     for s in &raw.sections {
         ck.identifier(&s.id, "the section id");
         if !seen_sections.insert(s.id.get_ref().as_str()) {
-            ck.at(
-                s.id.span().start,
-                format!("the section id `{}` is used twice", s.id.get_ref()),
-            );
+            ck.at(s.id.span().start, format!("the section id `{}` is used twice", s.id.get_ref()));
         }
         if s.questions.is_empty() {
-            ck.at(
-                s.id.span().start,
-                format!("section `{}` has no questions", s.id.get_ref()),
-            );
+            ck.at(s.id.span().start, format!("section `{}` has no questions", s.id.get_ref()));
         }
         let mut questions = Vec::new();
         for q in &s.questions {
@@ -527,25 +391,19 @@ pub fn parse(source: &str) -> Result<Survey, Vec<Problem>> {
             let id = q.id.get_ref().as_str();
             ck.identifier(&q.id, "the question id");
             if matches!(id, "group" | "category") {
-                ck.at(q.id.span().start, format!("`{id}` is reserved for the roster attribute of that name; choose another question id"));
-            }
-            if earlier.contains_key(id) || all_ids[..position - 1].contains(&id) {
                 ck.at(
                     q.id.span().start,
-                    format!("the question id `{id}` is used twice"),
+                    format!("`{id}` is reserved for the roster attribute of that name; choose another question id"),
                 );
+            }
+            if earlier.contains_key(id) || all_ids[..position - 1].contains(&id) {
+                ck.at(q.id.span().start, format!("the question id `{id}` is used twice"));
             }
             if q.text.get_ref().trim().is_empty() {
-                ck.at(
-                    q.text.span().start,
-                    format!("question `{id}` has an empty text"),
-                );
+                ck.at(q.text.span().start, format!("question `{id}` has an empty text"));
             }
             let later: HashSet<&str> = all_ids[position - 1..].iter().copied().collect();
-            let shown_when = q
-                .shown_when
-                .as_ref()
-                .and_then(|c| ck.condition(c, &earlier, &later, &groups));
+            let shown_when = q.shown_when.as_ref().and_then(|c| ck.condition(c, &earlier, &later, &groups));
             if let Some(kind) = kind {
                 earlier.insert(id, kind);
                 questions.push(Question {
@@ -570,14 +428,7 @@ pub fn parse(source: &str) -> Result<Survey, Vec<Problem>> {
         return Err(ck.problems);
     }
     let steps = derive_steps(&sections);
-    Ok(Survey {
-        id: raw.id.into_inner(),
-        title: raw.title,
-        intro: raw.intro,
-        groups,
-        sections,
-        steps,
-    })
+    Ok(Survey { id: raw.id.into_inner(), title: raw.title, intro: raw.intro, groups, sections, steps })
 }
 
 #[cfg(test)]
@@ -591,20 +442,12 @@ groups = [{ code = "intern", label = "Intern" }, { code = "extern", label = "Ext
 "#;
 
     fn problems(body: &str) -> Vec<String> {
-        parse(&format!("{HEAD}{body}"))
-            .unwrap_err()
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        parse(&format!("{HEAD}{body}")).unwrap_err().iter().map(ToString::to_string).collect()
     }
 
     #[test]
     fn the_shipped_questionnaire_is_valid_and_complete() {
-        let src = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/surveys/lagesbild.toml"
-        ))
-        .unwrap();
+        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/surveys/lagesbild.toml")).unwrap();
         let s = parse(&src).unwrap_or_else(|p| panic!("{p:?}"));
         let ids: Vec<&str> = s.questions().map(|q| q.id.as_str()).collect();
         assert_eq!(
@@ -629,31 +472,21 @@ groups = [{ code = "intern", label = "Intern" }, { code = "extern", label = "Ext
                 "ovrigt"
             ]
         );
-        let Kind::Grid { rows, columns } = &s.question("uttryck").unwrap().kind else {
-            panic!()
-        };
+        let Kind::Grid { rows, columns } = &s.question("uttryck").unwrap().kind else { panic!() };
         assert_eq!(rows.len(), 10);
         assert_eq!(
             columns.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(),
             ["autonoma", "vit_makt", "islamistisk", "okand"]
         );
-        assert!(matches!(
-            s.question("anhoriga_antal").unwrap().kind,
-            Kind::Number { min: 1, max: 500 }
-        ));
-        assert!(matches!(
-            s.question("ovrigt").unwrap().kind,
-            Kind::Text { max_length: 2000 }
-        ));
+        assert!(matches!(s.question("anhoriga_antal").unwrap().kind, Kind::Number { min: 1, max: 500 }));
+        assert!(matches!(s.question("ovrigt").unwrap().kind, Kind::Text { max_length: 2000 }));
         assert_eq!(
             s.groups.iter().map(|g| g.code.as_str()).collect::<Vec<_>>(),
             ["intern", "extern", "fackforvaltning"]
         );
         // Del 1 and Del 2 are each cut before the first question that depends on the page.
         assert_eq!(s.steps.len(), 5);
-        let first: Vec<Vec<&str>> = (0..5)
-            .map(|i| s.step_questions(i).map(|q| q.id.as_str()).collect())
-            .collect();
+        let first: Vec<Vec<&str>> = (0..5).map(|i| s.step_questions(i).map(|q| q.id.as_str()).collect()).collect();
         assert_eq!(first[0], ["observerat"]);
         assert_eq!(first[2], ["anhoriga"]);
     }
@@ -686,20 +519,10 @@ max = 1
 "#,
         );
         assert_eq!(p.len(), 4, "{p:#?}");
-        assert_eq!(
-            p[0],
-            "14:11: the options list is empty: give at least one `{ code = ..., label = ... }`"
-        );
+        assert_eq!(p[0], "14:11: the options list is empty: give at least one `{ code = ..., label = ... }`");
         assert_eq!(p[1], "17:6: the question id `a` is used twice");
-        assert!(
-            p[2].starts_with("18:8: unknown question kind `slider`"),
-            "{}",
-            p[2]
-        );
-        assert_eq!(
-            p[3],
-            "25:7: the range is empty: min 10 is greater than max 1"
-        );
+        assert!(p[2].starts_with("18:8: unknown question kind `slider`"), "{}", p[2]);
+        assert_eq!(p[3], "25:7: the range is empty: min 10 is greater than max 1");
     }
 
     #[test]
@@ -727,32 +550,14 @@ options = [{ code = "ja", label = "Ja" }]
         );
         assert_eq!(p.len(), 5, "{p:#?}");
         assert!(
-            p[0].starts_with(
-                "14:14: in the condition `b = ja`: the condition refers to `b`, which comes later"
-            ),
+            p[0].starts_with("14:14: in the condition `b = ja`: the condition refers to `b`, which comes later"),
             "{}",
             p[0]
         );
-        assert!(
-            p[1].starts_with("15:52: the code `ja` appears twice"),
-            "{}",
-            p[1]
-        );
-        assert!(
-            p[2].contains("`kanske` is not an option code of `a`"),
-            "{}",
-            p[2]
-        );
-        assert!(
-            p[3].contains("`zzz`, which is not a question in this survey"),
-            "{}",
-            p[3]
-        );
-        assert!(
-            p[4].contains("`okand` is not a roster group (groups: intern, extern)"),
-            "{}",
-            p[4]
-        );
+        assert!(p[1].starts_with("15:52: the code `ja` appears twice"), "{}", p[1]);
+        assert!(p[2].contains("`kanske` is not an option code of `a`"), "{}", p[2]);
+        assert!(p[3].contains("`zzz`, which is not a question in this survey"), "{}", p[3]);
+        assert!(p[4].contains("`okand` is not a roster group (groups: intern, extern)"), "{}", p[4]);
     }
 
     #[test]

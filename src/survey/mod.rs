@@ -127,16 +127,11 @@ impl Survey {
 
     pub fn step_questions(&self, step: usize) -> impl Iterator<Item = &Question> {
         let s = &self.steps[step];
-        s.questions
-            .iter()
-            .map(move |&i| &self.sections[s.section].questions[i])
+        s.questions.iter().map(move |&i| &self.sections[s.section].questions[i])
     }
 
     pub fn group_label<'a>(&'a self, code: &'a str) -> &'a str {
-        self.groups
-            .iter()
-            .find(|g| g.code == code)
-            .map_or(code, |g| g.label.as_str())
+        self.groups.iter().find(|g| g.code == code).map_or(code, |g| g.label.as_str())
     }
 }
 
@@ -145,27 +140,13 @@ impl Survey {
 fn derive_steps(sections: &[Section]) -> Vec<Step> {
     let mut steps = Vec::new();
     for (si, section) in sections.iter().enumerate() {
-        let mut current = Step {
-            section: si,
-            questions: Vec::new(),
-        };
+        let mut current = Step { section: si, questions: Vec::new() };
         for (qi, q) in section.questions.iter().enumerate() {
             let depends_on_page = q.shown_when.as_ref().is_some_and(|c| {
-                c.questions().iter().any(|id| {
-                    current
-                        .questions
-                        .iter()
-                        .any(|&k| section.questions[k].id == *id)
-                })
+                c.questions().iter().any(|id| current.questions.iter().any(|&k| section.questions[k].id == *id))
             });
             if depends_on_page {
-                steps.push(std::mem::replace(
-                    &mut current,
-                    Step {
-                        section: si,
-                        questions: Vec::new(),
-                    },
-                ));
+                steps.push(std::mem::replace(&mut current, Step { section: si, questions: Vec::new() }));
             }
             current.questions.push(qi);
         }
@@ -186,12 +167,8 @@ pub struct Definition {
 /// Reads and checks every `*.toml` in the folder. Any broken file fails the whole load,
 /// with every problem of every file, so a server never starts on half its surveys.
 pub fn load_dir(dir: &std::path::Path) -> Result<BTreeMap<String, Definition>, Vec<String>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        vec![format!(
-            "{}: cannot read the surveys folder: {e}",
-            dir.display()
-        )]
-    })?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| vec![format!("{}: cannot read the surveys folder: {e}", dir.display())])?;
     let mut paths: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -216,11 +193,7 @@ pub fn load_dir(dir: &std::path::Path) -> Result<BTreeMap<String, Definition>, V
             Err(mut p) => problems.append(&mut p),
         }
     }
-    if problems.is_empty() {
-        Ok(found)
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(found) } else { Err(problems) }
 }
 
 impl Survey {

@@ -16,16 +16,8 @@ use serde_json::{Value, json};
 /// exactly like a link that never existed.
 const LINK_GRACE_DAYS: i64 = 30;
 
-pub async fn show(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> HttpResponse {
-    no_store(
-        show_inner(&state, &req, &path)
-            .await
-            .unwrap_or_else(|e| failure(&state, e)),
-    )
+pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    no_store(show_inner(&state, &req, &path).await.unwrap_or_else(|e| failure(&state, e)))
 }
 
 pub async fn answer(
@@ -34,17 +26,12 @@ pub async fn answer(
     path: web::Path<String>,
     body: web::Payload,
 ) -> HttpResponse {
-    no_store(
-        answer_inner(&state, &req, &path, body)
-            .await
-            .unwrap_or_else(|e| failure(&state, e)),
-    )
+    no_store(answer_inner(&state, &req, &path, body).await.unwrap_or_else(|e| failure(&state, e)))
 }
 
 /// Form pages hold answers: no browser or proxy may keep a copy.
 fn no_store(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -58,9 +45,7 @@ fn failure(state: &AppState, e: anyhow::Error) -> HttpResponse {
 }
 
 fn redirect(to: String) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, to))
-        .finish()
+    HttpResponse::SeeOther().insert_header((LOCATION, to)).finish()
 }
 
 /// Finds the recipient behind a token. Unknown, malformed and expired tokens get one and the
@@ -71,16 +56,8 @@ async fn lookup(
     token: &str,
 ) -> anyhow::Result<Result<(Respondent, String), HttpResponse>> {
     let hash = token::hash(token);
-    let found = if token::well_formed(token) {
-        state.store.respondent(&hash).await?
-    } else {
-        None
-    };
-    let expired = |r: &Respondent| {
-        today()
-            > r.closes_on
-                .saturating_add(jiff::Span::new().days(LINK_GRACE_DAYS))
-    };
+    let found = if token::well_formed(token) { state.store.respondent(&hash).await? } else { None };
+    let expired = |r: &Respondent| today() > r.closes_on.saturating_add(jiff::Span::new().days(LINK_GRACE_DAYS));
     match found {
         Some(r) if !expired(&r) => Ok(Ok((r, hash))),
         _ => {
@@ -91,10 +68,7 @@ async fn lookup(
                     "För många försök",
                     "Många felaktiga länkar har öppnats från din adress. Vänta en minut och försök sedan igen med länken från e-postmeddelandet.",
                 );
-                res.headers_mut().insert(
-                    actix_web::http::header::RETRY_AFTER,
-                    HeaderValue::from_static("60"),
-                );
+                res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, HeaderValue::from_static("60"));
                 return Ok(Err(res));
             }
             Ok(Err(state.pages.message(
@@ -119,11 +93,7 @@ fn not_open(state: &AppState, who: &Respondent, phase: Phase) -> Option<HttpResp
             "Enkäten kunde besvaras från den {opens} till och med den {closes} och är nu stängd. Kontakta samordnaren om du har frågor."
         ),
     };
-    let heading = if phase == Phase::Closed {
-        "Enkäten är stängd"
-    } else {
-        "Enkäten har inte öppnat än"
-    };
+    let heading = if phase == Phase::Closed { "Enkäten är stängd" } else { "Enkäten har inte öppnat än" };
     Some(state.pages.respond(
         StatusCode::OK,
         "closed",
@@ -140,11 +110,7 @@ fn answered(state: &AppState, who: &Respondent, receipt: bool) -> HttpResponse {
     )
 }
 
-async fn show_inner(
-    state: &AppState,
-    req: &HttpRequest,
-    token: &str,
-) -> anyhow::Result<HttpResponse> {
+async fn show_inner(state: &AppState, req: &HttpRequest, token: &str) -> anyhow::Result<HttpResponse> {
     let (who, hash) = match lookup(state, req, token).await? {
         Ok(found) => found,
         Err(page) => return Ok(page),
@@ -159,28 +125,13 @@ async fn show_inner(
         state.store.mark_opened(who.recipient_id, today()).await?;
     }
     let survey = state.survey(who.round_id).await?;
-    let (step, raw) = state
-        .store
-        .draft(who.recipient_id)
-        .await?
-        .unwrap_or_default();
+    let (step, raw) = state.store.draft(who.recipient_id).await?.unwrap_or_default();
     let step = if step < survey.steps.len() && survey.step_applies(step, &who.roster, &raw) {
         step
     } else {
-        (0..survey.steps.len())
-            .find(|&s| survey.step_applies(s, &who.roster, &raw))
-            .unwrap_or(0)
+        (0..survey.steps.len()).find(|&s| survey.step_applies(s, &who.roster, &raw)).unwrap_or(0)
     };
-    Ok(render_step(
-        state,
-        &survey,
-        &who,
-        &hash,
-        token,
-        step,
-        &raw,
-        &[],
-    ))
+    Ok(render_step(state, &survey, &who, &hash, token, step, &raw, &[]))
 }
 
 async fn answer_inner(
@@ -238,11 +189,7 @@ async fn answer_inner(
     let Some(step) = step.filter(|&s| s < survey.steps.len()) else {
         return Ok(garbled(state));
     };
-    let (_, mut raw) = state
-        .store
-        .draft(who.recipient_id)
-        .await?
-        .unwrap_or_default();
+    let (_, mut raw) = state.store.draft(who.recipient_id).await?.unwrap_or_default();
     survey.merge_step(step, &mut raw, posted);
 
     // Whatever the outcome, what the respondent typed is kept.
@@ -254,13 +201,8 @@ async fn answer_inner(
     let here = format!("/s/{token}");
     match action.as_str() {
         "back" => {
-            let previous = survey
-                .previous_step(step, &who.roster, &raw)
-                .unwrap_or(step);
-            state
-                .store
-                .save_draft(who.recipient_id, previous, &raw)
-                .await?;
+            let previous = survey.previous_step(step, &who.roster, &raw).unwrap_or(step);
+            state.store.save_draft(who.recipient_id, previous, &raw).await?;
             Ok(redirect(here))
         }
         "save" => {
@@ -273,27 +215,14 @@ async fn answer_inner(
         }
         _ => {
             let ev = survey.evaluate(&who.roster, &raw, 0..step + 1);
-            if let Some(first) = ev
-                .errors
-                .iter()
-                .filter_map(|e| survey.step_of(&e.question))
-                .min()
-            {
-                state
-                    .store
-                    .save_draft(who.recipient_id, first, &raw)
-                    .await?;
+            if let Some(first) = ev.errors.iter().filter_map(|e| survey.step_of(&e.question)).min() {
+                state.store.save_draft(who.recipient_id, first, &raw).await?;
                 if first < step {
                     return Ok(redirect(here));
                 }
-                let errors: Vec<FieldError> = ev
-                    .errors
-                    .into_iter()
-                    .filter(|e| survey.step_of(&e.question) == Some(step))
-                    .collect();
-                return Ok(render_step(
-                    state, &survey, &who, &hash, token, step, &raw, &errors,
-                ));
+                let errors: Vec<FieldError> =
+                    ev.errors.into_iter().filter(|e| survey.step_of(&e.question) == Some(step)).collect();
+                return Ok(render_step(state, &survey, &who, &hash, token, step, &raw, &errors));
             }
             if let Some(next) = survey.next_step(step, &who.roster, &raw) {
                 state.store.save_draft(who.recipient_id, next, &raw).await?;
@@ -302,20 +231,16 @@ async fn answer_inner(
             let answers = match survey.validate(&who.roster, &raw) {
                 Ok(a) => a,
                 Err(errors) => {
-                    let first = errors
-                        .iter()
-                        .filter_map(|e| survey.step_of(&e.question))
-                        .min()
-                        .unwrap_or(0);
-                    state
-                        .store
-                        .save_draft(who.recipient_id, first, &raw)
-                        .await?;
+                    let first = errors.iter().filter_map(|e| survey.step_of(&e.question)).min().unwrap_or(0);
+                    state.store.save_draft(who.recipient_id, first, &raw).await?;
                     return Ok(redirect(here));
                 }
             };
             match state.store.submit(&who, today(), &answers).await? {
-                Submission::Stored => tracing::info!(round = who.round_id, "response stored"),
+                Submission::Stored => {
+                    state.submitted_since_concealed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    tracing::info!(round = who.round_id, "response stored");
+                }
                 Submission::AlreadySubmitted => {
                     tracing::info!(round = who.round_id, "second submission ignored")
                 }
@@ -347,16 +272,8 @@ fn render_step(
 ) -> HttpResponse {
     let before = survey.evaluate(&who.roster, raw, 0..step).answers;
     let values = |field: &str| raw.get(field).cloned().unwrap_or_default();
-    let error_of = |id: &str| {
-        errors
-            .iter()
-            .find(|e| e.question == id)
-            .map(|e| e.message.clone())
-    };
-    let options_view = |field: &str,
-                        input: &str,
-                        options: &[crate::survey::Choice]|
-     -> Vec<Value> {
+    let error_of = |id: &str| errors.iter().find(|e| e.question == id).map(|e| e.message.clone());
+    let options_view = |field: &str, input: &str, options: &[crate::survey::Choice]| -> Vec<Value> {
         let chosen = values(field);
         options
             .iter()
@@ -408,8 +325,7 @@ fn render_step(
         .collect();
     let section_index = survey.steps[step].section;
     let section = &survey.sections[section_index];
-    let first_of_section =
-        survey.steps.iter().position(|s| s.section == section_index) == Some(step);
+    let first_of_section = survey.steps.iter().position(|s| s.section == section_index) == Some(step);
     let data = json!({
         "title": who.round_title,
         "survey_intro": if step == 0 { survey.intro.clone() } else { None },
@@ -426,10 +342,6 @@ fn render_step(
         "closes_on": swedish_date(who.closes_on),
         "questions": questions,
     });
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     state.pages.respond(status, "form", &data)
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub serve: ServeSettings,
     pub csrf: protect::CsrfKey,
     pub misses: protect::MissLimiter,
+    /// Set by a submission; the order-concealing task (see `Store::conceal_order`) clears it.
+    pub submitted_since_concealed: std::sync::atomic::AtomicBool,
     /// Parsed definitions by round id. A round's definition never changes, so this never goes stale.
     surveys: RwLock<HashMap<i64, Arc<Survey>>>,
 }
@@ -34,42 +36,29 @@ impl AppState {
             return Ok(s.clone());
         }
         let round = self.store.round_by_id(round_id).await?;
-        let survey = crate::survey::parse(&round.definition).map_err(|p| {
-            anyhow::anyhow!(
-                "the stored definition of round {} is broken: {p:?}",
-                round.key
-            )
-        })?;
+        let survey = crate::survey::parse(&round.definition)
+            .map_err(|p| anyhow::anyhow!("the stored definition of round {} is broken: {p:?}", round.key))?;
         let survey = Arc::new(survey);
-        self.surveys
-            .write()
-            .expect("survey cache")
-            .insert(round_id, survey.clone());
+        self.surveys.write().expect("survey cache").insert(round_id, survey.clone());
         Ok(survey)
     }
 }
 
 /// A bound, not yet running server; tests bind port 0 and ask for the port.
 pub struct Application {
-    port: u16,
+    address: std::net::SocketAddr,
     server: Server,
 }
 
 impl Application {
-    pub async fn build(
-        settings: Settings,
-        serve: ServeSettings,
-        store: Store,
-    ) -> anyhow::Result<Application> {
+    pub async fn build(settings: Settings, serve: ServeSettings, store: Store) -> anyhow::Result<Application> {
         // A broken definition in surveys/ stops the server before it listens.
-        crate::survey::load_dir(&settings.surveys_dir)
-            .map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
+        crate::survey::load_dir(&settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
         let pages = Pages::load(&settings.templates_dir)?;
         let csrf = protect::CsrfKey::new(&store.secret().await?);
         let misses = protect::miss_limiter(serve.misses_per_minute);
-        let listener = TcpListener::bind(&serve.bind)
-            .with_context(|| format!("cannot listen on {}", serve.bind))?;
-        let port = listener.local_addr()?.port();
+        let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
+        let address = listener.local_addr()?;
         let workers = serve.workers;
         let state = web::Data::new(AppState {
             store,
@@ -78,8 +67,10 @@ impl Application {
             serve,
             csrf,
             misses,
+            submitted_since_concealed: Default::default(),
             surveys: RwLock::default(),
         });
+        tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -96,14 +87,16 @@ impl Application {
         if let Some(w) = workers {
             server = server.workers(w);
         }
-        Ok(Application {
-            port,
-            server: server.run(),
-        })
+        Ok(Application { address, server: server.run() })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.address.port()
+    }
+
+    /// The address actually listened on (the port is chosen by the system when asked for 0).
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.address
     }
 
     pub async fn run(self) -> std::io::Result<()> {
@@ -115,8 +108,21 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
     if state.store.healthy().await {
         HttpResponse::Ok().content_type("text/plain").body("ok")
     } else {
-        HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("database unavailable")
+        HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable")
+    }
+}
+
+/// Every few minutes, if anything was submitted, rewrites the tables so that the order of
+/// their rows does not tell who answered when.
+async fn conceal_order_now_and_then(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(state.serve.conceal_every_seconds.max(1)));
+    loop {
+        every.tick().await;
+        if state.submitted_since_concealed.swap(false, std::sync::atomic::Ordering::Relaxed)
+            && let Err(e) = state.store.conceal_order().await
+        {
+            state.submitted_since_concealed.store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!("could not rewrite the response tables: {e:#}");
+        }
     }
 }

@@ -30,41 +30,27 @@ impl Pages {
                 if path.is_dir() {
                     stack.push(path);
                 } else if path.extension().is_some_and(|x| x == "hbs") {
-                    let name = path
-                        .strip_prefix(dir)?
-                        .with_extension("")
-                        .to_string_lossy()
-                        .replace('\\', "/");
+                    let name = path.strip_prefix(dir)?.with_extension("").to_string_lossy().replace('\\', "/");
                     let source = std::fs::read_to_string(&path)?;
                     hbs.register_template_string(&name, &source)
                         .with_context(|| format!("template {}", path.display()))?;
-                    hbs.register_partial(&name, source)
-                        .with_context(|| format!("template {}", path.display()))?;
+                    hbs.register_partial(&name, source).with_context(|| format!("template {}", path.display()))?;
                 }
             }
         }
-        let stylesheet = std::fs::read_to_string(dir.join("lagesbild.css"))
-            .context("templates/lagesbild.css is missing")?;
+        let stylesheet =
+            std::fs::read_to_string(dir.join("lagesbild.css")).context("templates/lagesbild.css is missing")?;
         Ok(Pages { hbs, stylesheet })
     }
 
     pub fn render(&self, template: &str, data: &impl Serialize) -> anyhow::Result<String> {
-        self.hbs
-            .render(template, data)
-            .with_context(|| format!("rendering {template}"))
+        self.hbs.render(template, data).with_context(|| format!("rendering {template}"))
     }
 
     /// A page as an HTTP response; a template failure becomes a plain 500 and a log line.
-    pub fn respond(
-        &self,
-        status: StatusCode,
-        template: &str,
-        data: &impl Serialize,
-    ) -> HttpResponse {
+    pub fn respond(&self, status: StatusCode, template: &str, data: &impl Serialize) -> HttpResponse {
         match self.render(template, data) {
-            Ok(html) => HttpResponse::build(status)
-                .content_type("text/html; charset=utf-8")
-                .body(html),
+            Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
             Err(e) => {
                 tracing::error!("{e:#}");
                 HttpResponse::InternalServerError()
@@ -76,11 +62,7 @@ impl Pages {
 
     /// A short page with a heading and a message, for errors and notices.
     pub fn message(&self, status: StatusCode, heading: &str, text: &str) -> HttpResponse {
-        self.respond(
-            status,
-            "message",
-            &json!({ "heading": heading, "text": text }),
-        )
+        self.respond(status, "message", &json!({ "heading": heading, "text": text }))
     }
 }
 
@@ -96,5 +78,9 @@ pub async fn stylesheet(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn not_found(state: web::Data<AppState>) -> HttpResponse {
-    state.pages.message(StatusCode::NOT_FOUND, "Sidan finns inte", "Kontrollera adressen. Om du ska svara på en enkät: använd länken i e-postmeddelandet du fått.")
+    state.pages.message(
+        StatusCode::NOT_FOUND,
+        "Sidan finns inte",
+        "Kontrollera adressen. Om du ska svara på en enkät: använd länken i e-postmeddelandet du fått.",
+    )
 }

@@ -34,10 +34,7 @@ pub async fn log_request(
     let started = Instant::now();
     let method = req.method().clone();
     let res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "(no route)".into());
+    let route = res.request().match_pattern().unwrap_or_else(|| "(no route)".into());
     tracing::info!(%method, %route, status = res.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1000.0, "request");
     Ok(res)
 }
@@ -60,8 +57,7 @@ impl CsrfKey {
 
     pub fn token(&self, purpose: &str) -> String {
         use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(self.mac(purpose).finalize().into_bytes())
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.mac(purpose).finalize().into_bytes())
     }
 
     /// Constant-time check of a posted token.
@@ -85,12 +81,8 @@ pub fn miss_limiter(per_minute: u32) -> MissLimiter {
 
 pub fn client_address(req: &HttpRequest, behind_proxy: bool) -> IpAddr {
     let info = req.connection_info();
-    let from_proxy = behind_proxy
-        .then(|| info.realip_remote_addr().and_then(|a| a.parse().ok()))
-        .flatten();
-    from_proxy
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    let from_proxy = behind_proxy.then(|| info.realip_remote_addr().and_then(|a| a.parse().ok())).flatten();
+    from_proxy.or_else(|| req.peer_addr().map(|a| a.ip())).unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 pub enum BodyError {
@@ -99,16 +91,9 @@ pub enum BodyError {
 }
 
 /// Reads a request body up to `limit` bytes, refusing larger ones before reading them whole.
-pub async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, BodyError> {
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, BodyError> {
+    let declared =
+        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(BodyError::TooLarge);
     }

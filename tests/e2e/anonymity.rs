@@ -1,0 +1,61 @@
+//! What is stored about a submitted response: nothing that leads back to the recipient.
+
+use crate::helpers::{Respondent, TestApp};
+use crate::on_both_engines;
+use sqlx::{Column, Row};
+
+on_both_engines!(stored_responses_carry_no_recipient_identity);
+
+async fn answer_minimal(r: &mut Respondent, text: &str) {
+    r.open().await;
+    r.next(&[("observerat", "nej")]).await;
+    r.next(&[]).await;
+    r.next(&[("anhoriga", "nej")]).await;
+    r.next(&[("avhoppare", "nej")]).await;
+    let p = r.next(&[("vet_vart_vanda", "ja"), ("webbutbildning", "ja"), ("ovrigt", text)]).await;
+    assert!(p.contains("Tack för ditt svar!"), "{}", p.body);
+}
+
+async fn stored_responses_carry_no_recipient_identity(app: TestApp) {
+    let round = app.open_round("r").await;
+    let emails: Vec<String> = (0..8).map(|i| format!("enhet{i}@example.se")).collect();
+    let rows: Vec<(&str, &str, &str)> = emails.iter().map(|e| (e.as_str(), "intern", "skola")).collect();
+    let mut respondents = app.recipients(&round, &rows).await;
+    for (i, r) in respondents.iter_mut().enumerate() {
+        answer_minimal(r, &format!("svar nummer {i}")).await;
+    }
+
+    // The server rewrites the tables every second in tests (every few minutes by default).
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.settings.database_url).await.unwrap();
+    let rows = sqlx::query("SELECT * FROM responses WHERE answers IS NOT NULL").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows.len(), 8);
+    let columns: Vec<String> = rows[0].columns().iter().map(|c| c.name().to_string()).collect();
+    assert_eq!(columns, ["id", "round_id", "grp", "category", "submitted_on", "answers"]);
+
+    let recipient_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM recipients ORDER BY id").fetch_all(&pool).await.unwrap();
+    let mut completion_order = Vec::new();
+    for row in &rows {
+        let id: String = row.try_get("id").unwrap();
+        let day: String = row.try_get("submitted_on").unwrap();
+        let answers: String = row.try_get("answers").unwrap();
+        let whole = format!("{id} {day} {answers}");
+        for (e, r) in emails.iter().zip(&respondents) {
+            assert!(!whole.contains(e.as_str()), "an address in a response: {whole}");
+            assert!(!whole.contains("Namn Namnsson") && !whole.contains("Organisation för"), "{whole}");
+            assert!(!whole.contains(r.token()), "a token in a response");
+        }
+        // Only the day, never the time of submission.
+        assert_eq!(day.len(), 10, "{day}");
+        // The id is random, not a counter that could be matched with the recipients.
+        assert_eq!(id.len(), 43);
+        assert!(!recipient_ids.iter().any(|rid| id == rid.to_string()));
+        let n: usize = answers.split("svar nummer ").nth(1).unwrap()[..1].parse().unwrap();
+        completion_order.push(n);
+    }
+    // Reading the table gives no hint of who answered first.
+    let in_order: Vec<usize> = (0..8).collect();
+    assert_ne!(completion_order, in_order, "responses come back in completion order");
+}

@@ -1,0 +1,280 @@
+//! Starting the real server on a free port, with a fresh database, and driving it as a
+//! respondent would.
+
+use jiff::civil::Date;
+use lagesbild::admin::{NewRound, create_round, parse_roster};
+use lagesbild::config::{ServeSettings, Settings};
+use lagesbild::round::{Round, today};
+use lagesbild::store::Store;
+use lagesbild::web::Application;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests may create databases in, if one is named.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    pub settings: Settings,
+    _dir: tempfile::TempDir,
+    _database: Option<PgDatabase>,
+}
+
+/// A fresh, empty database: a SQLite file in `dir`, or a new PostgreSQL database dropped
+/// when the returned guard is. `None`, with the reason printed, when PostgreSQL is not configured.
+pub async fn fresh_database(engine: Engine, dir: &tempfile::TempDir) -> Option<(String, Option<PgDatabase>)> {
+    match engine {
+        Engine::Sqlite => Some((format!("sqlite://{}", dir.path().join("test.db").display()), None)),
+        Engine::Postgres => {
+            let Some(admin_url) = postgres_url() else {
+                eprintln!(
+                    "skipped on PostgreSQL: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run it"
+                );
+                return None;
+            };
+            use sqlx::Connection;
+            let name = format!("lagesbild_test_{}", &lagesbild::token::hash(&lagesbild::token::mint().0)[..16]);
+            let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("TEST_DATABASE_URL answers");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await.unwrap();
+            let (base, _) = admin_url.rsplit_once('/').expect("a URL with a database name");
+            Some((format!("{base}/{name}"), Some(PgDatabase { admin_url, name })))
+        }
+    }
+}
+
+/// A PostgreSQL database of a test's own, dropped when the test ends.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime; the clean-up gets a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+                    let _ =
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+                            .execute(&mut conn)
+                            .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn project_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl TestApp {
+    /// Starts the server; `None` (with a printed reason) when the engine is not available.
+    pub async fn spawn(engine: Engine) -> Option<TestApp> {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    pub async fn spawn_with(engine: Engine, tune: impl FnOnce(&mut ServeSettings)) -> Option<TestApp> {
+        let dir = tempfile::tempdir().unwrap();
+        let (database_url, database) = fresh_database(engine, &dir).await?;
+        let settings = Settings {
+            database_url,
+            surveys_dir: project_dir().join("surveys"),
+            templates_dir: project_dir().join("templates"),
+            base_url: String::new(),
+        };
+        let mut serve = ServeSettings {
+            bind: "127.0.0.1:0".into(),
+            body_limit: 64 * 1024,
+            misses_per_minute: 20,
+            behind_proxy: false,
+            conceal_every_seconds: 1,
+            workers: Some(2),
+        };
+        tune(&mut serve);
+        let store = Store::connect(&settings.database_url).await.unwrap();
+        let app = Application::build(settings.clone(), serve, store.clone()).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run());
+        let settings = Settings { base_url: base.clone(), ..settings };
+        Some(TestApp { base, store, settings, _dir: dir, _database: database })
+    }
+
+    /// A round of the shipped questionnaire, open from `opens` to `closes`.
+    pub async fn round(&self, key: &str, opens: Date, closes: Date) -> Round {
+        let new = NewRound {
+            survey_id: "lagesbild".into(),
+            year: opens.year(),
+            opens,
+            closes,
+            key: Some(key.into()),
+            title: None,
+        };
+        create_round(&self.settings, &self.store, new).await.unwrap()
+    }
+
+    pub async fn open_round(&self, key: &str) -> Round {
+        self.round(key, days_from_today(-1), days_from_today(14)).await
+    }
+
+    /// Imports roster rows (`email,group,category`) and returns a personal link per address.
+    pub async fn recipients(&self, round: &Round, rows: &[(&str, &str, &str)]) -> Vec<Respondent> {
+        let mut csv = String::from("email,name,organisation,group,category\n");
+        for (email, group, category) in rows {
+            csv.push_str(&format!("{email},Namn Namnsson,Organisation för {email},{group},{category}\n"));
+        }
+        let parsed = parse_roster(round, csv.as_bytes()).unwrap();
+        self.store.import_roster(round.id, &parsed, &|_| {}).await.unwrap();
+        let links = self.store.mint_tokens(round.id, false).await.unwrap();
+        rows.iter()
+            .map(|(email, _, _)| {
+                let (_, token) = links.iter().find(|(e, _)| e == email).unwrap();
+                Respondent::new(&self.settings.link(token))
+            })
+            .collect()
+    }
+
+    pub async fn respondent(&self, round: &Round, email: &str, group: &str) -> Respondent {
+        self.recipients(round, &[(email, group, "skola")]).await.remove(0)
+    }
+}
+
+pub fn days_from_today(days: i64) -> Date {
+    today().saturating_add(jiff::Span::new().days(days))
+}
+
+/// A page as the browser got it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: u16,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Page {
+    /// The ids of the questions shown, in order.
+    pub fn questions(&self) -> Vec<String> {
+        self.body
+            .split("<div class=\"question")
+            .skip(1)
+            .filter_map(|chunk| chunk.split("id=\"q-").nth(1)?.split('"').next().map(str::to_string))
+            .collect()
+    }
+
+    pub fn hidden(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        Some(self.body[start..].split('"').next()?.to_string())
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+
+    /// Whether an input with this field name and value is ticked.
+    pub fn checked(&self, field: &str, value: &str) -> bool {
+        let marker = format!("name=\"{field}\" value=\"{value}\" checked");
+        self.body.contains(&marker)
+    }
+
+    /// The messages of the error summary at the top.
+    pub fn error_summary(&self) -> Vec<String> {
+        let Some(summary) = self.body.split("class=\"error-summary\"").nth(1) else { return Vec::new() };
+        let summary = summary.split("</ul>").next().unwrap_or("");
+        summary.split("<li><a href=\"#").skip(1).map(|li| li.split("</a>").next().unwrap_or("").to_string()).collect()
+    }
+}
+
+/// A respondent's browser on one personal link.
+pub struct Respondent {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub last: Option<Page>,
+}
+
+impl Respondent {
+    pub fn new(url: &str) -> Respondent {
+        Respondent { url: url.to_string(), client: reqwest::Client::new(), last: None }
+    }
+
+    pub fn token(&self) -> &str {
+        self.url.rsplit('/').next().unwrap()
+    }
+
+    async fn page(&mut self, res: reqwest::Response) -> Page {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let page = Page { status, body: res.text().await.unwrap(), headers };
+        self.last = Some(page.clone());
+        page
+    }
+
+    pub async fn open(&mut self) -> Page {
+        let res = self.client.get(&self.url).send().await.unwrap();
+        self.page(res).await
+    }
+
+    /// Posts the shown page with these answers (field names without the `q.` prefix).
+    pub async fn submit(&mut self, action: &str, answers: &[(&str, &str)]) -> Page {
+        let last = self.last.as_ref().expect("a page was opened first");
+        let mut form = vec![
+            ("csrf".to_string(), last.hidden("csrf").expect("the page has a CSRF token")),
+            ("step".to_string(), last.hidden("step").expect("the page has a step")),
+            ("action".to_string(), action.to_string()),
+        ];
+        form.extend(answers.iter().map(|(k, v)| (format!("q.{k}"), v.to_string())));
+        self.post_raw(serde_urlencoded::to_string(&form).unwrap()).await
+    }
+
+    pub async fn next(&mut self, answers: &[(&str, &str)]) -> Page {
+        self.submit("next", answers).await
+    }
+
+    pub async fn post_raw(&mut self, body: String) -> Page {
+        let res = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.page(res).await
+    }
+}
+
+/// Runs a scenario against SQLite, and against PostgreSQL when TEST_DATABASE_URL names one.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                use $crate::helpers::{Engine, TestApp};
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$scenario(TestApp::spawn(Engine::Sqlite).await.unwrap()).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = TestApp::spawn(Engine::Postgres).await {
+                        super::$scenario(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}

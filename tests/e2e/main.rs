@@ -1,0 +1,9 @@
+//! End-to-end tests: the real server on a free port, a real database (a fresh SQLite file,
+//! and a fresh PostgreSQL database when TEST_DATABASE_URL is set), driven over HTTP.
+
+mod helpers;
+
+mod anonymity;
+mod command_line;
+mod form;
+mod protection;

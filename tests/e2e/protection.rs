@@ -1,0 +1,98 @@
+//! Headers, body limits, CSRF and the brake on guessed links.
+
+use crate::helpers::{Engine, Respondent, TestApp};
+use crate::on_both_engines;
+
+on_both_engines!(
+    every_page_sends_the_security_headers,
+    a_post_without_a_valid_csrf_token_is_refused_and_changes_nothing,
+    an_oversized_or_garbled_post_gets_a_clear_answer_and_changes_nothing,
+);
+
+async fn every_page_sends_the_security_headers(app: TestApp) {
+    let round = app.open_round("r").await;
+    let mut r = app.respondent(&round, "a@example.se", "intern").await;
+    let form = r.open().await;
+    let client = reqwest::Client::new();
+    let mut pages = vec![form.headers.clone()];
+    for path in ["/", "/healthz", "/finns-inte", "/s/okand", "/static/lagesbild.css"] {
+        pages.push(client.get(format!("{}{path}", app.base)).send().await.unwrap().headers().clone());
+    }
+    for h in &pages {
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+    }
+    assert_eq!(form.headers["cache-control"], "no-store");
+    let health = client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+/// The draft as the respondent would see it on reopening the link.
+async fn reopened(url: &str) -> crate::helpers::Page {
+    Respondent::new(url).open().await
+}
+
+async fn a_post_without_a_valid_csrf_token_is_refused_and_changes_nothing(app: TestApp) {
+    let round = app.open_round("r").await;
+    let mut r = app.respondent(&round, "a@example.se", "intern").await;
+    r.open().await;
+    r.next(&[("observerat", "ja")]).await;
+    let before = reopened(&r.url).await;
+
+    let without = r.post_raw("step=1&action=next&q.frekvens=veckovis".into()).await;
+    assert_eq!(without.status, 403);
+    assert!(without.contains("säkerhetskod"));
+    let forged = r.post_raw("csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&step=1&q.frekvens=veckovis".into()).await;
+    assert_eq!(forged.status, 403);
+    // A token taken from another respondent's form does not work on this one.
+    let mut other = app.respondent(&round, "b@example.se", "intern").await;
+    let others = other.open().await.hidden("csrf").unwrap();
+    let borrowed = r.post_raw(format!("csrf={others}&step=1&q.frekvens=veckovis")).await;
+    assert_eq!(borrowed.status, 403);
+
+    let after = reopened(&r.url).await;
+    assert_eq!(before.body, after.body);
+    assert!(!after.checked("q.frekvens", "veckovis"));
+}
+
+async fn an_oversized_or_garbled_post_gets_a_clear_answer_and_changes_nothing(app: TestApp) {
+    let round = app.open_round("r").await;
+    let mut r = app.respondent(&round, "a@example.se", "intern").await;
+    let first = r.open().await;
+    let csrf = first.hidden("csrf").unwrap();
+    let huge = format!("csrf={csrf}&step=0&q.observerat=ja&q.x={}", "a".repeat(200 * 1024));
+    let p = r.post_raw(huge).await;
+    assert_eq!(p.status, 413);
+    assert!(p.contains("Svaret är för stort"));
+    let p = r.post_raw(format!("csrf={csrf}&step=99&q.observerat=ja")).await;
+    assert_eq!(p.status, 400);
+    assert!(p.contains("Sidan kunde inte läsas"));
+    let p = r.post_raw(format!("csrf={csrf}&step=första&q.observerat=ja")).await;
+    assert_eq!(p.status, 400);
+    let after = reopened(&r.url).await;
+    assert_eq!(after.questions(), ["observerat"]);
+    assert!(!after.checked("q.observerat", "ja"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_wrong_links_from_one_address_are_slowed_down_but_valid_links_still_open() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| s.misses_per_minute = 3).await.unwrap();
+    let round = app.open_round("r").await;
+    let mut valid = app.respondent(&round, "a@example.se", "intern").await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let res = client.get(format!("{}/s/gissning{i}", app.base)).send().await.unwrap();
+        statuses.push(res.status().as_u16());
+        if res.status() == 429 {
+            assert_eq!(res.headers()["retry-after"], "60");
+            assert!(res.text().await.unwrap().contains("För många försök"));
+        }
+    }
+    assert_eq!(statuses, [404, 404, 404, 429, 429, 429]);
+    // The same address, with a real link: many respondents share one municipal address.
+    assert_eq!(valid.open().await.status, 200);
+}
