@@ -132,12 +132,31 @@ fn main() {
     let concurrency = setting("BENCH_CONCURRENCY", 32);
     let dir = tempfile::tempdir().unwrap();
     let db = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/bench.db".into());
-    println!("lagesbild load benchmark: {recipients} recipients, {respondents} respondents, {concurrency} at a time, {db}");
+    println!(
+        "lagesbild load benchmark: {recipients} recipients, {respondents} respondents, {concurrency} at a time, {db}"
+    );
 
     let today = jiff::Zoned::now().date();
     let (opens, closes) = (today.yesterday().unwrap().to_string(), today.tomorrow().unwrap().to_string());
     let year = today.year().to_string();
-    lagesbild(dir.path(), &db, &["round", "create", "--survey", "lagesbild", "--year", &year, "--opens", &opens, "--closes", &closes, "--key", "bench"]);
+    lagesbild(
+        dir.path(),
+        &db,
+        &[
+            "round",
+            "create",
+            "--survey",
+            "lagesbild",
+            "--year",
+            &year,
+            "--opens",
+            &opens,
+            "--closes",
+            &closes,
+            "--key",
+            "bench",
+        ],
+    );
     let roster = dir.path().join("roster.csv");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&roster).unwrap());
     writeln!(f, "email,name,organisation,group,category").unwrap();
@@ -171,7 +190,11 @@ fn main() {
 
     let started = Instant::now();
     let links_file = dir.path().join("links.csv");
-    lagesbild(dir.path(), &db, &["--base-url", &base, "links", "--round", "bench", "--out", links_file.to_str().unwrap()]);
+    lagesbild(
+        dir.path(),
+        &db,
+        &["--base-url", &base, "links", "--round", "bench", "--out", links_file.to_str().unwrap()],
+    );
     let links: Vec<String> = csv::Reader::from_path(&links_file)
         .unwrap()
         .records()
@@ -224,7 +247,10 @@ fn main() {
     }
     let requests: usize = merged.values().map(Vec::len).sum();
     println!();
-    println!("completed questionnaires: {respondents} in {elapsed:.1} s = {:.0} per second", respondents as f64 / elapsed);
+    println!(
+        "completed questionnaires: {respondents} in {elapsed:.1} s = {:.0} per second",
+        respondents as f64 / elapsed
+    );
     println!("HTTP requests: {requests} = {:.0} per second", requests as f64 / elapsed);
     println!("{:<26} {:>8} {:>10} {:>10}", "page", "count", "median ms", "p99 ms");
     let mut everything = Vec::new();
@@ -234,6 +260,14 @@ fn main() {
         println!("{page:<26} {:>8} {:>10.2} {:>10.2}", d.len(), percentile(d, 0.5), percentile(d, 0.99));
     }
     everything.sort();
-    println!("{:<26} {:>8} {:>10.2} {:>10.2}", "all requests", everything.len(), percentile(&everything, 0.5), percentile(&everything, 0.99));
-    println!("server peak memory: {peak:.1} MiB (after import and links, before the load: {memory_before_load:.1} MiB)");
+    println!(
+        "{:<26} {:>8} {:>10.2} {:>10.2}",
+        "all requests",
+        everything.len(),
+        percentile(&everything, 0.5),
+        percentile(&everything, 0.99)
+    );
+    println!(
+        "server peak memory: {peak:.1} MiB (after import and links, before the load: {memory_before_load:.1} MiB)"
+    );
 }

@@ -22,10 +22,10 @@ pub enum Engine {
 #[derive(Clone)]
 pub struct Store {
     /// Reads run concurrently.
-    read: AnyPool,
+    pub(crate) read: AnyPool,
     /// On SQLite a single connection takes every write, so writers queue in the process
     /// instead of failing with "database is locked". On PostgreSQL it is the same pool as `read`.
-    write: AnyPool,
+    pub(crate) write: AnyPool,
     pub engine: Engine,
 }
 
