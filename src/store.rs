@@ -27,6 +27,8 @@ pub struct Store {
     /// instead of failing with "database is locked". On PostgreSQL it is the same pool as `read`.
     pub(crate) write: AnyPool,
     pub engine: Engine,
+    /// On SQLite, respondents' writes are committed in groups (see `group_commit`).
+    group_commit: Option<tokio::sync::mpsc::Sender<PendingWrite>>,
 }
 
 /// Rows per multi-row INSERT in bulk work (roster import, minting links).
@@ -43,6 +45,8 @@ pub struct Respondent {
     pub roster: RosterAttributes,
     pub opened: bool,
     pub submitted_on: Option<Date>,
+    /// The saved draft: the step to show and what was typed so far.
+    pub draft: (usize, RawAnswers),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +120,7 @@ impl Store {
                 .connect(url)
                 .await
                 .context("cannot connect to PostgreSQL")?;
-            Store { read: pool.clone(), write: pool, engine: Engine::Postgres }
+            Store { read: pool.clone(), write: pool, engine: Engine::Postgres, group_commit: None }
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             let path = path.split('?').next().unwrap_or(path);
@@ -142,7 +146,9 @@ impl Store {
                 .await
                 .with_context(|| format!("cannot open the SQLite database {path}"))?;
             let read = pragmas(AnyPoolOptions::new().max_connections(8)).connect(&url).await?;
-            Store { read, write, engine: Engine::Sqlite }
+            let (queue, pending) = tokio::sync::mpsc::channel(1024);
+            tokio::spawn(group_commit(write.clone(), pending));
+            Store { read, write, engine: Engine::Sqlite, group_commit: Some(queue) }
         };
         store.migrate().await?;
         Ok(store)
@@ -295,8 +301,10 @@ impl Store {
     /// The recipient a token belongs to, if it belongs to one.
     pub async fn respondent(&self, token_hash: &str) -> anyhow::Result<Option<Respondent>> {
         let row = sqlx::query(
-            "SELECT r.id, r.round_id, r.grp, r.category, r.opened_on, r.submitted_on, o.title, o.opens_on, o.closes_on
+            "SELECT r.id, r.round_id, r.grp, r.category, r.opened_on, r.submitted_on, o.title, o.opens_on, o.closes_on,
+                    d.step, d.raw
              FROM tokens t JOIN recipients r ON r.id = t.recipient_id JOIN rounds o ON o.id = r.round_id
+             LEFT JOIN drafts d ON d.recipient_id = r.id
              WHERE t.hash = $1",
         )
         .bind(token_hash)
@@ -312,75 +320,57 @@ impl Store {
             roster: RosterAttributes { group: row.try_get("grp")?, category: row.try_get("category")? },
             opened: row.try_get::<Option<String>, _>("opened_on")?.is_some(),
             submitted_on: row.try_get::<Option<String>, _>("submitted_on")?.as_deref().map(parse_date).transpose()?,
+            draft: match (row.try_get::<Option<i64>, _>("step")?, row.try_get::<Option<String>, _>("raw")?) {
+                (Some(step), Some(raw)) => (step as usize, serde_json::from_str(&raw)?),
+                _ => (0, RawAnswers::new()),
+            },
         }))
     }
 
     /// Records the day a recipient first opened their link (shown to the coordinator, who
     /// may then follow up on links that never arrived).
     pub async fn mark_opened(&self, recipient_id: i64, today: Date) -> anyhow::Result<()> {
-        sqlx::query("UPDATE recipients SET opened_on = $1 WHERE id = $2 AND opened_on IS NULL")
-            .bind(today.to_string())
-            .bind(recipient_id)
-            .execute(&self.write)
-            .await?;
+        self.respondent_write(RespondentWrite::Opened { recipient_id, day: today.to_string() }).await?;
         Ok(())
-    }
-
-    pub async fn draft(&self, recipient_id: i64) -> anyhow::Result<Option<(usize, RawAnswers)>> {
-        let row = sqlx::query("SELECT step, raw FROM drafts WHERE recipient_id = $1")
-            .bind(recipient_id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.map(|row| {
-            Ok((row.try_get::<i64, _>("step")? as usize, serde_json::from_str(&row.try_get::<String, _>("raw")?)?))
-        })
-        .transpose()
     }
 
     /// Saves the draft, unless the recipient has already submitted (a second tab may still be open).
     pub async fn save_draft(&self, recipient_id: i64, step: usize, raw: &RawAnswers) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO drafts (recipient_id, step, raw, updated_at)
-             SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $1 AND submitted_on IS NULL)
-             ON CONFLICT (recipient_id) DO UPDATE SET step = excluded.step, raw = excluded.raw, updated_at = excluded.updated_at",
-        )
-        .bind(recipient_id)
-        .bind(step as i64)
-        .bind(serde_json::to_string(raw)?)
-        .bind(now())
-        .execute(&self.write)
-        .await?;
+        let raw = serde_json::to_string(raw)?;
+        self.respondent_write(RespondentWrite::Draft { recipient_id, step: step as i64, raw }).await?;
         Ok(())
     }
 
     /// Stores a response and marks the recipient as having answered, in one transaction.
     /// The response row carries no link to the recipient: a random id, the roster group and
-    /// category, and the day. Of two concurrent submissions exactly one is stored.
+    /// category, the day and the answers. Of two concurrent submissions exactly one is stored.
     pub async fn submit(&self, who: &Respondent, today: Date, answers: &Answers) -> anyhow::Result<Submission> {
-        let mut tx = self.write.begin().await?;
-        let marked = sqlx::query("UPDATE recipients SET submitted_on = $1 WHERE id = $2 AND submitted_on IS NULL")
-            .bind(today.to_string())
-            .bind(who.recipient_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if marked == 0 {
-            tx.rollback().await?;
-            return Ok(Submission::AlreadySubmitted);
+        let write = RespondentWrite::Submit {
+            recipient_id: who.recipient_id,
+            round_id: who.round_id,
+            group: who.roster.group.clone(),
+            category: who.roster.category.clone(),
+            day: today.to_string(),
+            answers: serde_json::to_string(answers)?,
+        };
+        Ok(if self.respondent_write(write).await? { Submission::Stored } else { Submission::AlreadySubmitted })
+    }
+
+    /// Commits a respondent's write: on SQLite through the group commit, on PostgreSQL in a
+    /// transaction of its own. Returns once the write is durable.
+    async fn respondent_write(&self, write: RespondentWrite) -> anyhow::Result<bool> {
+        if let Some(queue) = &self.group_commit {
+            let (reply, done) = tokio::sync::oneshot::channel();
+            queue
+                .send(PendingWrite { write, reply })
+                .await
+                .map_err(|_| anyhow::anyhow!("the database writer has stopped"))?;
+            return done.await.map_err(|_| anyhow::anyhow!("the database writer has stopped"))?;
         }
-        let (id, _) = token::mint();
-        sqlx::query("INSERT INTO responses (id, round_id, grp, category, submitted_on, answers) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id)
-            .bind(who.round_id)
-            .bind(&who.roster.group)
-            .bind(&who.roster.category)
-            .bind(today.to_string())
-            .bind(serde_json::to_string(answers)?)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM drafts WHERE recipient_id = $1").bind(who.recipient_id).execute(&mut *tx).await?;
+        let mut tx = self.write.begin().await?;
+        let done = write.apply(&mut tx).await?;
         tx.commit().await?;
-        Ok(Submission::Stored)
+        Ok(done)
     }
 
     /// PostgreSQL keeps rows in the order they were written, so a plain read (or a dump) of
@@ -417,4 +407,119 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The writes respondents wait on, many times per questionnaire.
+#[derive(Debug)]
+enum RespondentWrite {
+    Opened { recipient_id: i64, day: String },
+    Draft { recipient_id: i64, step: i64, raw: String },
+    Submit { recipient_id: i64, round_id: i64, group: String, category: String, day: String, answers: String },
+}
+
+impl RespondentWrite {
+    /// Runs the write inside the caller's transaction. `false` when it changed nothing
+    /// because the recipient had already submitted.
+    async fn apply(&self, conn: &mut sqlx::AnyConnection) -> anyhow::Result<bool> {
+        match self {
+            RespondentWrite::Opened { recipient_id, day } => {
+                sqlx::query("UPDATE recipients SET opened_on = $1 WHERE id = $2 AND opened_on IS NULL")
+                    .bind(day)
+                    .bind(recipient_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(true)
+            }
+            RespondentWrite::Draft { recipient_id, step, raw } => {
+                let saved = sqlx::query(
+                    "INSERT INTO drafts (recipient_id, step, raw, updated_at)
+                     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $1 AND submitted_on IS NULL)
+                     ON CONFLICT (recipient_id) DO UPDATE SET step = excluded.step, raw = excluded.raw, updated_at = excluded.updated_at",
+                )
+                .bind(recipient_id)
+                .bind(step)
+                .bind(raw)
+                .bind(now())
+                .execute(&mut *conn)
+                .await?;
+                Ok(saved.rows_affected() > 0)
+            }
+            RespondentWrite::Submit { recipient_id, round_id, group, category, day, answers } => {
+                let marked =
+                    sqlx::query("UPDATE recipients SET submitted_on = $1 WHERE id = $2 AND submitted_on IS NULL")
+                        .bind(day)
+                        .bind(recipient_id)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                if marked == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO responses (id, round_id, grp, category, submitted_on, answers) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(token::mint().0)
+                .bind(round_id)
+                .bind(group)
+                .bind(category)
+                .bind(day)
+                .bind(answers)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("DELETE FROM drafts WHERE recipient_id = $1")
+                    .bind(recipient_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+struct PendingWrite {
+    write: RespondentWrite,
+    reply: tokio::sync::oneshot::Sender<anyhow::Result<bool>>,
+}
+
+/// Most writes to respondents' SQLite rows wait in line for the single writer. The group
+/// commit takes all writes waiting at that moment and commits them in one transaction,
+/// which writes each changed page once instead of once per write. Every writer hears back
+/// only after the commit, so nothing acknowledged can be lost. If the group fails, each
+/// write is retried alone, so one bad write cannot fail the others.
+async fn group_commit(pool: AnyPool, mut pending: tokio::sync::mpsc::Receiver<PendingWrite>) {
+    const GROUP: usize = 256;
+    while let Some(first) = pending.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match pending.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        let writes: Vec<&RespondentWrite> = group.iter().map(|p| &p.write).collect();
+        match commit_group(&pool, &writes).await {
+            Ok(results) => {
+                for (p, r) in group.into_iter().zip(results) {
+                    let _ = p.reply.send(Ok(r));
+                }
+            }
+            Err(e) => {
+                tracing::warn!("a group of {} writes failed, retrying one by one: {e:#}", group.len());
+                for p in group {
+                    let alone = commit_group(&pool, &[&p.write]).await.map(|r| r[0]);
+                    let _ = p.reply.send(alone);
+                }
+            }
+        }
+    }
+}
+
+async fn commit_group(pool: &AnyPool, writes: &[&RespondentWrite]) -> anyhow::Result<Vec<bool>> {
+    let mut tx = pool.begin().await?;
+    let mut results = Vec::with_capacity(writes.len());
+    for w in writes {
+        results.push(w.apply(&mut tx).await?);
+    }
+    tx.commit().await?;
+    Ok(results)
 }

@@ -8,7 +8,7 @@ use crate::store::{Respondent, Submission};
 use crate::survey::{FieldError, Kind, RawAnswers, Survey};
 use crate::token;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue, LOCATION};
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -42,10 +42,6 @@ fn failure(state: &AppState, e: anyhow::Error) -> HttpResponse {
         "Något gick fel",
         "Ett tekniskt fel uppstod och sidan kunde inte visas. Dina tidigare sparade svar finns kvar. Försök igen om en stund.",
     )
-}
-
-fn redirect(to: String) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, to)).finish()
 }
 
 /// Finds the recipient behind a token. Unknown, malformed and expired tokens get one and the
@@ -116,7 +112,7 @@ async fn show_inner(state: &AppState, req: &HttpRequest, token: &str) -> anyhow:
         Err(page) => return Ok(page),
     };
     if who.submitted_on.is_some() {
-        return Ok(answered(state, &who, req.query_string().contains("kvitto")));
+        return Ok(answered(state, &who, false));
     }
     if let Some(page) = not_open(state, &who, Phase::on(today(), who.opens_on, who.closes_on)) {
         return Ok(page);
@@ -125,7 +121,7 @@ async fn show_inner(state: &AppState, req: &HttpRequest, token: &str) -> anyhow:
         state.store.mark_opened(who.recipient_id, today()).await?;
     }
     let survey = state.survey(who.round_id).await?;
-    let (step, raw) = state.store.draft(who.recipient_id).await?.unwrap_or_default();
+    let (step, raw) = who.draft.clone();
     let step = if step < survey.steps.len() && survey.step_applies(step, &who.roster, &raw) {
         step
     } else {
@@ -183,13 +179,13 @@ async fn answer_inner(
         ));
     }
     if who.submitted_on.is_some() {
-        return Ok(redirect(format!("/s/{token}")));
+        return Ok(answered(state, &who, false));
     }
     let survey = state.survey(who.round_id).await?;
     let Some(step) = step.filter(|&s| s < survey.steps.len()) else {
         return Ok(garbled(state));
     };
-    let (_, mut raw) = state.store.draft(who.recipient_id).await?.unwrap_or_default();
+    let (_, mut raw) = who.draft.clone();
     survey.merge_step(step, &mut raw, posted);
 
     // Whatever the outcome, what the respondent typed is kept.
@@ -198,54 +194,58 @@ async fn answer_inner(
         state.store.save_draft(who.recipient_id, step, &raw).await?;
         return Ok(page);
     }
-    let here = format!("/s/{token}");
+    // The next page is sent as the answer to the post (no redirect): one round trip per page.
+    // Posting the same page again, say after a reload, only saves the same answers again.
+    let show = |step: usize, raw: &RawAnswers, errors: &[FieldError]| {
+        render_step(state, &survey, &who, &hash, token, step, raw, errors)
+    };
     match action.as_str() {
         "back" => {
             let previous = survey.previous_step(step, &who.roster, &raw).unwrap_or(step);
             state.store.save_draft(who.recipient_id, previous, &raw).await?;
-            Ok(redirect(here))
+            Ok(show(previous, &raw, &[]))
         }
         "save" => {
             state.store.save_draft(who.recipient_id, step, &raw).await?;
-            Ok(state.pages.respond(
-                StatusCode::OK,
-                "saved",
-                &json!({ "title": who.round_title, "link": here, "closes_on": swedish_date(who.closes_on) }),
-            ))
+            let data = json!({ "title": who.round_title, "link": format!("/s/{token}"), "closes_on": swedish_date(who.closes_on) });
+            Ok(state.pages.respond(StatusCode::OK, "saved", &data))
         }
         _ => {
+            // Errors on this page, or on an earlier one whose answers no longer hold (a page
+            // posted from an old tab): the first page with errors is shown with them.
             let ev = survey.evaluate(&who.roster, &raw, 0..step + 1);
             if let Some(first) = ev.errors.iter().filter_map(|e| survey.step_of(&e.question)).min() {
                 state.store.save_draft(who.recipient_id, first, &raw).await?;
-                if first < step {
-                    return Ok(redirect(here));
-                }
                 let errors: Vec<FieldError> =
-                    ev.errors.into_iter().filter(|e| survey.step_of(&e.question) == Some(step)).collect();
-                return Ok(render_step(state, &survey, &who, &hash, token, step, &raw, &errors));
+                    ev.errors.into_iter().filter(|e| survey.step_of(&e.question) == Some(first)).collect();
+                return Ok(show(first, &raw, &errors));
             }
             if let Some(next) = survey.next_step(step, &who.roster, &raw) {
                 state.store.save_draft(who.recipient_id, next, &raw).await?;
-                return Ok(redirect(here));
+                return Ok(show(next, &raw, &[]));
             }
             let answers = match survey.validate(&who.roster, &raw) {
                 Ok(a) => a,
                 Err(errors) => {
                     let first = errors.iter().filter_map(|e| survey.step_of(&e.question)).min().unwrap_or(0);
                     state.store.save_draft(who.recipient_id, first, &raw).await?;
-                    return Ok(redirect(here));
+                    let errors: Vec<FieldError> =
+                        errors.into_iter().filter(|e| survey.step_of(&e.question) == Some(first)).collect();
+                    return Ok(show(first, &raw, &errors));
                 }
             };
             match state.store.submit(&who, today(), &answers).await? {
                 Submission::Stored => {
                     state.submitted_since_concealed.store(true, std::sync::atomic::Ordering::Relaxed);
                     tracing::info!(round = who.round_id, "response stored");
+                    let stored = Respondent { submitted_on: Some(today()), ..who.clone() };
+                    Ok(answered(state, &stored, true))
                 }
                 Submission::AlreadySubmitted => {
-                    tracing::info!(round = who.round_id, "second submission ignored")
+                    tracing::info!(round = who.round_id, "second submission ignored");
+                    Ok(answered(state, &who, false))
                 }
             }
-            Ok(redirect(format!("{here}?kvitto=1")))
         }
     }
 }
