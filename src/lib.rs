@@ -8,6 +8,7 @@ pub mod config;
 pub mod roster;
 pub mod round;
 pub mod store;
+pub mod tally;
 pub mod survey;
 pub mod token;
 pub mod web;

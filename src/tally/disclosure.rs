@@ -1,0 +1,160 @@
+//! Disclosure control: which cross-sections of the respondents may be published.
+//!
+//! A group or category with fewer respondents than the threshold is folded into "övriga".
+//! If the folded part would itself stay under the threshold, the next smallest is folded in
+//! too, so that no small part can be recovered by subtracting the published parts from the
+//! total. Categories are broken down only inside groups published on their own: a group
+//! folded into "övriga" shows no categories, or its categories would give it away.
+
+use std::collections::BTreeMap;
+
+pub const OVERALL: &str = "alla";
+pub const OTHERS: &str = "övriga";
+/// No round may publish cross-sections smaller than this, whatever it is configured to.
+pub const MINIMUM_THRESHOLD: u64 = 3;
+pub const DEFAULT_THRESHOLD: u64 = 5;
+
+/// A published cross-section: its label and the leaves (group, category) it adds up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub label: String,
+    pub leaves: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    pub sections: Vec<Section>,
+    /// Groups and `group/category` labels that were folded into "övriga".
+    pub folded: Vec<String>,
+    /// Whether the round has too few respondents to publish anything at all.
+    pub too_few: bool,
+}
+
+/// Splits parts (label, respondents) into those shown on their own and those folded.
+fn fold<'a>(parts: &[(&'a str, u64)], threshold: u64) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut sorted: Vec<(&str, u64)> = parts.to_vec();
+    sorted.sort_by_key(|&(label, n)| (n, label));
+    let mut folded: Vec<(&str, u64)> = sorted.iter().copied().filter(|&(_, n)| n < threshold).collect();
+    let mut shown: Vec<(&str, u64)> = sorted.iter().copied().filter(|&(_, n)| n >= threshold).collect();
+    // Complementary folding: a folded part under the threshold takes the smallest shown part in.
+    while !folded.is_empty() && folded.iter().map(|p| p.1).sum::<u64>() < threshold && !shown.is_empty() {
+        folded.push(shown.remove(0));
+    }
+    let labels = |v: Vec<(&'a str, u64)>| {
+        let mut l: Vec<&str> = v.into_iter().map(|p| p.0).collect();
+        l.sort();
+        l
+    };
+    (labels(shown), labels(folded))
+}
+
+/// Plans the published cross-sections from respondents per (group, category).
+pub fn plan(leaves: &BTreeMap<(String, String), u64>, threshold: u64) -> Plan {
+    let threshold = threshold.max(MINIMUM_THRESHOLD);
+    let total: u64 = leaves.values().sum();
+    if total < threshold {
+        return Plan { sections: Vec::new(), folded: Vec::new(), too_few: true };
+    }
+    let all_leaves: Vec<(String, String)> = leaves.keys().cloned().collect();
+    let mut plan = Plan { sections: vec![Section { label: OVERALL.into(), leaves: all_leaves }], ..Plan::default() };
+
+    let mut groups: BTreeMap<&str, u64> = BTreeMap::new();
+    for ((g, _), n) in leaves {
+        *groups.entry(g.as_str()).or_default() += n;
+    }
+    let parts: Vec<(&str, u64)> = groups.iter().map(|(g, n)| (*g, *n)).collect();
+    let (shown, folded) = fold(&parts, threshold);
+    let leaves_of = |pred: &dyn Fn(&str, &str) -> bool| -> Vec<(String, String)> {
+        leaves.keys().filter(|(g, c)| pred(g, c)).cloned().collect()
+    };
+    for g in &shown {
+        plan.sections.push(Section { label: g.to_string(), leaves: leaves_of(&|lg, _| lg == *g) });
+    }
+    // "övriga" equal to everything would only repeat "alla".
+    if !folded.is_empty() && !shown.is_empty() {
+        plan.sections.push(Section { label: OTHERS.into(), leaves: leaves_of(&|lg, _| folded.contains(&lg)) });
+    }
+    plan.folded.extend(folded.iter().map(|g| g.to_string()));
+
+    for g in &shown {
+        let parts: Vec<(&str, u64)> =
+            leaves.iter().filter(|((lg, _), _)| lg == g).map(|((_, c), n)| (c.as_str(), *n)).collect();
+        let (cats, folded_cats) = fold(&parts, threshold);
+        // Every category small: the group is shown, its categories are not. A single
+        // category would only repeat the group.
+        if cats.is_empty() || (cats.len() == 1 && folded_cats.is_empty()) {
+            plan.folded.extend(folded_cats.iter().map(|c| format!("{g}/{c}")));
+            continue;
+        }
+        for c in &cats {
+            plan.sections.push(Section { label: format!("{g}/{c}"), leaves: vec![(g.to_string(), c.to_string())] });
+        }
+        if !folded_cats.is_empty() {
+            let folded_leaves = folded_cats.iter().map(|c| (g.to_string(), c.to_string())).collect();
+            plan.sections.push(Section { label: format!("{g}/{OTHERS}"), leaves: folded_leaves });
+        }
+        plan.folded.extend(folded_cats.iter().map(|c| format!("{g}/{c}")));
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaves(spec: &[(&str, &str, u64)]) -> BTreeMap<(String, String), u64> {
+        spec.iter().map(|(g, c, n)| ((g.to_string(), c.to_string()), *n)).collect()
+    }
+
+    fn labels(p: &Plan) -> Vec<&str> {
+        p.sections.iter().map(|s| s.label.as_str()).collect()
+    }
+
+    #[test]
+    fn small_categories_are_folded_with_the_next_smallest_so_none_can_be_subtracted_out() {
+        let p = plan(&leaves(&[("intern", "skola", 12), ("intern", "forskola", 7), ("intern", "fritid", 2)]), 5);
+        // fritid (2) alone in "övriga" would be intern minus skola minus forskola: forskola goes in too.
+        assert_eq!(labels(&p), ["alla", "intern", "intern/skola", "intern/övriga"]);
+        assert_eq!(p.folded, ["intern/forskola", "intern/fritid"]);
+        let others = p.sections.iter().find(|s| s.label == "intern/övriga").unwrap();
+        assert_eq!(others.leaves.len(), 2);
+    }
+
+    #[test]
+    fn a_small_group_is_folded_and_shows_no_categories() {
+        let p = plan(
+            &leaves(&[
+                ("intern", "skola", 9),
+                ("intern", "fritid", 6),
+                ("extern", "forening", 8),
+                ("fackforvaltning", "trafik", 3),
+                ("fackforvaltning", "utbildning", 1),
+            ]),
+            5,
+        );
+        // fackforvaltning (4) is folded with extern (8), the smallest group shown otherwise.
+        assert_eq!(labels(&p), ["alla", "intern", "övriga", "intern/fritid", "intern/skola"]);
+        assert!(p.folded.contains(&"fackforvaltning".to_string()) && p.folded.contains(&"extern".to_string()));
+    }
+
+    #[test]
+    fn a_folded_part_large_enough_stands_on_its_own() {
+        let p = plan(&leaves(&[("intern", "a", 10), ("intern", "b", 3), ("intern", "c", 3), ("extern", "x", 10)]), 5);
+        assert_eq!(labels(&p), ["alla", "extern", "intern", "intern/a", "intern/övriga"]);
+    }
+
+    #[test]
+    fn too_few_respondents_publish_nothing_and_the_threshold_never_goes_below_three() {
+        assert!(plan(&leaves(&[("intern", "a", 4)]), 5).too_few);
+        let p = plan(&leaves(&[("intern", "a", 2), ("extern", "b", 2)]), 1);
+        assert_eq!(labels(&p), ["alla"], "a threshold of 1 is raised to 3: both groups are folded");
+        let p = plan(&leaves(&[("intern", "a", 3), ("extern", "b", 3)]), 1);
+        assert_eq!(labels(&p), ["alla", "extern", "intern"]);
+    }
+
+    #[test]
+    fn when_every_category_is_small_the_group_is_shown_without_a_breakdown() {
+        let p = plan(&leaves(&[("intern", "a", 2), ("intern", "b", 2), ("intern", "c", 2)]), 5);
+        assert_eq!(labels(&p), ["alla", "intern"]);
+    }
+}
