@@ -19,6 +19,8 @@ pub struct NewRound {
     pub key: Option<String>,
     /// Defaults to the survey's title and the year.
     pub title: Option<String>,
+    /// Smallest published cross-section; defaults to 5, never below 3.
+    pub disclosure_threshold: Option<u64>,
 }
 
 pub fn parse_roster(round: &Round, bytes: &[u8]) -> Result<Vec<RosterRow>, Vec<String>> {
@@ -42,7 +44,7 @@ pub async fn find_round(store: &Store, key: &str) -> anyhow::Result<Round> {
 
 /// Creates a round of a survey in the surveys folder; the round keeps a copy of its definition.
 pub async fn create_round(settings: &Settings, store: &Store, new: NewRound) -> anyhow::Result<Round> {
-    let NewRound { survey_id, year, opens, closes, key, title } = new;
+    let NewRound { survey_id, year, opens, closes, key, title, disclosure_threshold } = new;
     let survey_id = survey_id.as_str();
     let surveys = survey::load_dir(&settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
     let Some(def) = surveys.get(survey_id) else {
@@ -54,6 +56,10 @@ pub async fn create_round(settings: &Settings, store: &Store, new: NewRound) -> 
     };
     if closes < opens {
         bail!("the round would close ({closes}) before it opens ({opens})");
+    }
+    let threshold = disclosure_threshold.unwrap_or(crate::tally::DEFAULT_THRESHOLD);
+    if threshold < crate::tally::MINIMUM_THRESHOLD {
+        bail!("the disclosure threshold must be at least {} respondents, not {threshold}", crate::tally::MINIMUM_THRESHOLD);
     }
     let key = key.unwrap_or_else(|| format!("{survey_id}-{year}"));
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
@@ -68,6 +74,7 @@ pub async fn create_round(settings: &Settings, store: &Store, new: NewRound) -> 
         opens_on: opens,
         closes_on: closes,
         definition: def.source.clone(),
+        disclosure_threshold: threshold,
     };
     store.create_round(&round).await?.with_context(|| format!("a round named `{key}` exists already"))
 }

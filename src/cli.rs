@@ -82,6 +82,9 @@ pub enum RoundCommand {
         /// Title shown to respondents (default: the survey's title and the year).
         #[arg(long)]
         title: Option<String>,
+        /// Published breakdowns never show a group or category with fewer respondents (default 5, at least 3).
+        #[arg(long)]
+        disclosure_threshold: Option<u64>,
     },
     /// List the rounds with their response counts.
     List,
@@ -122,9 +125,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run().await?;
             Ok(())
         }
-        Command::Round(RoundCommand::Create { survey, year, opens, closes, key, title }) => {
+        Command::Round(RoundCommand::Create { survey, year, opens, closes, key, title, disclosure_threshold }) => {
             let store = Store::connect(&settings.database_url).await?;
-            let new = NewRound { survey_id: survey, year, opens, closes, key, title };
+            let new = NewRound { survey_id: survey, year, opens, closes, key, title, disclosure_threshold };
             let round = create_round(&settings, &store, new).await?;
             println!(
                 "Skapade omgången {} ({}), öppen {} – {}.",
@@ -255,6 +258,7 @@ async fn demo_round(settings: &Settings, store: &Store) -> anyhow::Result<()> {
                 closes: end,
                 key: Some("demo".into()),
                 title: Some("Lägesbild – provomgång".into()),
+                disclosure_threshold: None,
             };
             create_round(settings, store, new).await?
         }

@@ -3,8 +3,10 @@
 //! The core (`survey`, `roster`) is pure; `store`, `web` and `cli` are thin shells around it.
 
 pub mod admin;
+pub mod analysis;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod roster;
 pub mod round;
 pub mod store;

@@ -16,6 +16,8 @@ pub struct Round {
     pub closes_on: Date,
     /// The survey definition as it was when the round was created.
     pub definition: String,
+    /// Published breakdowns never show fewer respondents than this (at least 3).
+    pub disclosure_threshold: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +85,7 @@ mod tests {
             opens_on: date(2027, 3, 1),
             closes_on: date(2027, 3, 31),
             definition: String::new(),
+            disclosure_threshold: 5,
         };
         assert_eq!(r.phase(date(2027, 2, 28)), Phase::NotYetOpen);
         assert_eq!(r.phase(date(2027, 3, 1)), Phase::Open);

@@ -96,6 +96,7 @@ fn round_from(row: &AnyRow) -> anyhow::Result<Round> {
         opens_on: parse_date(&row.try_get::<String, _>("opens_on")?)?,
         closes_on: parse_date(&row.try_get::<String, _>("closes_on")?)?,
         definition: row.try_get("definition")?,
+        disclosure_threshold: row.try_get::<i64, _>("disclosure_threshold")? as u64,
     })
 }
 
@@ -107,7 +108,7 @@ fn placeholders(rows: usize, columns: usize) -> String {
         .join(", ")
 }
 
-const ROUND_COLUMNS: &str = "id, key, survey_id, title, year, opens_on, closes_on, definition";
+const ROUND_COLUMNS: &str = "id, key, survey_id, title, year, opens_on, closes_on, definition, disclosure_threshold";
 
 impl Store {
     /// Opens (creating the SQLite file and its folder if needed) and migrates the database.
@@ -182,8 +183,8 @@ impl Store {
     /// Creates a round; `None` if a round with that key exists already.
     pub async fn create_round(&self, r: &Round) -> anyhow::Result<Option<Round>> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO rounds (key, survey_id, title, year, opens_on, closes_on, definition, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING RETURNING {ROUND_COLUMNS}"
+            "INSERT INTO rounds (key, survey_id, title, year, opens_on, closes_on, definition, created_at, disclosure_threshold)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING RETURNING {ROUND_COLUMNS}"
         )))
         .bind(&r.key)
         .bind(&r.survey_id)
@@ -193,6 +194,7 @@ impl Store {
         .bind(r.closes_on.to_string())
         .bind(&r.definition)
         .bind(now())
+        .bind(r.disclosure_threshold as i64)
         .fetch_optional(&self.write)
         .await?;
         row.as_ref().map(round_from).transpose()

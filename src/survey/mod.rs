@@ -104,13 +104,54 @@ pub struct RosterAttributes {
 
 /// A validated answer. Which variant a question takes follows from its kind:
 /// single choice and free text are `One`, multiple choice is `Many`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(untagged)]
 pub enum Answer {
     Number(i64),
     One(String),
     Many(Vec<String>),
     Grid(BTreeMap<String, Vec<String>>),
+}
+
+/// Read by the JSON shape alone (number, string, list, map). Written by hand because
+/// serde's untagged enums buffer every value first, and the analysis reads millions.
+impl<'de> serde::Deserialize<'de> for Answer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Answer, D::Error> {
+        struct Shape;
+        impl<'de> serde::de::Visitor<'de> for Shape {
+            type Value = Answer;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, a string, a list of codes or a map of rows")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Answer, E> {
+                Ok(Answer::Number(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Answer, E> {
+                i64::try_from(v).map(Answer::Number).map_err(E::custom)
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Answer, E> {
+                Ok(Answer::One(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Answer, E> {
+                Ok(Answer::One(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Answer, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(c) = seq.next_element()? {
+                    codes.push(c);
+                }
+                Ok(Answer::Many(codes))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Answer, A::Error> {
+                let mut grid = BTreeMap::new();
+                while let Some((row, ticked)) = map.next_entry()? {
+                    grid.insert(row, ticked);
+                }
+                Ok(Answer::Grid(grid))
+            }
+        }
+        d.deserialize_any(Shape)
+    }
 }
 
 /// A respondent's validated answers, by question id. Questions that did not apply are absent.

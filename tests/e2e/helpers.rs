@@ -121,6 +121,7 @@ impl TestApp {
             closes,
             key: Some(key.into()),
             title: None,
+            disclosure_threshold: None,
         };
         create_round(&self.settings, &self.store, new).await.unwrap()
     }
