@@ -59,7 +59,10 @@ pub async fn create_round(settings: &Settings, store: &Store, new: NewRound) -> 
     }
     let threshold = disclosure_threshold.unwrap_or(crate::tally::DEFAULT_THRESHOLD);
     if threshold < crate::tally::MINIMUM_THRESHOLD {
-        bail!("the disclosure threshold must be at least {} respondents, not {threshold}", crate::tally::MINIMUM_THRESHOLD);
+        bail!(
+            "the disclosure threshold must be at least {} respondents, not {threshold}",
+            crate::tally::MINIMUM_THRESHOLD
+        );
     }
     let key = key.unwrap_or_else(|| format!("{survey_id}-{year}"));
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {

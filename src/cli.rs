@@ -1,7 +1,9 @@
 //! The command line: the server, and the coordinator's and operator's work without a browser.
 
 use crate::admin::{NewRound, create_round, find_round, parse_roster};
+use crate::analysis;
 use crate::config::{ServeSettings, Settings};
+use crate::export::Dialect;
 use crate::round::{swedish_date, today};
 use crate::store::Store;
 use crate::survey;
@@ -41,6 +43,19 @@ pub enum Command {
     /// The recipient roster of a round.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// CSV exports for analysts.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Figures of years before this system.
+    #[command(subcommand)]
+    History(HistoryCommand),
+    /// Draw the round's charts as PNG and SVG files into a folder.
+    Charts {
+        #[arg(long)]
+        round: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a CSV of email and personal link for a round's recipients (for a mail merge).
     /// Each run mints new links; links written earlier keep working.
     Links {
@@ -52,6 +67,51 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ExportCommand {
+    /// One row per submitted response, one column per question (0/1 per option and grid cell),
+    /// with group and category and nothing that identifies the respondent.
+    Responses {
+        #[arg(long)]
+        round: String,
+        #[arg(long, value_enum, default_value = "plain")]
+        dialect: Dialect,
+        /// Add a second header row with the question texts.
+        #[arg(long)]
+        labels: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// One row per published figure, small groups and categories folded into "övriga".
+    Tallies {
+        #[arg(long)]
+        round: String,
+        #[arg(long, value_enum, default_value = "plain")]
+        dialect: Dialect,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Every year of a survey (rounds and imported history), each figure with its change.
+    Trend {
+        #[arg(long)]
+        survey: String,
+        #[arg(long, value_enum, default_value = "plain")]
+        dialect: Dialect,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum HistoryCommand {
+    /// Import earlier years' figures from a tallies CSV (same columns as `export tallies`).
+    Import {
+        #[arg(long)]
+        survey: String,
+        file: PathBuf,
     },
 }
 
@@ -98,6 +158,16 @@ pub enum RosterCommand {
         round: String,
         file: PathBuf,
     },
+}
+
+/// Standard output, or a file created for the purpose.
+fn output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -175,6 +245,71 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let outcome = store.import_roster(round.id, &rows, &|n| bar.set_position(n.min(rows.len()) as u64)).await?;
             bar.finish_and_clear();
             println!("{}: {} nya mottagare, {} fanns redan.", round.key, outcome.added, outcome.already_present);
+            Ok(())
+        }
+        Command::Export(ExportCommand::Responses { round, dialect, labels, out }) => {
+            let store = Store::connect(&settings.database_url).await?;
+            let round = find_round(&store, &round).await?;
+            let bar = ProgressBar::new_spinner();
+            let n =
+                analysis::export_responses(&store, &round, dialect, labels, output(&out)?, &|n| bar.set_position(n))
+                    .await?;
+            bar.finish_and_clear();
+            if let Some(p) = out {
+                eprintln!("Skrev {n} svar till {}.", p.display());
+            }
+            Ok(())
+        }
+        Command::Export(ExportCommand::Tallies { round, dialect, out }) => {
+            let store = Store::connect(&settings.database_url).await?;
+            let round = find_round(&store, &round).await?;
+            let n = analysis::export_tallies(&store, &round, dialect, output(&out)?).await?;
+            if let Some(p) = out {
+                eprintln!("Skrev {n} siffror till {}.", p.display());
+            }
+            Ok(())
+        }
+        Command::Export(ExportCommand::Trend { survey, dialect, out }) => {
+            let store = Store::connect(&settings.database_url).await?;
+            let n = analysis::export_trend(&store, &survey, dialect, output(&out)?).await?;
+            if let Some(p) = out {
+                eprintln!("Skrev {n} siffror till {}.", p.display());
+            }
+            Ok(())
+        }
+        Command::History(HistoryCommand::Import { survey, file }) => {
+            let store = Store::connect(&settings.database_url).await?;
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let figures = analysis::parse_tallies_csv(&bytes).map_err(|p| {
+                let lines: Vec<String> = p.iter().map(ToString::to_string).collect();
+                anyhow::anyhow!(
+                    "{}: inget importerades, {} rad(er) har fel:\n{}",
+                    file.display(),
+                    p.len(),
+                    lines.join("\n")
+                )
+            })?;
+            let mut years: Vec<i64> = figures.iter().map(|f| f.year).collect();
+            years.sort();
+            years.dedup();
+            let n = store.import_history(&survey, &figures).await?;
+            println!(
+                "{survey}: {n} siffror för {} importerade.",
+                years.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            );
+            Ok(())
+        }
+        Command::Charts { round, out } => {
+            let store = Store::connect(&settings.database_url).await?;
+            let round = find_round(&store, &round).await?;
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            let charts = analysis::charts(&store, &round).await?;
+            for chart in &charts {
+                let base = out.join(chart.name);
+                std::fs::write(base.with_extension("png"), crate::chart::png(chart)?)?;
+                std::fs::write(base.with_extension("svg"), crate::chart::svg(chart)?)?;
+            }
+            println!("Skrev {} diagram (PNG och SVG) till {}.", charts.len(), out.display());
             Ok(())
         }
         Command::Links { round, pending, out } => {

@@ -4,13 +4,14 @@
 
 pub mod admin;
 pub mod analysis;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod export;
 pub mod roster;
 pub mod round;
 pub mod store;
-pub mod tally;
 pub mod survey;
+pub mod tally;
 pub mod token;
 pub mod web;

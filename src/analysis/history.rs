@@ -11,8 +11,10 @@ pub fn parse_tallies_csv(bytes: &[u8]) -> Result<Vec<Figure>, Vec<RowProblem>> {
     let text = std::str::from_utf8(bytes).map_err(|_| problem(1, "filen är inte UTF-8.".into()))?;
     let first = text.lines().next().unwrap_or("");
     let semicolon = first.contains(';');
-    let mut reader =
-        csv::ReaderBuilder::new().delimiter(if semicolon { b';' } else { b',' }).flexible(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(if semicolon { b';' } else { b',' })
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| problem(1, format!("kolumnraden kan inte läsas: {e}")))?
@@ -23,7 +25,10 @@ pub fn parse_tallies_csv(bytes: &[u8]) -> Result<Vec<Figure>, Vec<RowProblem>> {
     let needed = crate::export::TALLIES_HEADER;
     let missing: Vec<&str> = needed.iter().copied().filter(|n| at(n).is_none()).collect();
     if !missing.is_empty() {
-        return Err(problem(1, format!("kolumnen {} saknas. Första raden ska vara: {}.", missing.join(", "), needed.join(","))));
+        return Err(problem(
+            1,
+            format!("kolumnen {} saknas. Första raden ska vara: {}.", missing.join(", "), needed.join(",")),
+        ));
     }
     let number = |s: &str| s.trim().replace(',', ".").parse::<f64>();
     let mut figures = Vec::new();
@@ -45,12 +50,15 @@ pub fn parse_tallies_csv(bytes: &[u8]) -> Result<Vec<Figure>, Vec<RowProblem>> {
         if field("group").is_empty() {
             reasons.push("group saknas".to_string());
         }
-        let count = number(&field("count")).map_err(|_| reasons.push(format!("count \"{}\" är inget tal", field("count"))));
+        let count =
+            number(&field("count")).map_err(|_| reasons.push(format!("count \"{}\" är inget tal", field("count"))));
         let share = match field("share").as_str() {
             "" => Ok(None),
             s => number(s).map(Some).map_err(|_| reasons.push(format!("share \"{s}\" är inget tal"))),
         };
-        let base = field("base").parse::<u64>().map_err(|_| reasons.push(format!("base \"{}\" är inget heltal", field("base"))));
+        let base = field("base")
+            .parse::<u64>()
+            .map_err(|_| reasons.push(format!("base \"{}\" är inget heltal", field("base"))));
         let year = field("year").parse::<i64>().ok().filter(|y| (1900..=2200).contains(y));
         if year.is_none() {
             reasons.push(format!("year \"{}\" är inget årtal", field("year")));
@@ -83,7 +91,8 @@ mod tests {
     #[test]
     fn reads_both_dialects_and_names_every_bad_row() {
         let plain = "question,row,column,group,code,count,share,base,year\nobserverat,,,alla,ja,4,0.25,16,2017\n";
-        let excel = "\u{feff}question;row;column;group;code;count;share;base;year\r\nobserverat;;;alla;ja;4;0,25;16;2017\r\n";
+        let excel =
+            "\u{feff}question;row;column;group;code;count;share;base;year\r\nobserverat;;;alla;ja;4;0,25;16;2017\r\n";
         let a = parse_tallies_csv(plain.as_bytes()).unwrap();
         assert_eq!(a, parse_tallies_csv(excel.as_bytes()).unwrap());
         assert_eq!((a[0].count, a[0].share, a[0].year), (4.0, Some(0.25), 2017));

@@ -36,11 +36,15 @@ impl Store {
 
     /// Recipients per (group, category): the base of the response rate.
     pub async fn invited(&self, round_id: i64) -> anyhow::Result<BTreeMap<(String, String), u64>> {
-        let rows = sqlx::query("SELECT grp, category, COUNT(*) AS n FROM recipients WHERE round_id = $1 GROUP BY grp, category")
-            .bind(round_id)
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(|r| Ok(((r.try_get("grp")?, r.try_get("category")?), r.try_get::<i64, _>("n")? as u64))).collect()
+        let rows = sqlx::query(
+            "SELECT grp, category, COUNT(*) AS n FROM recipients WHERE round_id = $1 GROUP BY grp, category",
+        )
+        .bind(round_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(((r.try_get("grp")?, r.try_get("category")?), r.try_get::<i64, _>("n")? as u64)))
+            .collect()
     }
 
     /// Every round of a survey, oldest first.
@@ -116,7 +120,8 @@ impl Store {
 
 /// The round's definition, as it was sent.
 pub fn survey_of(round: &Round) -> anyhow::Result<Survey> {
-    crate::survey::parse(&round.definition).map_err(|p| anyhow::anyhow!("the round's stored definition is broken: {p:?}"))
+    crate::survey::parse(&round.definition)
+        .map_err(|p| anyhow::anyhow!("the round's stored definition is broken: {p:?}"))
 }
 
 /// Counts every response of the round in one pass and publishes the tallies.
@@ -163,6 +168,19 @@ pub async fn export_tallies(store: &Store, round: &Round, dialect: Dialect, out:
     let figures = tallies(store, round, &survey).await?.figures(&survey);
     write_tallies(out, dialect, &figures)?;
     Ok(figures.len())
+}
+
+/// The round's charts, with the survey's earlier years for the trend.
+pub async fn charts(store: &Store, round: &Round) -> anyhow::Result<Vec<crate::chart::Chart>> {
+    let survey = survey_of(round)?;
+    let tallies = tallies(store, round, &survey).await?;
+    let trend = trend_until(store, &round.survey_id, round.year).await?;
+    Ok(crate::chart::charts(&survey, &tallies, &trend))
+}
+
+/// The trend of a survey up to and including a year.
+pub async fn trend_until(store: &Store, survey_id: &str, year: i64) -> anyhow::Result<Vec<TrendFigure>> {
+    Ok(trend(store, survey_id).await?.into_iter().filter(|t| t.figure.year <= year).collect())
 }
 
 /// A figure of one year with its change since the previous year that has the same figure.

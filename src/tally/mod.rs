@@ -118,7 +118,9 @@ impl<'s> Counter<'s> {
             let Some(answer) = answers.get(&q.id) else { continue };
             c.answered += 1;
             match (&q.kind, answer) {
-                (Kind::Single { options }, Answer::One(code)) => tick(&mut c.codes, options.len(), position(options, code)),
+                (Kind::Single { options }, Answer::One(code)) => {
+                    tick(&mut c.codes, options.len(), position(options, code))
+                }
                 (Kind::Multiple { options }, Answer::Many(codes)) => {
                     for code in codes {
                         tick(&mut c.codes, options.len(), position(options, code));
@@ -172,7 +174,13 @@ impl<'s> Counter<'s> {
                 PublishedSection { label: s.label.clone(), invited: invited_here, count }
             })
             .collect();
-        Tallies { year, threshold: threshold.max(MINIMUM_THRESHOLD), sections, folded: plan.folded, too_few: plan.too_few }
+        Tallies {
+            year,
+            threshold: threshold.max(MINIMUM_THRESHOLD),
+            sections,
+            folded: plan.folded,
+            too_few: plan.too_few,
+        }
     }
 }
 
@@ -258,22 +266,31 @@ impl Tallies {
     pub fn figures(&self, survey: &Survey) -> Vec<Figure> {
         let mut out = Vec::new();
         for s in &self.sections {
-            let mut push = |question: &str, row: &str, column: &str, code: &str, count: f64, share: Option<f64>, base: u64| {
-                out.push(Figure {
-                    question: question.into(),
-                    row: row.into(),
-                    column: column.into(),
-                    group: s.label.clone(),
-                    code: code.into(),
-                    count,
-                    share,
-                    base,
-                    year: self.year,
-                })
-            };
+            let mut push =
+                |question: &str, row: &str, column: &str, code: &str, count: f64, share: Option<f64>, base: u64| {
+                    out.push(Figure {
+                        question: question.into(),
+                        row: row.into(),
+                        column: column.into(),
+                        group: s.label.clone(),
+                        code: code.into(),
+                        count,
+                        share,
+                        base,
+                        year: self.year,
+                    })
+                };
             let respondents = s.count.respondents;
             push(RESPONSE_RATE, "", "", code::INVITED, s.invited as f64, None, s.invited);
-            push(RESPONSE_RATE, "", "", code::RESPONDENTS, respondents as f64, share(respondents, s.invited), s.invited);
+            push(
+                RESPONSE_RATE,
+                "",
+                "",
+                code::RESPONDENTS,
+                respondents as f64,
+                share(respondents, s.invited),
+                s.invited,
+            );
             for (i, q) in survey.questions().enumerate() {
                 let empty = QuestionCount::default();
                 let c = s.count.questions.get(i).unwrap_or(&empty);
@@ -336,7 +353,9 @@ mod tests {
     fn find<'a>(figures: &'a [Figure], group: &str, question: &str, row: &str, column: &str, code: &str) -> &'a Figure {
         figures
             .iter()
-            .find(|f| f.group == group && f.question == question && f.row == row && f.column == column && f.code == code)
+            .find(|f| {
+                f.group == group && f.question == question && f.row == row && f.column == column && f.code == code
+            })
             .unwrap_or_else(|| panic!("no figure {group} {question} {row} {column} {code}"))
     }
 
@@ -378,9 +397,10 @@ mod tests {
         for (r, a) in known_set(&s) {
             counter.add(&r, &a);
         }
-        let invited = [(("intern".to_string(), "intern_kat".to_string()), 8), (("extern".into(), "extern_kat".into()), 10)]
-            .into_iter()
-            .collect();
+        let invited =
+            [(("intern".to_string(), "intern_kat".to_string()), 8), (("extern".into(), "extern_kat".into()), 10)]
+                .into_iter()
+                .collect();
         // Threshold 3 publishes both groups (6 and 4 respondents).
         let t = counter.publish(2027, 3, &invited);
         let f = t.figures(&s);

@@ -1,0 +1,371 @@
+//! Charts of a round's tallies, drawn with plotters as PNG and SVG, labelled in Swedish with
+//! an embedded font (DejaVu Sans, see DejaVuSans-LICENSE.txt) so that å, ä and ö render on a
+//! machine without fonts. Each chart has a title, counts on its bars and its base (n) below.
+
+use crate::analysis::TrendFigure;
+use crate::survey::{Kind, Survey};
+use crate::tally::{OVERALL, RESPONSE_RATE, Tallies, code};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::sync::Once;
+
+/// Readable at the width of an A4 page (about 190 dpi across 21 cm).
+pub const WIDTH: u32 = 1600;
+/// Height of a line chart; a bar chart grows with its bars.
+pub const HEIGHT: u32 = 900;
+/// Pixel heights of a bar chart's parts: a category's label, each bar, the gap after.
+const LABEL: f64 = 36.0;
+const BAR: f64 = 30.0;
+const GAP: f64 = 18.0;
+/// Caption, margins, axis and footer around a bar chart's bars.
+const FRAME: f64 = 270.0;
+
+/// The size in pixels of a chart's PNG (and SVG).
+pub fn size(chart: &Chart) -> (u32, u32) {
+    match &chart.body {
+        Body::Bars { categories, series, .. } => {
+            let band = LABEL + BAR * series.len() as f64 + GAP;
+            (WIDTH, (FRAME + band * categories.len() as f64).max(500.0) as u32)
+        }
+        Body::Trend { .. } => (WIDTH, HEIGHT),
+    }
+}
+
+const FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(0, 56, 95),
+    RGBColor(214, 102, 37),
+    RGBColor(0, 112, 60),
+    RGBColor(128, 128, 128),
+    RGBColor(112, 48, 160),
+    RGBColor(29, 112, 184),
+];
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            let _ = plotters::style::register_font("sans-serif", style, FONT);
+        }
+    });
+}
+
+/// What a chart shows, independent of how it is drawn.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Horizontal bars: categories (top to bottom), each with one bar per series.
+    Bars { categories: Vec<String>, series: Vec<(String, Vec<f64>)>, percent: bool },
+    /// Lines over years: one line per series of (year, percent).
+    Trend { series: Vec<(String, Vec<(i64, f64)>)> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// File name without extension, a stable identifier.
+    pub name: &'static str,
+    pub title: String,
+    pub axis: String,
+    /// Printed under the chart: the base (n) and what was folded.
+    pub note: String,
+    pub body: Body,
+}
+
+fn label<'a>(options: &'a [crate::survey::Choice], code: &str) -> &'a str {
+    options.iter().find(|o| o.code == code).map_or("", |o| o.label.as_str())
+}
+
+/// The charts of a round, from its published tallies and the survey's earlier years.
+pub fn charts(survey: &Survey, tallies: &Tallies, trend: &[TrendFigure]) -> Vec<Chart> {
+    let figures = tallies.figures(survey);
+    let get = |group: &str, q: &str, row: &str, col: &str, c: &str| {
+        figures.iter().find(|f| f.group == group && f.question == q && f.row == row && f.column == col && f.code == c)
+    };
+    let folded = if tallies.folded.is_empty() {
+        String::new()
+    } else {
+        format!(" Grupper och kategorier med färre än {} svarande ingår i övriga.", tallies.threshold)
+    };
+    let groups: Vec<&str> = tallies.sections.iter().map(|s| s.label.as_str()).filter(|l| !l.contains('/')).collect();
+    let group_label = |g: &str| match g {
+        OVERALL => "Alla".to_string(),
+        crate::tally::OTHERS => "Övriga".to_string(),
+        g => survey.group_label(g).to_string(),
+    };
+    let mut out = Vec::new();
+
+    if let Some(q) = survey.question("uttryck")
+        && let Kind::Grid { rows, columns } = &q.kind
+    {
+        let base = get(OVERALL, "uttryck", &rows[0].code, "", code::ANY).map_or(0, |f| f.base);
+        out.push(Chart {
+            name: "uttryck_per_miljo",
+            title: "Observerade uttryck per miljö".into(),
+            axis: "Antal svarande som sett uttrycket".into(),
+            note: format!("Bas: de {base} svarande som sett uttryck för våldsbejakande extremism.{folded}"),
+            body: Body::Bars {
+                categories: rows.iter().map(|r| r.label.clone()).collect(),
+                series: columns
+                    .iter()
+                    .map(|c| {
+                        let counts =
+                            rows.iter().map(|r| get(OVERALL, "uttryck", &r.code, &c.code, "").map_or(0.0, |f| f.count));
+                        (c.label.clone(), counts.collect())
+                    })
+                    .collect(),
+                percent: false,
+            },
+        });
+    }
+
+    let share_per_group = |q: &str, c: &str| -> Vec<f64> {
+        groups.iter().map(|g| get(g, q, "", "", c).and_then(|f| f.share).unwrap_or(0.0) * 100.0).collect()
+    };
+    let bases = |q: &str, c: &str| -> String {
+        groups
+            .iter()
+            .map(|g| format!("{} n = {}", group_label(g), get(g, q, "", "", c).map_or(0, |f| f.base)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    out.push(Chart {
+        name: "observerat_per_grupp",
+        title: "Andel som sett uttryck för våldsbejakande extremism".into(),
+        axis: "Andel svarande (%)".into(),
+        note: format!("Bas: {}.{folded}", bases("observerat", "ja")),
+        body: Body::Bars {
+            categories: groups.iter().map(|g| group_label(g)).collect(),
+            series: vec![("Ja".into(), share_per_group("observerat", "ja"))],
+            percent: true,
+        },
+    });
+
+    if let Some(q) = survey.question("anhoriga_miljo")
+        && let Kind::Multiple { options } = &q.kind
+    {
+        let base = get(OVERALL, "anhoriga_miljo", "", "", code::ANSWERED).map_or(0, |f| f.base);
+        out.push(Chart {
+            name: "anhorigas_oro_per_miljo",
+            title: "Anhörigas oro per miljö".into(),
+            axis: "Antal svarande som haft kontakt".into(),
+            note: format!("Bas: de {base} svarande som anhöriga har vänt sig till med oro.{folded}"),
+            body: Body::Bars {
+                categories: options.iter().map(|o| o.label.clone()).collect(),
+                series: vec![(
+                    "Svarande".into(),
+                    options
+                        .iter()
+                        .map(|o| get(OVERALL, "anhoriga_miljo", "", "", &o.code).map_or(0.0, |f| f.count))
+                        .collect(),
+                )],
+                percent: false,
+            },
+        });
+    }
+
+    if let Some(q) = survey.question("vet_vart_vanda")
+        && let Kind::Single { options } = &q.kind
+    {
+        out.push(Chart {
+            name: "kunskap_om_rutiner",
+            title: "Vet vart man ska vända sig vid extremistiska budskap".into(),
+            axis: "Andel svarande (%)".into(),
+            note: format!("Bas: {}.{folded}", bases("vet_vart_vanda", &options[0].code)),
+            body: Body::Bars {
+                categories: groups.iter().map(|g| group_label(g)).collect(),
+                series: options
+                    .iter()
+                    .map(|o| (label(options, &o.code).to_string(), share_per_group("vet_vart_vanda", &o.code)))
+                    .collect(),
+                percent: true,
+            },
+        });
+    }
+
+    out.push(Chart {
+        name: "svarsfrekvens_per_grupp",
+        title: "Svarsfrekvens".into(),
+        axis: "Andel av de inbjudna som svarat (%)".into(),
+        note: format!(
+            "Inbjudna: {}.{folded}",
+            groups
+                .iter()
+                .map(|g| format!(
+                    "{} {}",
+                    group_label(g),
+                    get(g, RESPONSE_RATE, "", "", code::INVITED).map_or(0.0, |f| f.count)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        body: Body::Bars {
+            categories: groups.iter().map(|g| group_label(g)).collect(),
+            series: vec![("Svarat".into(), share_per_group(RESPONSE_RATE, code::RESPONDENTS))],
+            percent: true,
+        },
+    });
+
+    let line = |name: &str, q: &str, c: &str| -> (String, Vec<(i64, f64)>) {
+        let points = trend
+            .iter()
+            .filter(|t| {
+                t.figure.group == OVERALL && t.figure.question == q && t.figure.row.is_empty() && t.figure.code == c
+            })
+            .filter_map(|t| Some((t.figure.year, t.figure.share? * 100.0)))
+            .collect();
+        (name.to_string(), points)
+    };
+    let years: std::collections::BTreeSet<i64> = trend.iter().map(|t| t.figure.year).collect();
+    out.push(Chart {
+        name: "utveckling_over_tid",
+        title: "Utvecklingen över tid".into(),
+        axis: "Andel (%)".into(),
+        note: format!("År: {}. Alla svarande.", years.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+        body: Body::Trend {
+            series: vec![
+                line("Sett uttryck för våldsbejakande extremism", "observerat", "ja"),
+                line("Vet vart man ska vända sig", "vet_vart_vanda", "ja"),
+                line("Svarsfrekvens", RESPONSE_RATE, code::RESPONDENTS),
+            ],
+        },
+    });
+    out
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+fn number(v: f64, percent: bool) -> String {
+    if percent { format!("{:.0} %", v) } else { format!("{}", v.round() as i64) }
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    register_font();
+    root.fill(&WHITE)?;
+    let (_, height) = size(chart);
+    let (main, footer) = root.split_vertically(height - 70);
+    footer.draw(&Text::new(chart.note.clone(), (30, 20), ("sans-serif", 24).into_font().color(&BLACK)))?;
+    match &chart.body {
+        Body::Bars { categories, series, percent } => {
+            let max = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0, f64::max);
+            // Room right of the longest bar for its number.
+            let x_max = if *percent { 112.0 } else { (max * 1.15).max(1.0).ceil() };
+            let band = LABEL + BAR * series.len() as f64 + GAP;
+            let bands = band * categories.len() as f64;
+            let mut c = ChartBuilder::on(&main)
+                .caption(&chart.title, ("sans-serif", 38).into_font().style(FontStyle::Bold))
+                .margin(25)
+                .x_label_area_size(70)
+                .y_label_area_size(10)
+                .build_cartesian_2d(0.0..x_max, 0.0..bands)?;
+            c.configure_mesh()
+                .disable_y_mesh()
+                .disable_y_axis()
+                .x_desc(&chart.axis)
+                .x_label_style(("sans-serif", 24))
+                .axis_desc_style(("sans-serif", 26))
+                .x_label_formatter(&|v| if *percent && *v > 100.0 { String::new() } else { number(*v, *percent) })
+                .draw()?;
+            // Each category is a band: its label on top, then one bar per series.
+            let bar = BAR;
+            for (i, name) in categories.iter().enumerate() {
+                let top = bands - band * i as f64;
+                c.draw_series(std::iter::once(Text::new(
+                    name.clone(),
+                    (x_max * 0.005, top - 4.0),
+                    TextStyle::from(("sans-serif", 24).into_font()).pos(Pos::new(HPos::Left, VPos::Top)),
+                )))?;
+                for (k, (_, values)) in series.iter().enumerate() {
+                    let y0 = top - LABEL - bar * k as f64;
+                    let v = values.get(i).copied().unwrap_or(0.0);
+                    let color = PALETTE[k % PALETTE.len()];
+                    c.draw_series(std::iter::once(Rectangle::new([(0.0, y0 - bar * 0.9), (v, y0)], color.filled())))?;
+                    c.draw_series(std::iter::once(Text::new(
+                        number(v, *percent),
+                        (v + x_max * 0.006, y0 - bar * 0.45),
+                        TextStyle::from(("sans-serif", 22).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+                    )))?;
+                }
+            }
+            if series.len() > 1 {
+                for (k, (name, _)) in series.iter().enumerate() {
+                    let color = PALETTE[k % PALETTE.len()];
+                    c.draw_series(std::iter::once(Rectangle::new([(0.0, 0.0), (0.0, 0.0)], color.filled())))?
+                        .label(name.clone())
+                        .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 22, y + 8)], color.filled()));
+                }
+                c.configure_series_labels()
+                    .position(SeriesLabelPosition::LowerRight)
+                    .label_font(("sans-serif", 22))
+                    .background_style(WHITE.mix(0.9))
+                    .border_style(BLACK)
+                    .draw()?;
+            }
+        }
+        Body::Trend { series } => {
+            let years: Vec<i64> = series.iter().flat_map(|(_, p)| p.iter().map(|(y, _)| *y)).collect();
+            let (first, last) =
+                (years.iter().min().copied().unwrap_or(2020), years.iter().max().copied().unwrap_or(2020));
+            let mut c = ChartBuilder::on(&main)
+                .caption(&chart.title, ("sans-serif", 38).into_font().style(FontStyle::Bold))
+                .margin(25)
+                .x_label_area_size(60)
+                .y_label_area_size(90)
+                .build_cartesian_2d((first - 1)..(last + 1), 0.0..100.0)?;
+            c.configure_mesh()
+                .y_desc(&chart.axis)
+                .x_labels((last - first + 3) as usize)
+                .x_label_formatter(&|y| if *y < first || *y > last { String::new() } else { y.to_string() })
+                .label_style(("sans-serif", 24))
+                .axis_desc_style(("sans-serif", 26))
+                .y_label_formatter(&|v| number(*v, true))
+                .draw()?;
+            for (k, (name, points)) in series.iter().enumerate() {
+                let color = PALETTE[k % PALETTE.len()];
+                c.draw_series(LineSeries::new(points.clone(), color.stroke_width(4)))?
+                    .label(name.clone())
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 22, y + 4)], color.filled()));
+                c.draw_series(points.iter().map(|&(x, y)| Circle::new((x, y), 7, color.filled())))?;
+                c.draw_series(points.iter().map(|&(x, y)| {
+                    Text::new(
+                        number(y, true),
+                        (x, y + 3.0),
+                        TextStyle::from(("sans-serif", 22).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                    )
+                }))?;
+            }
+            c.configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .label_font(("sans-serif", 22))
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .draw()?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// The chart as a PNG file's bytes.
+pub fn png(chart: &Chart) -> anyhow::Result<Vec<u8>> {
+    let (width, height) = size(chart);
+    let mut rgb = vec![0u8; (width * height * 3) as usize];
+    draw(BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area(), chart)
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", chart.name))?;
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header()?.write_image_data(&rgb)?;
+    Ok(out)
+}
+
+/// The chart as an SVG document.
+pub fn svg(chart: &Chart) -> anyhow::Result<String> {
+    let mut out = String::new();
+    draw(SVGBackend::with_string(&mut out, size(chart)).into_drawing_area(), chart)
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", chart.name))?;
+    Ok(out)
+}
