@@ -56,6 +56,17 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the draft of the "Lokal lägesbild" section from templates/report/, as Markdown
+    /// (with the charts as PNG files beside it) or as one self-contained HTML file.
+    Report {
+        #[arg(long)]
+        round: String,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: crate::report::Format,
+        /// The file to write (default: standard output, without chart files).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write a CSV of email and personal link for a round's recipients (for a mail merge).
     /// Each run mints new links; links written earlier keep working.
     Links {
@@ -310,6 +321,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::write(base.with_extension("svg"), crate::chart::svg(chart)?)?;
             }
             println!("Skrev {} diagram (PNG och SVG) till {}.", charts.len(), out.display());
+            Ok(())
+        }
+        Command::Report { round, format, out } => {
+            let store = Store::connect(&settings.database_url).await?;
+            let round = find_round(&store, &round).await?;
+            let (text, charts) = analysis::report(&store, &round, &settings.templates_dir, format).await?;
+            let mut sink = output(&out)?;
+            sink.write_all(text.as_bytes())?;
+            sink.flush()?;
+            if let Some(path) = &out {
+                // Markdown refers to its charts by file name: they go beside it.
+                if format == crate::report::Format::Markdown {
+                    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+                    for (chart, png) in &charts {
+                        std::fs::write(dir.join(format!("{}.png", chart.name)), png)?;
+                    }
+                }
+                eprintln!("Skrev {}.", path.display());
+            }
             Ok(())
         }
         Command::Links { round, pending, out } => {

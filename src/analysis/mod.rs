@@ -178,6 +178,32 @@ pub async fn charts(store: &Store, round: &Round) -> anyhow::Result<Vec<crate::c
     Ok(crate::chart::charts(&survey, &tallies, &trend))
 }
 
+/// The report's text, and the charts it shows (as PNG).
+pub async fn report(
+    store: &Store,
+    round: &Round,
+    templates: &std::path::Path,
+    format: crate::report::Format,
+) -> anyhow::Result<(String, Vec<(crate::chart::Chart, Vec<u8>)>)> {
+    let survey = survey_of(round)?;
+    let tallies = tallies(store, round, &survey).await?;
+    let trend = trend_until(store, &round.survey_id, round.year).await?;
+    let charts: Vec<(crate::chart::Chart, Vec<u8>)> = if tallies.too_few {
+        Vec::new()
+    } else {
+        crate::chart::charts(&survey, &tallies, &trend)
+            .into_iter()
+            .map(|c| {
+                let png = crate::chart::png(&c)?;
+                Ok((c, png))
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let context = crate::report::context(&survey, &round.title, &tallies, &trend, &charts);
+    let text = crate::report::render(&crate::report::registry(templates, format)?, &context)?;
+    Ok((text, charts))
+}
+
 /// The trend of a survey up to and including a year.
 pub async fn trend_until(store: &Store, survey_id: &str, year: i64) -> anyhow::Result<Vec<TrendFigure>> {
     Ok(trend(store, survey_id).await?.into_iter().filter(|t| t.figure.year <= year).collect())
