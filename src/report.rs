@@ -36,7 +36,7 @@ handlebars_helper!(procent: |v: Value| percent(&v));
 // "majoriteten" / "hälften" / "en minoritet" of the respondents, from a share.
 handlebars_helper!(majoritet: |v: Value| match v.as_f64() {
     Some(s) if s > 0.5 => "majoriteten",
-    Some(s) if s == 0.5 => "hälften",
+    Some(0.5) => "hälften",
     Some(_) => "en minoritet",
     None => "–",
 });
@@ -66,7 +66,7 @@ handlebars_helper!(tal: |v: Value| {
     let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{a0}');
         }
         out.push(d);

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod analysis;
 mod anonymity;
 mod command_line;
 mod form;

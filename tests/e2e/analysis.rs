@@ -1,0 +1,238 @@
+//! Known answers given through the real form, and out through every export: tallies,
+//! responses, trend, charts and the report, each checked figure by figure.
+
+use crate::helpers::{Respondent, TestApp, project_dir};
+use crate::on_both_engines;
+use std::path::Path;
+use std::process::Command;
+
+on_both_engines!(known_answers_come_out_of_every_export_with_exact_figures);
+
+fn lagesbild(app: &TestApp, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", &app.settings.database_url)
+        .env("SURVEYS_DIR", project_dir().join("surveys"))
+        .env("TEMPLATES_DIR", project_dir().join("templates"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "lagesbild {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn answer(r: &mut Respondent, pages: &[&[(&str, &str)]]) {
+    r.open().await;
+    for page in pages {
+        r.next(page).await;
+    }
+    assert!(r.last.as_ref().unwrap().contains("Tack för ditt svar!"), "{}", r.last.as_ref().unwrap().body);
+}
+
+const FORMULA: &str = "=HYPERLINK(\"http://example.com\",\"klicka\")";
+
+async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp) {
+    let round = app.open_round("r").await;
+    let year = round.year;
+    let mut rows: Vec<(String, &str, &str)> = Vec::new();
+    rows.extend((0..5).map(|i| (format!("skola{i}@example.se"), "intern", "skola")));
+    rows.extend((0..2).map(|i| (format!("fritid{i}@example.se"), "intern", "fritid")));
+    rows.extend((0..7).map(|i| (format!("forening{i}@example.se"), "extern", "forening")));
+    let roster: Vec<(&str, &str, &str)> = rows.iter().map(|(e, g, c)| (e.as_str(), *g, *c)).collect();
+    let mut people = app.recipients(&round, &roster).await;
+
+    // Five schools saw graffiti from the white power milieu; one concern report each.
+    for r in &mut people[0..5] {
+        let pages: [&[(&str, &str)]; 5] = [
+            &[("observerat", "ja")],
+            &[("uttryck.klotter", "vit_makt"), ("frekvens", "enstaka")],
+            &[("anhoriga", "nej")],
+            &[("avhoppare", "nej"), ("orosanmalningar", "1"), ("ia_rapporter", "0")],
+            &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")],
+        ];
+        answer(r, &pages).await;
+    }
+    // Two youth centres saw nothing; relatives came to both, three contacts each.
+    for (i, r) in people[5..7].iter_mut().enumerate() {
+        let last: Vec<(&str, &str)> = vec![
+            ("vet_vart_vanda", "delvis"),
+            ("webbutbildning", "nej"),
+            ("ovrigt", if i == 0 { FORMULA } else { "" }),
+        ];
+        let pages: [&[(&str, &str)]; 5] = [
+            &[("observerat", "nej")],
+            &[],
+            &[("anhoriga", "ja")],
+            &[("anhoriga_antal", "3"), ("anhoriga_miljo", "autonoma"), ("avhoppare", "nej")],
+            &last,
+        ];
+        answer(r, &pages).await;
+    }
+    // Five associations answer, two do not; one was asked for help to leave a milieu.
+    for (i, r) in people[7..12].iter_mut().enumerate() {
+        let pages: [&[(&str, &str)]; 5] = [
+            &[("observerat", "nej")],
+            &[],
+            &[("anhoriga", "nej")],
+            &[("avhoppare", if i == 0 { "ja" } else { "nej" })],
+            &[("vet_vart_vanda", "nej")],
+        ];
+        answer(r, &pages).await;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // An earlier year from before the system: a smaller share saw expressions, more knew the routines.
+    let earlier = year - 2;
+    std::fs::write(
+        d.join("tidigare.csv"),
+        format!(
+            "question,row,column,group,code,count,share,base,year\n\
+             observerat,,,alla,ja,4,0.25,16,{earlier}\n\
+             vet_vart_vanda,,,alla,ja,9,0.5625,16,{earlier}\n"
+        ),
+    )
+    .unwrap();
+    let said = lagesbild(&app, d, &["history", "import", "--survey", "lagesbild", "tidigare.csv"]);
+    assert!(said.contains(&format!("2 siffror för {earlier} importerade")), "{said}");
+
+    // Tallies, plain dialect, parsed back.
+    lagesbild(&app, d, &["export", "tallies", "--round", "r", "--out", "plain.csv"]);
+    let mut reader = csv::Reader::from_path(d.join("plain.csv")).unwrap();
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["question", "row", "column", "group", "code", "count", "share", "base", "year"]
+    );
+    let tallies: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    let figure = |q: &str, row: &str, col: &str, group: &str, code: &str| -> (String, String, String) {
+        let f = tallies
+            .iter()
+            .find(|f| f[0] == q && f[1] == row && f[2] == col && f[3] == group && f[4] == code)
+            .unwrap_or_else(|| panic!("no figure {q} {row} {col} {group} {code}"));
+        (f[5].clone(), f[6].clone(), f[7].clone())
+    };
+    let s = |c: &str, sh: &str, b: &str| (c.to_string(), sh.to_string(), b.to_string());
+    assert_eq!(figure("_svarsfrekvens", "", "", "alla", "_svarande"), s("12", "0.8571", "14"));
+    assert_eq!(figure("_svarsfrekvens", "", "", "extern", "_svarande"), s("5", "0.7143", "7"));
+    assert_eq!(figure("observerat", "", "", "alla", "ja"), s("5", "0.4167", "12"));
+    assert_eq!(figure("observerat", "", "", "intern", "ja"), s("5", "0.7143", "7"));
+    assert_eq!(figure("observerat", "", "", "extern", "ja"), s("0", "0", "5"));
+    assert_eq!(figure("uttryck", "klotter", "vit_makt", "alla", ""), s("5", "1", "5"));
+    assert_eq!(figure("uttryck", "hot", "vit_makt", "alla", ""), s("0", "0", "5"));
+    assert_eq!(figure("anhoriga_antal", "", "", "alla", "_summa"), s("6", "", "2"));
+    assert_eq!(figure("anhoriga_miljo", "", "", "alla", "autonoma"), s("2", "1", "2"));
+    assert_eq!(figure("avhoppare", "", "", "alla", "ja"), s("1", "0.0833", "12"));
+    assert_eq!(figure("orosanmalningar", "", "", "alla", "_summa"), s("5", "", "5"));
+    assert_eq!(figure("vet_vart_vanda", "", "", "alla", "delvis"), s("2", "0.1667", "12"));
+    assert_eq!(figure("webbutbildning", "", "", "alla", "ja"), s("5", "0.7143", "7"));
+    assert!(tallies.iter().all(|f| f[8] == year.to_string()));
+    // The two youth centres are too few to show; the schools are folded with them so that
+    // they cannot be found as intern minus skola. No category appears at all.
+    let groups: std::collections::BTreeSet<&str> = tallies.iter().map(|f| f[3].as_str()).collect();
+    assert_eq!(groups.into_iter().collect::<Vec<_>>(), ["alla", "extern", "intern"]);
+    // Free text is counted, never shown.
+    assert!(!std::fs::read_to_string(d.join("plain.csv")).unwrap().contains("HYPERLINK"));
+
+    // The Excel dialect: BOM, semicolons, decimal commas, CRLF; parsed back to the same figures.
+    lagesbild(&app, d, &["export", "tallies", "--round", "r", "--dialect", "excel", "--out", "excel.csv"]);
+    let bytes = std::fs::read(d.join("excel.csv")).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    assert!(String::from_utf8_lossy(&bytes).contains("observerat;;;alla;ja;5;0,4167;12;"));
+    assert!(bytes.windows(2).any(|w| w == b"\r\n"));
+    let excel: Vec<Vec<String>> = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(&bytes[3..])
+        .records()
+        .map(|r| r.unwrap().iter().map(|c| c.replace(',', ".")).collect())
+        .collect();
+    assert_eq!(excel, tallies);
+
+    // Responses: one row each, no identity, the formula neutralised.
+    lagesbild(&app, d, &["export", "responses", "--round", "r", "--labels", "--out", "svar.csv"]);
+    let text = std::fs::read_to_string(d.join("svar.csv")).unwrap();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let header = &records[0];
+    assert_eq!(header.iter().take(3).collect::<Vec<_>>(), ["group", "category", "observerat"]);
+    assert!(
+        header.iter().any(|h| h == "uttryck.klotter.vit_makt") && header.iter().any(|h| h == "anhoriga_miljo.autonoma")
+    );
+    assert!(records[1].iter().any(|l| l.starts_with("Har du eller din verksamhet")), "the labels row");
+    assert_eq!(records.len(), 2 + 12);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let schools: Vec<&csv::StringRecord> = records[2..].iter().filter(|r| &r[1] == "skola").collect();
+    assert_eq!(schools.len(), 5);
+    assert!(
+        schools
+            .iter()
+            .all(|r| &r[col("uttryck.klotter.vit_makt")] == "1" && &r[col("uttryck.klotter.autonoma")] == "0")
+    );
+    let association = records[2..].iter().find(|r| &r[1] == "forening").unwrap();
+    assert_eq!(&association[col("uttryck.klotter.vit_makt")], "", "the grid did not apply");
+    assert!(records.iter().any(|r| r[col("ovrigt")] == format!("'{FORMULA}")), "the formula is neutralised");
+    for (email, ..) in &rows {
+        assert!(!text.contains(email.as_str()));
+    }
+    assert!(!text.contains("Organisation för"));
+
+    // The trend: this year beside the imported one, with the change.
+    lagesbild(&app, d, &["export", "trend", "--survey", "lagesbild", "--out", "trend.csv"]);
+    let trend = std::fs::read_to_string(d.join("trend.csv")).unwrap();
+    assert!(trend.contains(&format!("observerat,,,alla,ja,4,0.25,16,{earlier},,,\r\n")), "{trend}");
+    assert!(trend.contains(&format!("observerat,,,alla,ja,5,0.4167,12,{year},{earlier},1,0.1667\r\n")), "{trend}");
+
+    // Charts: PNG files that decode, at their stated size, and SVG beside them.
+    lagesbild(&app, d, &["charts", "--round", "r", "--out", "diagram"]);
+    for name in [
+        "uttryck_per_miljo",
+        "observerat_per_grupp",
+        "anhorigas_oro_per_miljo",
+        "kunskap_om_rutiner",
+        "svarsfrekvens_per_grupp",
+        "utveckling_over_tid",
+    ] {
+        let file = std::fs::File::open(d.join("diagram").join(format!("{name}.png"))).unwrap();
+        let reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().unwrap();
+        let info = reader.info();
+        assert_eq!(info.width, 1600, "{name}");
+        assert!(info.height >= 500, "{name}: {}", info.height);
+        let svg = std::fs::read_to_string(d.join("diagram").join(format!("{name}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
+    }
+    let svg = std::fs::read_to_string(d.join("diagram/observerat_per_grupp.svg")).unwrap();
+    assert!(svg.contains("Förvaltningens verksamheter") && svg.contains("Externa aktörer"));
+    assert!(!svg.contains("fritid") && !svg.contains("skola"), "no small category in a chart");
+
+    // The report: an increase since the earlier year for what was seen, a decrease for the routines.
+    let report = lagesbild(&app, d, &["report", "--round", "r"]);
+    assert!(report.contains("14 verksamheter") && report.contains("12 svarade, en svarsfrekvens på 86 %"), "{report}");
+    assert!(
+        report.contains("Av de svarande har majoriteten (58 %) inte sett uttryck för våldsbejakande extremism"),
+        "{report}"
+    );
+    assert!(report.contains("Vanligast är klotter (fem svarande, från vit makt-miljön (högerextremism))"), "{report}");
+    assert!(report.contains("Två svarande uppger att anhöriga har vänt sig till dem"), "{report}");
+    assert!(report.contains("sammanlagt omkring 6 kontakter"), "{report}");
+    assert!(report.contains("En svarande har fått frågor om hjälp att lämna"), "{report}");
+    assert!(report.contains("Fem orosanmälningar med inslag av våldsbejakande extremism har gjorts"), "{report}");
+    assert!(
+        report.contains("Ingen händelse med sådan koppling har rapporterats")
+            || report.contains("ingen händelse med sådan koppling har rapporterats"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "Sedan {earlier} har andelen som sett uttryck för våldsbejakande extremism ökat, från 25 % till 42 % (+17 procentenheter)."
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("Sedan {earlier} har andelen som vet vart de ska vända sig minskat, från 56 % till 42 % (−15 procentenheter).")),
+        "{report}"
+    );
+    assert!(!report.contains("HYPERLINK") && !report.contains("fritid") && !report.contains("skola"));
+    let html = lagesbild(&app, d, &["report", "--round", "r", "--format", "html"]);
+    assert!(html.starts_with("<!doctype html>") && html.contains("data:image/png;base64,"));
+    assert!(html.contains("ökat, från 25 % till 42 %"));
+}
