@@ -2,8 +2,8 @@
 //! and pandas, and Swedish Excel (semicolon, UTF-8 with BOM, decimal comma). Both end lines
 //! with CRLF and neutralise text that a spreadsheet would take for a formula.
 
-use crate::store::StoredResponse;
-use crate::survey::{Answer, Kind, RosterAttributes, Survey};
+use crate::analysis::Response;
+use crate::survey::{Answer, Kind, Survey};
 use crate::tally::Figure;
 use std::borrow::Cow;
 use std::io::Write;
@@ -24,6 +24,16 @@ impl Dialect {
         }
         let delimiter = if self == Dialect::Excel { b';' } else { b',' };
         Ok(csv::WriterBuilder::new().delimiter(delimiter).terminator(csv::Terminator::CRLF).from_writer(out))
+    }
+
+    /// A writer of rows only (no byte order mark), for parts of a file written elsewhere.
+    pub fn rows_writer<W: Write>(self, out: W) -> csv::Writer<W> {
+        let delimiter = if self == Dialect::Excel { b';' } else { b',' };
+        csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .terminator(csv::Terminator::CRLF)
+            .has_headers(false)
+            .from_writer(out)
     }
 
     /// A number as this dialect writes it: whole numbers without decimals, others with up to four.
@@ -154,15 +164,14 @@ impl<'s> ResponseColumns<'s> {
 
     /// One response as cells. A question that did not apply is empty; a multiple choice or
     /// grid that applied has 0 or 1 in every cell.
-    pub fn row(&self, r: &StoredResponse) -> Vec<String> {
-        let roster = RosterAttributes { group: r.group.clone(), category: r.category.clone() };
-        let applied: Vec<bool> = self.survey.questions().map(|q| q.applies(&r.answers, &roster)).collect();
+    pub fn row(&self, r: &Response) -> Vec<String> {
+        let applied: Vec<bool> = self.survey.questions().map(|q| q.applies(&r.answers, &r.roster)).collect();
         let flag = |b: bool| if b { "1" } else { "0" }.to_string();
         self.columns
             .iter()
             .map(|c| match c {
-                Column::Group => neutralise(&r.group).into_owned(),
-                Column::Category => neutralise(&r.category).into_owned(),
+                Column::Group => neutralise(&r.roster.group).into_owned(),
+                Column::Category => neutralise(&r.roster.category).into_owned(),
                 Column::Value(i) => match r.answers.get(&self.question(*i).id) {
                     Some(Answer::One(v)) => neutralise(v).into_owned(),
                     Some(Answer::Number(n)) => n.to_string(),

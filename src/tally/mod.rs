@@ -89,26 +89,24 @@ impl Count {
 }
 
 /// Answers counted per (group, category), the finest cross-section; every published one
-/// is a sum of these.
-pub struct Counter<'s> {
-    survey: &'s Survey,
+/// is a sum of these. Counters of parts of a round (counted in parallel) add up by `merge`.
+#[derive(Debug, Default)]
+pub struct Counter {
     leaves: BTreeMap<(String, String), Count>,
 }
 
-impl<'s> Counter<'s> {
-    pub fn new(survey: &'s Survey) -> Counter<'s> {
-        Counter { survey, leaves: BTreeMap::new() }
-    }
-
+impl Counter {
     /// Counts one response. Whether a question applied is decided again from the answers
     /// and the roster attributes, as the form decided it.
-    pub fn add(&mut self, roster: &RosterAttributes, answers: &Answers) {
-        let key = (roster.group.clone(), roster.category.clone());
-        let survey = self.survey;
-        let count = self.leaves.entry(key).or_insert_with(|| Count {
-            respondents: 0,
-            questions: survey.questions().map(|_| QuestionCount::default()).collect(),
-        });
+    pub fn add(&mut self, survey: &Survey, roster: &RosterAttributes, answers: &Answers) {
+        // Most responses belong to a leaf already seen: look it up without building a key.
+        let is_leaf = |(g, c): &(String, String)| *g == roster.group && *c == roster.category;
+        if !self.leaves.keys().any(is_leaf) {
+            let fresh =
+                Count { respondents: 0, questions: survey.questions().map(|_| QuestionCount::default()).collect() };
+            self.leaves.insert((roster.group.clone(), roster.category.clone()), fresh);
+        }
+        let (_, count) = self.leaves.iter_mut().find(|(k, _)| is_leaf(k)).expect("inserted above");
         count.respondents += 1;
         for (q, c) in survey.questions().zip(count.questions.iter_mut()) {
             if !q.applies(answers, roster) {
@@ -144,6 +142,12 @@ impl<'s> Counter<'s> {
                 (Kind::Number { .. }, Answer::Number(n)) => *c.numbers.entry(*n).or_default() += 1,
                 _ => {} // Free text is never tallied beyond "answered".
             }
+        }
+    }
+
+    pub fn merge(&mut self, other: Counter) {
+        for (leaf, count) in other.leaves {
+            self.leaves.entry(leaf).or_default().merge(&count);
         }
     }
 
@@ -393,9 +397,9 @@ mod tests {
     #[test]
     fn counts_and_shares_are_taken_among_those_the_question_applied_to() {
         let s = survey();
-        let mut counter = Counter::new(&s);
+        let mut counter = Counter::default();
         for (r, a) in known_set(&s) {
-            counter.add(&r, &a);
+            counter.add(&s, &r, &a);
         }
         let invited =
             [(("intern".to_string(), "intern_kat".to_string()), 8), (("extern".into(), "extern_kat".into()), 10)]
@@ -434,9 +438,9 @@ mod tests {
     #[test]
     fn small_groups_are_folded_in_every_figure() {
         let s = survey();
-        let mut counter = Counter::new(&s);
+        let mut counter = Counter::default();
         for (r, a) in known_set(&s) {
-            counter.add(&r, &a);
+            counter.add(&s, &r, &a);
         }
         let t = counter.publish(2027, 5, &BTreeMap::new());
         let f = t.figures(&s);
