@@ -29,12 +29,12 @@ const GROUPS: [(&str, &str); 6] = [
 fn answers(i: u64, group: &str) -> Answers {
     let mut a = Answers::new();
     let one = |s: &str| Answer::One(s.to_string());
-    let saw = i % 3 == 0;
+    let saw = i.is_multiple_of(3);
     a.insert(
         "observerat".into(),
         one(if saw {
             "ja"
-        } else if i % 7 == 0 {
+        } else if i.is_multiple_of(7) {
             "vet_ej"
         } else {
             "nej"
@@ -51,13 +51,13 @@ fn answers(i: u64, group: &str) -> Answers {
         a.insert("beskrivning".into(), one("Klistermärken vid busshållplatsen under våren."));
     }
     a.insert("forandring".into(), one(["okat", "oforandrat", "minskat", "vet_ej"][(i % 4) as usize]));
-    let relatives = i % 11 == 0;
+    let relatives = i.is_multiple_of(11);
     a.insert("anhoriga".into(), one(if relatives { "ja" } else { "nej" }));
     if relatives {
         a.insert("anhoriga_antal".into(), Answer::Number((i % 9 + 1) as i64));
         a.insert("anhoriga_miljo".into(), Answer::Many(vec!["islamistisk".into()]));
     }
-    a.insert("avhoppare".into(), one(if i % 97 == 0 { "ja" } else { "nej" }));
+    a.insert("avhoppare".into(), one(if i.is_multiple_of(97) { "ja" } else { "nej" }));
     if group == "intern" {
         a.insert("orosanmalningar".into(), Answer::Number((i % 4) as i64));
         a.insert("webbutbildning".into(), one(["ja", "nej", "planerad"][(i % 3) as usize]));
