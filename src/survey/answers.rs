@@ -68,20 +68,28 @@ impl Survey {
         if ev.errors.is_empty() { Ok(ev.answers) } else { Err(ev.errors) }
     }
 
-    /// Whether any question of the step applies, given the answers of the steps before it.
+    /// For each step, whether any of its questions applies. One evaluation of everything
+    /// answered serves all steps: a condition only looks at questions on earlier steps, whose
+    /// answers are the same whichever step is asked about.
+    pub fn steps_that_apply(&self, roster: &RosterAttributes, raw: &RawAnswers) -> Vec<bool> {
+        let answers = self.evaluate(roster, raw, 0..self.steps.len()).answers;
+        (0..self.steps.len()).map(|s| self.step_questions(s).any(|q| q.applies(&answers, roster))).collect()
+    }
+
     pub fn step_applies(&self, step: usize, roster: &RosterAttributes, raw: &RawAnswers) -> bool {
-        let before = self.evaluate(roster, raw, 0..step).answers;
-        self.step_questions(step).any(|q| q.applies(&before, roster))
+        self.steps_that_apply(roster, raw).get(step).copied().unwrap_or(false)
     }
 
     /// The next step after `from` that has something to ask, if any.
     pub fn next_step(&self, from: usize, roster: &RosterAttributes, raw: &RawAnswers) -> Option<usize> {
-        (from + 1..self.steps.len()).find(|&s| self.step_applies(s, roster, raw))
+        let applies = self.steps_that_apply(roster, raw);
+        (from + 1..self.steps.len()).find(|&s| applies[s])
     }
 
     /// The closest earlier step that has something to ask, if any.
     pub fn previous_step(&self, from: usize, roster: &RosterAttributes, raw: &RawAnswers) -> Option<usize> {
-        (0..from).rev().find(|&s| self.step_applies(s, roster, raw))
+        let applies = self.steps_that_apply(roster, raw);
+        (0..from).rev().find(|&s| applies[s])
     }
 
     /// Replaces the step's fields in `draft` with those posted: a checkbox left unticked

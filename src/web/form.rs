@@ -122,11 +122,8 @@ async fn show_inner(state: &AppState, req: &HttpRequest, token: &str) -> anyhow:
     }
     let survey = state.survey(who.round_id).await?;
     let (step, raw) = who.draft.clone();
-    let step = if step < survey.steps.len() && survey.step_applies(step, &who.roster, &raw) {
-        step
-    } else {
-        (0..survey.steps.len()).find(|&s| survey.step_applies(s, &who.roster, &raw)).unwrap_or(0)
-    };
+    let applies = survey.steps_that_apply(&who.roster, &raw);
+    let step = if applies.get(step) == Some(&true) { step } else { applies.iter().position(|&a| a).unwrap_or(0) };
     Ok(render_step(state, &survey, &who, &hash, token, step, &raw, &[]))
 }
 
@@ -270,7 +267,10 @@ fn render_step(
     raw: &RawAnswers,
     errors: &[FieldError],
 ) -> HttpResponse {
-    let before = survey.evaluate(&who.roster, raw, 0..step).answers;
+    // Conditions only look at earlier questions, so everything answered so far decides
+    // which questions of this step apply.
+    let before = survey.evaluate(&who.roster, raw, 0..survey.steps.len()).answers;
+    let applies = survey.steps_that_apply(&who.roster, raw);
     let values = |field: &str| raw.get(field).cloned().unwrap_or_default();
     let error_of = |id: &str| errors.iter().find(|e| e.question == id).map(|e| e.message.clone());
     let options_view = |field: &str, input: &str, options: &[crate::survey::Choice]| -> Vec<Value> {
@@ -337,8 +337,8 @@ fn render_step(
         "csrf": state.csrf.token(hash),
         "step": step,
         "errors": errors.iter().map(|e| json!({ "anchor": format!("q-{}", e.question), "message": e.message })).collect::<Vec<_>>(),
-        "has_previous": survey.previous_step(step, &who.roster, raw).is_some(),
-        "is_last": survey.next_step(step, &who.roster, raw).is_none(),
+        "has_previous": applies[..step].contains(&true),
+        "is_last": !applies[step + 1..].contains(&true),
         "closes_on": swedish_date(who.closes_on),
         "questions": questions,
     });
