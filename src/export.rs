@@ -59,6 +59,21 @@ pub fn neutralise(text: &str) -> Cow<'_, str> {
 
 pub const TALLIES_HEADER: [&str; 9] = ["question", "row", "column", "group", "code", "count", "share", "base", "year"];
 
+/// A figure as the cells of a tallies row, in the order of `TALLIES_HEADER`.
+pub fn figure_cells(f: &Figure, dialect: Dialect) -> Vec<String> {
+    vec![
+        neutralise(&f.question).into_owned(),
+        neutralise(&f.row).into_owned(),
+        neutralise(&f.column).into_owned(),
+        neutralise(&f.group).into_owned(),
+        neutralise(&f.code).into_owned(),
+        dialect.number(f.count),
+        f.share.map(|s| dialect.number(s)).unwrap_or_default(),
+        f.base.to_string(),
+        f.year.to_string(),
+    ]
+}
+
 /// Writes tallies, one row per figure.
 pub fn write_tallies<'f, W: Write>(
     out: W,
@@ -68,17 +83,7 @@ pub fn write_tallies<'f, W: Write>(
     let mut w = dialect.writer(out)?;
     w.write_record(TALLIES_HEADER)?;
     for f in figures {
-        w.write_record([
-            neutralise(&f.question).as_ref(),
-            neutralise(&f.row).as_ref(),
-            neutralise(&f.column).as_ref(),
-            neutralise(&f.group).as_ref(),
-            neutralise(&f.code).as_ref(),
-            &dialect.number(f.count),
-            &f.share.map(|s| dialect.number(s)).unwrap_or_default(),
-            &f.base.to_string(),
-            &f.year.to_string(),
-        ])?;
+        w.write_record(figure_cells(f, dialect))?;
     }
     w.flush()?;
     Ok(())

@@ -356,21 +356,13 @@ pub async fn export_trend(store: &Store, survey_id: &str, dialect: Dialect, out:
     w.write_record(&header)?;
     let num = |v: Option<f64>| v.map(|v| dialect.number(v)).unwrap_or_default();
     for t in &figures {
-        let f = &t.figure;
-        w.write_record([
-            neutralise(&f.question).as_ref(),
-            neutralise(&f.row).as_ref(),
-            neutralise(&f.column).as_ref(),
-            neutralise(&f.group).as_ref(),
-            neutralise(&f.code).as_ref(),
-            &dialect.number(f.count),
-            &num(f.share),
-            &f.base.to_string(),
-            &f.year.to_string(),
-            &t.previous_year.map(|y| y.to_string()).unwrap_or_default(),
-            &num(t.change_count),
-            &num(t.change_share),
-        ])?;
+        let mut cells = crate::export::figure_cells(&t.figure, dialect);
+        cells.extend([
+            t.previous_year.map(|y| y.to_string()).unwrap_or_default(),
+            num(t.change_count),
+            num(t.change_share),
+        ]);
+        w.write_record(cells)?;
     }
     w.flush()?;
     Ok(figures.len())
