@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod outbox;
 pub mod roster;
 pub mod round;
 pub mod store;

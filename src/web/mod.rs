@@ -4,7 +4,8 @@ mod form;
 mod pages;
 mod protect;
 
-use crate::config::{ServeSettings, Settings};
+use crate::config::{MailSettings, ServeSettings, Settings};
+use crate::outbox::worker::{self, Mailer};
 use crate::store::Store;
 use crate::survey::Survey;
 use actix_web::dev::Server;
@@ -51,7 +52,14 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings, serve: ServeSettings, store: Store) -> anyhow::Result<Application> {
+    /// Builds the server and starts its background work: the outbox's senders, scheduled
+    /// reminders and the order-concealing task.
+    pub async fn build(
+        settings: Settings,
+        serve: ServeSettings,
+        mail: MailSettings,
+        store: Store,
+    ) -> anyhow::Result<Application> {
         // A broken definition in surveys/ stops the server before it listens.
         crate::survey::load_dir(&settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
         let pages = Pages::load(&settings.templates_dir)?;
@@ -60,6 +68,12 @@ impl Application {
         let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
         let address = listener.local_addr()?;
         let workers = serve.workers;
+        let mut mail_settings = settings.clone();
+        if mail_settings.base_url.is_empty() {
+            // Tests listen on a port chosen by the system; the links must name it.
+            mail_settings.base_url = format!("http://{address}");
+        }
+        let mailer = Mailer::new(&mail_settings, &mail, store.clone())?;
         let state = web::Data::new(AppState {
             store,
             pages,
@@ -71,6 +85,7 @@ impl Application {
             surveys: RwLock::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
+        worker::spawn(std::sync::Arc::new(mailer));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
