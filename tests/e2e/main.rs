@@ -6,4 +6,6 @@ mod helpers;
 mod anonymity;
 mod command_line;
 mod form;
+mod mail;
 mod protection;
+mod smtp;

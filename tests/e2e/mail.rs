@@ -1,0 +1,249 @@
+//! Invitations and reminders, delivered to a real SMTP server on loopback: what arrives, that
+//! its link works, that reminders skip those who answered, retries, refusals, a sender killed
+//! mid-batch, and two servers sharing one PostgreSQL database.
+
+use crate::helpers::{Engine, Respondent, TestApp, fresh_database, mail_settings, project_dir};
+use crate::smtp::{Email, SmtpServer, not_exactly_once};
+use lagesbild::admin::parse_roster;
+use lagesbild::config::{ServeSettings, Settings};
+use lagesbild::round::{Round, swedish_date};
+use lagesbild::store::Store;
+use lagesbild::web::Application;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs a scenario on SQLite, and on PostgreSQL when TEST_DATABASE_URL names one; each
+/// scenario starts its own SMTP server and a server that delivers to it.
+macro_rules! on_each_engine {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                use crate::helpers::{Engine, postgres_url};
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$scenario(Engine::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match postgres_url() {
+                        Some(_) => super::$scenario(Engine::Postgres).await,
+                        None => eprintln!("skipped on PostgreSQL: set TEST_DATABASE_URL to run it"),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+on_each_engine!(
+    an_invitation_arrives_with_both_parts_and_a_link_that_answers_the_form,
+    reminders_reach_only_those_who_have_not_answered,
+    a_relay_that_refuses_with_4xx_and_then_accepts_gets_the_email_once,
+    a_5xx_is_recorded_with_the_reply_and_not_retried,
+);
+
+/// The real binary, run as the coordinator would, on the test's database.
+fn lagesbild(dir: &Path, database_url: &str, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", database_url)
+        .env("SURVEYS_DIR", project_dir().join("surveys"))
+        .env("TEMPLATES_DIR", project_dir().join("templates"))
+        .env_remove("SMTP_URL")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "lagesbild {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn add_to_roster(store: &Store, round: &Round, emails: &[String]) {
+    let mut csv = String::from("email,name,organisation,group,category\n");
+    for (i, e) in emails.iter().enumerate() {
+        let group = if i % 2 == 0 { "intern" } else { "extern" };
+        csv.push_str(&format!("{e},Namn Namnsson,Organisation för {e},{group},skola\n"));
+    }
+    let rows = parse_roster(round, csv.as_bytes()).unwrap();
+    store.import_roster(round.id, &rows, &|_| {}).await.unwrap();
+}
+
+fn addresses(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}@example.se")).collect()
+}
+
+async fn with_relay(app_engine: Engine, smtp: &SmtpServer) -> TestApp {
+    let url = smtp.url();
+    TestApp::spawn_with_mail(app_engine, |_| {}, |m| m.smtp_url = Some(url)).await.unwrap()
+}
+
+/// Waits until every queued email of the round was sent or given up.
+async fn wait_for_outbox(store: &Store, round: &Round) {
+    for _ in 0..300 {
+        if store.outbox_pending(round.id).await.unwrap().0 == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the outbox was not emptied within 30 s");
+}
+
+/// The emails each address received, parsed.
+fn emails_to(smtp: &SmtpServer, address: &str) -> Vec<Email> {
+    smtp.received().iter().filter(|r| r.to.iter().any(|t| t == address)).map(|r| Email::parse(&r.data)).collect()
+}
+
+async fn answer(r: &mut Respondent) {
+    let p = r.open().await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    r.next(&[("observerat", "nej")]).await;
+    r.next(&[]).await;
+    r.next(&[("anhoriga", "nej")]).await;
+    r.next(&[("avhoppare", "nej")]).await;
+    let p = r.next(&[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]).await;
+    assert!(p.contains("Tack för ditt svar!"), "{}", p.body);
+}
+
+async fn an_invitation_arrives_with_both_parts_and_a_link_that_answers_the_form(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = with_relay(engine, &smtp).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = app.settings.database_url.clone();
+    let round = app.open_round("r").await;
+    let first = addresses("enhet", 3);
+    add_to_roster(&app.store, &round, &first).await;
+    lagesbild(dir.path(), &db, &[], &["round", "mail", "--round", "r", "--contact", "Frågor: Anna Berg, 08-123 45 67"]);
+
+    let out = lagesbild(dir.path(), &db, &[], &["invite", "--round", "r"]);
+    assert!(stdout(&out).contains("köade 3 inbjudningar"), "{}", stdout(&out));
+    smtp.wait_until(20, "three invitations", |s| s.received().len() == 3).await;
+
+    let email = emails_to(&smtp, "enhet0@example.se").remove(0);
+    assert!(email.subject().starts_with("Enkät: "), "{}", email.subject());
+    assert!(email.subject().contains(&swedish_date(round.closes_on)), "{}", email.subject());
+    assert!(email.headers["from"].contains("samordnare@example.se"), "{:?}", email.headers);
+    assert!(email.headers["content-type"].starts_with("multipart/alternative"));
+    let (text, html) = (&email.parts["text/plain"], &email.parts["text/html"]);
+    for part in [text, html] {
+        assert!(part.contains("Frågor: Anna Berg, 08-123 45 67"), "{part}");
+        assert!(part.contains(&swedish_date(round.closes_on)), "{part}");
+    }
+    assert!(text.contains("Hej Namn Namnsson,"), "{text}");
+    assert!(html.contains("<a href=\""), "{html}");
+    let link = email.link("text/plain");
+    assert_eq!(email.link("text/html"), link);
+    assert!(link.starts_with(&app.base), "{link} does not lead to the server at {}", app.base);
+
+    // The link opens the form and answers it.
+    let mut r = Respondent::new(&link);
+    answer(&mut r).await;
+
+    // Again: nothing twice. A recipient added later gets one on the next run.
+    let out = lagesbild(dir.path(), &db, &[], &["invite", "--round", "r"]);
+    assert!(stdout(&out).contains("köade 0 inbjudningar"), "{}", stdout(&out));
+    add_to_roster(&app.store, &round, &["sent.tillagd@example.se".to_string()]).await;
+    let out = lagesbild(dir.path(), &db, &[], &["invite", "--round", "r"]);
+    assert!(stdout(&out).contains("köade 1 inbjudningar"), "{}", stdout(&out));
+    smtp.wait_until(20, "the late recipient's invitation", |s| s.received().len() == 4).await;
+    let mut everyone = first.clone();
+    everyone.push("sent.tillagd@example.se".into());
+    assert_eq!(not_exactly_once(&smtp.per_address(), &everyone), Vec::<String>::new());
+
+    wait_for_outbox(&app.store, &round).await;
+    let status = stdout(&lagesbild(dir.path(), &db, &[], &["round", "status", "--round", "r"]));
+    let total = status.lines().find(|l| l.starts_with("totalt")).unwrap().split_whitespace().collect::<Vec<_>>();
+    // mottagare, inbjudna, levererade, i kö, misslyckade, öppnat, svarat, påminda
+    assert_eq!(total[1..], ["4", "4", "4", "0", "0", "1", "1", "0"], "{status}");
+    assert!(status.contains("Inga misslyckade utskick."), "{status}");
+}
+
+async fn reminders_reach_only_those_who_have_not_answered(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = with_relay(engine, &smtp).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = app.settings.database_url.clone();
+    let round = app.open_round("r").await;
+    let all = addresses("enhet", 3);
+    add_to_roster(&app.store, &round, &all).await;
+    lagesbild(dir.path(), &db, &[], &["invite", "--round", "r"]);
+    smtp.wait_until(20, "three invitations", |s| s.received().len() == 3).await;
+
+    wait_for_outbox(&app.store, &round).await;
+    let mut answered = Respondent::new(&emails_to(&smtp, "enhet0@example.se")[0].link("text/plain"));
+    answer(&mut answered).await;
+
+    let out = lagesbild(dir.path(), &db, &[], &["remind", "--round", "r"]);
+    assert!(stdout(&out).contains("köade 2 påminnelser"), "{}", stdout(&out));
+    smtp.wait_until(20, "two reminders", |s| s.received().len() == 5).await;
+    assert_eq!(emails_to(&smtp, "enhet0@example.se").len(), 1, "a reminder reached someone who answered");
+    let reminder = emails_to(&smtp, "enhet1@example.se").remove(1);
+    assert!(reminder.subject().starts_with("Påminnelse: "), "{}", reminder.subject());
+    assert!(reminder.parts["text/plain"].contains("inte fått något svar"));
+
+    // Not twice within the minimum interval.
+    wait_for_outbox(&app.store, &round).await;
+    let out = lagesbild(dir.path(), &db, &[], &["remind", "--round", "r"]);
+    assert!(stdout(&out).contains("köade 0 påminnelser"), "{}", stdout(&out));
+
+    // The reminder's link is new, and leads to the same single response as the invitation's.
+    let invitation_link = emails_to(&smtp, "enhet1@example.se")[0].link("text/plain");
+    let reminder_link = reminder.link("text/plain");
+    assert_ne!(invitation_link, reminder_link);
+    answer(&mut Respondent::new(&reminder_link)).await;
+    let p = Respondent::new(&invitation_link).open().await;
+    assert!(p.contains("Enkäten är redan besvarad"), "{}", p.body);
+
+    wait_for_outbox(&app.store, &round).await;
+    let status = stdout(&lagesbild(dir.path(), &db, &[], &["round", "status", "--round", "r"]));
+    let total = status.lines().find(|l| l.starts_with("totalt")).unwrap().split_whitespace().collect::<Vec<_>>();
+    assert_eq!(total[1..], ["3", "3", "3", "0", "0", "2", "2", "2"], "{status}");
+}
+
+async fn a_relay_that_refuses_with_4xx_and_then_accepts_gets_the_email_once(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    smtp.reply_to_next_messages(&["451 4.3.0 Försök senare", "421 4.7.0 Try again later"]);
+    let app = with_relay(engine, &smtp).await;
+    let round = app.open_round("r").await;
+    add_to_roster(&app.store, &round, &["enhet@example.se".to_string()]).await;
+    app.store.queue_invitations(round.id, &|_, _| {}).await.unwrap();
+    smtp.wait_until(30, "the invitation after two refusals", |s| s.received().len() == 1).await;
+    wait_for_outbox(&app.store, &round).await;
+    assert_eq!(smtp.data_refused(), 2);
+    assert_eq!(smtp.per_address()["enhet@example.se"], 1);
+    let status = app.store.mail_status(round.id).await.unwrap();
+    assert_eq!((status[0].delivered, status[0].failed, status[0].waiting), (1, 0, 0));
+    assert!(app.store.mail_problems(round.id).await.unwrap().is_empty());
+}
+
+async fn a_5xx_is_recorded_with_the_reply_and_not_retried(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    smtp.refuse("okand@example.se", "550 5.1.1 Mailbox unavailable");
+    let app = with_relay(engine, &smtp).await;
+    let dir = tempfile::tempdir().unwrap();
+    let round = app.open_round("r").await;
+    add_to_roster(&app.store, &round, &["okand@example.se".to_string(), "finns@example.se".to_string()]).await;
+    app.store.queue_invitations(round.id, &|_, _| {}).await.unwrap();
+    smtp.wait_until(20, "the good invitation", |s| s.received().len() == 1).await;
+    let db = app.settings.database_url.clone();
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = stdout(&lagesbild(dir.path(), &db, &[], &["round", "status", "--round", "r"]));
+        if status.contains("okand@example.se") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let line = status.lines().find(|l| l.contains("okand@example.se")).unwrap_or_else(|| panic!("{status}"));
+    assert!(line.contains("inbjudan") && line.contains("misslyckades efter 1 försök"), "{line}");
+    assert!(line.contains("550") && line.contains("Mailbox unavailable"), "{line}");
+    // Retries come after one second in tests: three seconds without one means none comes.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(smtp.rcpt_seen("okand@example.se"), 1, "a refused address was tried again");
+    assert_eq!(smtp.per_address().get("finns@example.se"), Some(&1));
+}
