@@ -4,7 +4,7 @@
 
 use crate::helpers::{Engine, Respondent, TestApp, fresh_database, mail_settings, project_dir};
 use crate::smtp::{Email, SmtpServer, not_exactly_once};
-use lagesbild::admin::parse_roster;
+use lagesbild::admin::{NewRound, create_round, parse_roster};
 use lagesbild::config::{ServeSettings, Settings};
 use lagesbild::round::{Round, swedish_date};
 use lagesbild::store::Store;
@@ -246,4 +246,119 @@ async fn a_5xx_is_recorded_with_the_reply_and_not_retried(engine: Engine) {
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert_eq!(smtp.rcpt_seen("okand@example.se"), 1, "a refused address was tried again");
     assert_eq!(smtp.per_address().get("finns@example.se"), Some(&1));
+}
+
+/// A database with a round and a roster, and no server (the sender under test is the binary).
+async fn round_without_server(engine: Engine, dir: &tempfile::TempDir, recipients: &[String]) -> Option<Fixture> {
+    let (database_url, guard) = fresh_database(engine, dir).await?;
+    let store = Store::connect(&database_url).await.unwrap();
+    let settings = Settings {
+        database_url,
+        surveys_dir: project_dir().join("surveys"),
+        templates_dir: project_dir().join("templates"),
+        base_url: "http://127.0.0.1:8080".into(),
+    };
+    let new = NewRound {
+        survey_id: "lagesbild".into(),
+        year: 2027,
+        opens: crate::helpers::days_from_today(-1),
+        closes: crate::helpers::days_from_today(14),
+        key: Some("r".into()),
+        title: None,
+    };
+    let round = create_round(&settings, &store, new).await.unwrap();
+    add_to_roster(&store, &round, recipients).await;
+    Some(Fixture { store, settings, round, _guard: guard })
+}
+
+struct Fixture {
+    store: Store,
+    settings: Settings,
+    round: Round,
+    _guard: Option<crate::helpers::PgDatabase>,
+}
+
+on_each_engine!(a_sender_killed_mid_batch_and_restarted_delivers_every_email_exactly_once);
+
+async fn a_sender_killed_mid_batch_and_restarted_delivers_every_email_exactly_once(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    // The fifth email reaches the relay, but its "250 OK" never reaches the sender.
+    smtp.hold_message(5);
+    let dir = tempfile::tempdir().unwrap();
+    let all = addresses("enhet", 20);
+    let f = round_without_server(engine, &dir, &all).await.unwrap();
+    f.store.queue_invitations(f.round.id, &|_, _| {}).await.unwrap();
+    let url = smtp.url();
+    // One email at a time, so exactly one is in flight when the sender dies; claims last a second.
+    let envs = [("SMTP_URL", url.as_str()), ("MAIL_CONCURRENCY", "1"), ("MAIL_CLAIM_SECONDS", "1")];
+    let mut sender = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["send", "--round", "r"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &f.settings.database_url)
+        .env("TEMPLATES_DIR", project_dir().join("templates"))
+        .envs(envs)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    smtp.wait_until(30, "the fifth email, held", |s| s.holding()).await;
+    sender.kill().unwrap(); // SIGKILL: no clean-up runs
+    sender.wait().unwrap();
+    smtp.release_hold();
+    assert_eq!(smtp.received().len(), 5);
+
+    // Restarted after the interrupted claim expired.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let out = lagesbild(dir.path(), &f.settings.database_url, &envs, &["send", "--round", "r"]);
+    assert!(stdout(&out).contains("Skickade 15 e-postmeddelanden"), "{}", stdout(&out));
+
+    // Every address got its invitation exactly once: the interrupted one was not sent again,
+    // and none was lost.
+    assert_eq!(not_exactly_once(&smtp.per_address(), &all), Vec::<String>::new());
+    let held = smtp.received()[4].to[0].clone();
+    let status = stdout(&lagesbild(dir.path(), &f.settings.database_url, &[], &["round", "status", "--round", "r"]));
+    let problems: Vec<&str> = status.lines().filter(|l| l.contains("@example.se")).collect();
+    assert_eq!(problems.len(), 1, "{status}");
+    assert!(problems[0].contains(&held) && problems[0].contains("osäker"), "{status}");
+    assert!(problems[0].contains("avbrutet under sändning – kontrollera innan omsändning"), "{status}");
+    let total = status.lines().find(|l| l.starts_with("totalt")).unwrap().split_whitespace().collect::<Vec<_>>();
+    assert_eq!(total[1..5], ["20", "20", "19", "0"], "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgresql_database_deliver_every_email_exactly_once() {
+    if crate::helpers::postgres_url().is_none() {
+        eprintln!("skipped: two servers share a database only on PostgreSQL; set TEST_DATABASE_URL to run it");
+        return;
+    }
+    let smtp = SmtpServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let all = addresses("enhet", 600);
+    let f = round_without_server(Engine::Postgres, &dir, &all).await.unwrap();
+    // Two instances, each with its own pool, told apart by their sender address.
+    for from in ["a@example.se", "b@example.se"] {
+        let mut mail = mail_settings(&dir);
+        mail.smtp_url = Some(smtp.url());
+        mail.mail_from = from.into();
+        let serve = ServeSettings {
+            bind: "127.0.0.1:0".into(),
+            body_limit: 64 * 1024,
+            misses_per_minute: 20,
+            behind_proxy: false,
+            conceal_every_seconds: 300,
+            workers: Some(1),
+        };
+        let store = Store::connect(&f.settings.database_url).await.unwrap();
+        let app = Application::build(f.settings.clone(), serve, mail, store).await.unwrap();
+        tokio::spawn(app.run());
+    }
+    f.store.queue_invitations(f.round.id, &|_, _| {}).await.unwrap();
+    smtp.wait_until(120, "600 invitations", |s| s.received().len() >= 600).await;
+    wait_for_outbox(&f.store, &f.round).await;
+    assert_eq!(not_exactly_once(&smtp.per_address(), &all), Vec::<String>::new());
+    assert_eq!(smtp.received().len(), 600);
+    let from_a = smtp.received().iter().filter(|r| r.from == "a@example.se").count();
+    eprintln!("instance a delivered {from_a}, instance b {}", 600 - from_a);
+    assert!(from_a > 0 && from_a < 600, "one instance delivered everything: the test showed nothing");
+    let status = f.store.mail_status(f.round.id).await.unwrap();
+    assert_eq!(status.iter().map(|s| s.delivered).sum::<i64>(), 600);
 }
