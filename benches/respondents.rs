@@ -55,7 +55,7 @@ fn hidden(body: &str, name: &str) -> String {
 /// What virtual respondent `n` answers on the page showing `first_question`.
 fn answers_for(n: usize, first_question: &str) -> Vec<(&'static str, &'static str)> {
     match first_question {
-        "observerat" => vec![("q.observerat", if n % 3 == 0 { "ja" } else { "nej" })],
+        "observerat" => vec![("q.observerat", if n.is_multiple_of(3) { "ja" } else { "nej" })],
         "uttryck" => vec![
             ("q.uttryck.klotter", "vit_makt"),
             ("q.uttryck.flygblad", "autonoma"),
@@ -64,7 +64,7 @@ fn answers_for(n: usize, first_question: &str) -> Vec<(&'static str, &'static st
             ("q.beskrivning", "Klistermärken vid busshållplatsen under våren."),
         ],
         "forandring" => vec![("q.forandring", "oforandrat"), ("q.valrorelse", "nej")],
-        "anhoriga" => vec![("q.anhoriga", if n % 5 == 0 { "ja" } else { "nej" })],
+        "anhoriga" => vec![("q.anhoriga", if n.is_multiple_of(5) { "ja" } else { "nej" })],
         "anhoriga_antal" => vec![
             ("q.anhoriga_antal", "2"),
             ("q.anhoriga_miljo", "islamistisk"),

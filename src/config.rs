@@ -80,8 +80,9 @@ pub struct MailSettings {
     #[arg(long, env = "REMINDER_MIN_DAYS", default_value_t = 3, global = true)]
     pub reminder_min_days: u32,
 
-    /// Emails sent at the same time (also the size of the SMTP connection pool).
-    #[arg(long, env = "MAIL_CONCURRENCY", default_value_t = 4, global = true)]
+    /// Emails sent at the same time (also the size of the SMTP connection pool). Kept below the
+    /// 20 connections per client that common relays allow.
+    #[arg(long, env = "MAIL_CONCURRENCY", default_value_t = 16, global = true)]
     pub mail_concurrency: usize,
 
     /// Seconds before the first retry after a temporary failure; each further retry waits twice as long.
