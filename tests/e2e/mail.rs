@@ -362,3 +362,82 @@ async fn two_servers_on_one_postgresql_database_deliver_every_email_exactly_once
     let status = f.store.mail_status(f.round.id).await.unwrap();
     assert_eq!(status.iter().map(|s| s.delivered).sum::<i64>(), 600);
 }
+
+on_each_engine!(a_rounds_schedule_has_the_server_remind_those_who_have_not_answered_within_the_interval);
+
+async fn a_rounds_schedule_has_the_server_remind_those_who_have_not_answered_within_the_interval(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with_mail(
+        engine,
+        |_| {},
+        |m| {
+            m.smtp_url = Some(url);
+            m.reminder_check_seconds = 1;
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = app.settings.database_url.clone();
+    let round = app.open_round("r").await;
+    // One recipient answers through a link from `lagesbild links` before any email goes out.
+    let mut early = app.recipients(&round, &[("svarat@example.se", "intern", "skola")]).await.remove(0);
+    answer(&mut early).await;
+    add_to_roster(&app.store, &round, &["tyst@example.se".to_string()]).await;
+    // Zero days after the invitation: the step is due as soon as the invitation is delivered.
+    let out = lagesbild(dir.path(), &db, &[], &["round", "mail", "--round", "r", "--reminders", "0,-30"]);
+    assert!(stdout(&out).contains("0 dagar efter inbjudan, 30 dagar före stängning"), "{}", stdout(&out));
+    let out = lagesbild(dir.path(), &db, &[], &["invite", "--round", "r"]);
+    assert!(stdout(&out).contains("köade 1 inbjudningar (1 mottagare"), "{}", stdout(&out));
+
+    smtp.wait_until(20, "the invitation and a scheduled reminder", |s| s.received().len() == 2).await;
+    let emails = emails_to(&smtp, "tyst@example.se");
+    let subjects: Vec<String> = emails.iter().map(Email::subject).collect();
+    assert!(subjects[0].starts_with("Enkät: ") && subjects[1].starts_with("Påminnelse: "), "{subjects:?}");
+    assert!(emails_to(&smtp, "svarat@example.se").is_empty(), "an email reached someone who had answered");
+    // Both steps are due, but the second falls within REMINDER_MIN_DAYS of the first, and the
+    // first fires once. The server checks every second: three more seconds would show a repeat.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(smtp.received().len(), 2);
+    wait_for_outbox(&app.store, &round).await;
+    let status = app.store.mail_status(round.id).await.unwrap();
+    assert_eq!(status.iter().map(|s| (s.reminded, s.submitted)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)), (1, 1));
+}
+
+#[test]
+fn bad_input_gets_a_message_that_names_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |envs: &[(&str, &str)], args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("DATABASE_URL", "sqlite://data/x.db")
+            .env("SURVEYS_DIR", project_dir().join("surveys"))
+            .env("TEMPLATES_DIR", project_dir().join("templates"))
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = run(&[], &["invite", "--round", "finns-inte"]);
+    assert!(e.contains("there is no round `finns-inte`"), "{e}");
+    let e = run(&[("SMTP_URL", "http://user:hemligt@mail.example.se")], &["send"]);
+    assert!(e.contains("scheme `http`") && !e.contains("hemligt"), "{e}");
+    let e = run(&[("MAIL_FROM", "inte en adress")], &["send"]);
+    assert!(e.contains("MAIL_FROM `inte en adress` is not an email address"), "{e}");
+    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["round", "create", "--survey", "lagesbild", "--year", "2027", "--opens", "2027-03-01"])
+        .args(["--closes", "2027-03-31", "--key", "r"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", "sqlite://data/x.db")
+        .env("SURVEYS_DIR", project_dir().join("surveys"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let e = run(&[], &["round", "mail", "--round", "r", "--reminders", "7,tio"]);
+    assert!(e.contains("`tio` in the reminder schedule"), "{e}");
+    let e = run(&[], &["round", "mail", "--round", "r", "--invitation-text", "Hej {{#if}}"]);
+    assert!(e.contains("the invitation text does not render"), "{e}");
+}
