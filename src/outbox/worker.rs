@@ -64,6 +64,19 @@ impl Mailer {
             .parse()
             .with_context(|| format!("MAIL_FROM `{}` is not an email address", mail.mail_from))?;
         let name = mail.mail_from_name.trim();
+        if !(settings.base_url.starts_with("http://") || settings.base_url.starts_with("https://")) {
+            anyhow::bail!(
+                "BASE_URL `{}` must start with http:// or https://: the links in emails are opened from mail programs",
+                settings.base_url
+            );
+        }
+        let local = ["://127.0.0.1", "://localhost", "://[::1]"].iter().any(|h| settings.base_url.contains(h));
+        if local && mail.smtp_url.is_some() {
+            tracing::warn!(
+                "the links in emails start with {}, which only this machine can open: set BASE_URL",
+                settings.base_url
+            );
+        }
         Ok(Mailer {
             store,
             letters: Letters::load(&settings.templates_dir)?,
