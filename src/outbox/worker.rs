@@ -12,7 +12,7 @@ use crate::store::Store;
 use anyhow::Context;
 use lettre::message::Mailbox;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 const DAY: i64 = 24 * 3600;
@@ -151,9 +151,17 @@ impl Mailer {
         }
     }
 
-    /// One sender: delivers due emails until none is left.
-    async fn drain(&self, round_id: i64, tally: &Tally, progress: &(dyn Fn() + Send + Sync)) -> anyhow::Result<()> {
-        while let Some(claimed) = self.store.claim_email(round_id, self.mail.mail_claim_seconds).await? {
+    /// One sender: delivers due emails until none is left, or until asked to stop.
+    async fn drain(
+        &self,
+        round_id: i64,
+        tally: &Tally,
+        progress: &(dyn Fn() + Send + Sync),
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        while !stop.load(Ordering::Relaxed)
+            && let Some(claimed) = self.store.claim_email(round_id, self.mail.mail_claim_seconds).await?
+        {
             tally.count(self.deliver(claimed).await?);
             progress();
         }
@@ -175,7 +183,7 @@ impl Mailer {
             let mut senders = tokio::task::JoinSet::new();
             for _ in 0..self.mail.mail_concurrency.max(1) {
                 let (me, tally, progress) = (self.clone(), tally.clone(), progress.clone());
-                senders.spawn(async move { me.drain(round_id, &tally, &*progress).await });
+                senders.spawn(async move { me.drain(round_id, &tally, &*progress, &AtomicBool::new(false)).await });
             }
             while let Some(done) = senders.join_next().await {
                 done??;
@@ -231,20 +239,44 @@ impl Mailer {
     }
 }
 
+/// The server's senders, running until `stop`.
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    senders: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Lets the emails being handed over finish (at most 30 s), and claims no more: a restart
+    /// of the server then leaves no email uncertain.
+    pub async fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let all = async {
+            for sender in self.senders {
+                let _ = sender.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(30), all).await.is_err() {
+            tracing::warn!("emails still being sent after 30 s were interrupted");
+        }
+    }
+}
+
 /// Starts the server's senders and its housekeeping (expired claims, scheduled reminders).
-pub fn spawn(mailer: Arc<Mailer>) {
+pub fn spawn(mailer: Arc<Mailer>) -> Running {
     tracing::info!("emails are delivered {}", mailer.describe());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut senders = Vec::new();
     for _ in 0..mailer.mail.mail_concurrency.max(1) {
-        let mailer = mailer.clone();
-        tokio::spawn(async move {
+        let (mailer, stop) = (mailer.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
             let tally = Tally::default();
-            loop {
-                if let Err(e) = mailer.drain(0, &tally, &|| {}).await {
+            while !stop.load(Ordering::Relaxed) {
+                if let Err(e) = mailer.drain(0, &tally, &|| {}, &stop).await {
                     tracing::warn!("the outbox could not be read: {e:#}");
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-        });
+        }));
     }
     tokio::spawn(async move {
         let check_every = mailer.mail.reminder_check_seconds.max(1) as i64;
@@ -262,4 +294,5 @@ pub fn spawn(mailer: Arc<Mailer>) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
+    Running { stop, senders }
 }

@@ -49,6 +49,7 @@ impl AppState {
 pub struct Application {
     address: std::net::SocketAddr,
     server: Server,
+    mail: worker::Running,
 }
 
 impl Application {
@@ -85,7 +86,7 @@ impl Application {
             surveys: RwLock::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
-        worker::spawn(std::sync::Arc::new(mailer));
+        let mail = worker::spawn(std::sync::Arc::new(mailer));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -102,7 +103,7 @@ impl Application {
         if let Some(w) = workers {
             server = server.workers(w);
         }
-        Ok(Application { address, server: server.run() })
+        Ok(Application { address, server: server.run(), mail })
     }
 
     pub fn port(&self) -> u16 {
@@ -114,8 +115,11 @@ impl Application {
         self.address
     }
 
+    /// Serves until stopped (Ctrl-C, SIGTERM), then lets the emails being sent finish.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.mail.stop().await;
+        served
     }
 }
 

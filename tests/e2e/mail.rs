@@ -441,3 +441,46 @@ fn bad_input_gets_a_message_that_names_the_problem() {
     let e = run(&[], &["round", "mail", "--round", "r", "--invitation-text", "Hej {{#if}}"]);
     assert!(e.contains("the invitation text does not render"), "{e}");
 }
+
+on_each_engine!(a_server_stopped_mid_batch_finishes_the_email_it_is_sending_and_leaves_none_uncertain);
+
+async fn a_server_stopped_mid_batch_finishes_the_email_it_is_sending_and_leaves_none_uncertain(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    smtp.hold_message(5);
+    let dir = tempfile::tempdir().unwrap();
+    let all = addresses("enhet", 20);
+    let f = round_without_server(engine, &dir, &all).await.unwrap();
+    f.store.queue_invitations(f.round.id, &|_, _| {}).await.unwrap();
+    let url = smtp.url();
+    let envs = [("SMTP_URL", url.as_str()), ("MAIL_CONCURRENCY", "1")];
+    let mut server = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &f.settings.database_url)
+        .env("SURVEYS_DIR", project_dir().join("surveys"))
+        .env("TEMPLATES_DIR", project_dir().join("templates"))
+        .envs(envs)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    smtp.wait_until(30, "the fifth email, held", |s| s.holding()).await;
+    // The operator stops the server (SIGTERM) while an email is being handed over.
+    let stopped = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    smtp.release_hold();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the server did not stop");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(smtp.received().len(), 5, "the stopping server went on sending");
+
+    let status = f.store.mail_status(f.round.id).await.unwrap();
+    let (delivered, waiting, failed) =
+        status.iter().fold((0, 0, 0), |a, s| (a.0 + s.delivered, a.1 + s.waiting, a.2 + s.failed));
+    assert_eq!((delivered, waiting, failed), (5, 15, 0), "{status:?}");
+    lagesbild(dir.path(), &f.settings.database_url, &envs, &["send", "--round", "r"]);
+    assert_eq!(not_exactly_once(&smtp.per_address(), &all), Vec::<String>::new());
+    assert!(f.store.mail_problems(f.round.id).await.unwrap().is_empty());
+}

@@ -209,10 +209,9 @@ impl SmtpServer {
         };
         self.changed.notify_waiters();
         if hold {
-            // The message is here, but the sender never hears so: it is stuck until killed.
+            // The message is here, but the sender does not hear so until the test releases it.
             self.release.notified().await;
             self.state.lock().unwrap().holding = false;
-            return "421 closing".to_string();
         }
         reply
     }
