@@ -99,7 +99,9 @@ impl Application {
                 .route("/s/{token}", web::post().to(form::answer))
                 .default_service(web::to(pages::not_found))
         })
-        .listen(listener)?;
+        .listen(listener)?
+        // Signals are handled in `run`, so that sending stops as soon as one arrives.
+        .disable_signals();
         if let Some(w) = workers {
             server = server.workers(w);
         }
@@ -115,12 +117,44 @@ impl Application {
         self.address
     }
 
-    /// Serves until stopped (Ctrl-C, SIGTERM), then lets the emails being sent finish.
+    /// Serves until stopped (Ctrl-C, SIGTERM). On a signal, the outbox's senders stop claiming
+    /// emails at once and finish the ones they are handing over, while requests in progress end.
     pub async fn run(self) -> std::io::Result<()> {
-        let served = self.server.await;
-        self.mail.stop().await;
+        let Application { server, mail, .. } = self;
+        let handle = server.handle();
+        let mut server = std::pin::pin!(server);
+        tokio::select! {
+            served = &mut server => {
+                mail.stop().await;
+                return served;
+            }
+            () = shutdown_signal() => {}
+        }
+        let (_, _, served) = tokio::join!(mail.stop(), handle.stop(true), server);
         served
     }
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 async fn health(state: web::Data<AppState>) -> HttpResponse {

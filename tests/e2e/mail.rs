@@ -460,14 +460,22 @@ async fn a_server_stopped_mid_batch_finishes_the_email_it_is_sending_and_leaves_
         .env("SURVEYS_DIR", project_dir().join("surveys"))
         .env("TEMPLATES_DIR", project_dir().join("templates"))
         .envs(envs)
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut first_line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut first_line).unwrap();
+    let address = first_line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
     smtp.wait_until(30, "the fifth email, held", |s| s.holding()).await;
     // The operator stops the server (SIGTERM) while an email is being handed over.
     let stopped = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     assert!(stopped.success());
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Once the server no longer listens it has taken the signal, and its senders were told first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while reqwest::get(format!("{address}/healthz")).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the server still listens after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     smtp.release_hold();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while server.try_wait().unwrap().is_none() {
