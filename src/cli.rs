@@ -2,8 +2,9 @@
 
 use crate::admin::{NewRound, create_round, find_round, parse_roster};
 use crate::analysis;
-use crate::config::{ServeSettings, Settings};
+use crate::config::{MailSettings, ServeSettings, Settings};
 use crate::export::Dialect;
+use crate::outbox::commands::{self as mail_commands, MailChanges};
 use crate::round::{swedish_date, today};
 use crate::store::Store;
 use crate::survey;
@@ -20,6 +21,8 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
+    #[command(flatten)]
+    pub mail: MailSettings,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -78,6 +81,33 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Queue an invitation email for every recipient who has none yet and has not answered.
+    /// Running it again queues only for recipients added since.
+    Invite {
+        #[arg(long)]
+        round: String,
+    },
+    /// Queue a reminder email for every invited recipient who has not answered, except those
+    /// reminded within the last REMINDER_MIN_DAYS days.
+    Remind {
+        #[arg(long)]
+        round: String,
+    },
+    /// Deliver the queued emails without the server, then exit.
+    Send {
+        /// Only this round's emails (default: every round's).
+        #[arg(long)]
+        round: Option<String>,
+        /// Deliver what is due now and exit, instead of waiting for emails to be retried later.
+        #[arg(long)]
+        no_wait: bool,
+        /// Queue the round's failed emails again first (after fixing what made them fail).
+        #[arg(long)]
+        retry_failed: bool,
+        /// Also queue again the emails whose sending was interrupted (they may have arrived).
+        #[arg(long)]
+        resend_uncertain: bool,
     },
 }
 
@@ -159,6 +189,35 @@ pub enum RoundCommand {
     },
     /// List the rounds with their response counts.
     List,
+    /// Invited, delivered, failed, opened, answered and reminded, per group and category,
+    /// and the addresses whose emails failed, with the reason.
+    Status {
+        #[arg(long)]
+        round: String,
+    },
+    /// Show or change the round's emails: subjects, texts, contact line and automatic reminders.
+    /// Texts may use {{title}}, {{closes}}, {{opens}}, {{name}}, {{organisation}} and {{link}};
+    /// `@FILE` reads a text from a file, an empty text restores the template's own.
+    Mail {
+        #[arg(long)]
+        round: String,
+        #[arg(long)]
+        invitation_subject: Option<String>,
+        /// The invitation's message; blank lines separate paragraphs.
+        #[arg(long)]
+        invitation_text: Option<String>,
+        #[arg(long)]
+        reminder_subject: Option<String>,
+        #[arg(long)]
+        reminder_text: Option<String>,
+        /// The line at the end of every email saying whom to contact, e.g. "Frågor: Anna Berg, 08-123 45 67".
+        #[arg(long)]
+        contact: Option<String>,
+        /// Automatic reminders, in days after the invitation and (negative) before closing,
+        /// e.g. `7,14,-2`; `none` for none.
+        #[arg(long)]
+        reminders: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,12 +242,13 @@ fn output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
+    let mail = cli.mail;
     let command = cli.command.unwrap_or(Command::Serve { serve: ServeSettings::parse_defaults(), demo: false });
     match command {
         Command::Survey(SurveyCommand::Check { files }) => check(&files),
         Command::Serve { serve, demo } => {
             let store = Store::connect(&settings.database_url).await?;
-            let app = Application::build(settings.clone(), serve.clone(), store.clone()).await?;
+            let app = Application::build(settings.clone(), serve.clone(), mail.clone(), store.clone()).await?;
             println!("lagesbild lyssnar på http://{} (länkarna börjar med {})", app.address(), settings.base_url);
             if demo {
                 demo_round(&settings, &store).await?;
@@ -239,6 +299,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Round(RoundCommand::Status { round }) => {
+            let store = Store::connect(&settings.database_url).await?;
+            mail_commands::status(&store, &round).await
+        }
+        Command::Round(RoundCommand::Mail {
+            round,
+            invitation_subject,
+            invitation_text,
+            reminder_subject,
+            reminder_text,
+            contact,
+            reminders,
+        }) => {
+            let store = Store::connect(&settings.database_url).await?;
+            let changes = MailChanges {
+                invitation_subject,
+                invitation_text,
+                reminder_subject,
+                reminder_text,
+                contact,
+                reminders,
+            };
+            mail_commands::round_mail(&settings, &mail, &store, &round, changes).await
+        }
+        Command::Invite { round } => {
+            let store = Store::connect(&settings.database_url).await?;
+            mail_commands::invite(&store, &round).await
+        }
+        Command::Remind { round } => {
+            let store = Store::connect(&settings.database_url).await?;
+            mail_commands::remind(&store, &mail, &round).await
+        }
+        Command::Send { round, no_wait, retry_failed, resend_uncertain } => {
+            let store = Store::connect(&settings.database_url).await?;
+            mail_commands::send(&settings, &mail, &store, round.as_deref(), !no_wait, retry_failed, resend_uncertain)
+                .await
         }
         Command::Roster(RosterCommand::Import { round, file }) => {
             let store = Store::connect(&settings.database_url).await?;

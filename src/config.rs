@@ -54,3 +54,63 @@ impl Settings {
         format!("{}/s/{token}", self.base_url.trim_end_matches('/'))
     }
 }
+
+/// How emails leave: through an SMTP relay, or as .eml files when none is named.
+#[derive(Debug, Clone, Args)]
+pub struct MailSettings {
+    /// SMTP relay: smtp://user:password@host:587 (STARTTLS), smtps://host:465 (TLS), or
+    /// smtp://host:25?tls=none (no encryption, for a relay on the same machine).
+    /// Unset: every email is written as an .eml file to MAIL_OUTBOX_DIR.
+    #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of invitations and reminders.
+    #[arg(long, env = "MAIL_FROM", default_value = "lagesbild@localhost", global = true)]
+    pub mail_from: String,
+
+    /// Sender name shown to recipients.
+    #[arg(long, env = "MAIL_FROM_NAME", default_value = "Lägesbild", global = true)]
+    pub mail_from_name: String,
+
+    /// Where emails are written when SMTP_URL is unset.
+    #[arg(long, env = "MAIL_OUTBOX_DIR", default_value = "data/outbox", global = true)]
+    pub mail_outbox_dir: PathBuf,
+
+    /// Fewest days between two reminders to the same recipient.
+    #[arg(long, env = "REMINDER_MIN_DAYS", default_value_t = 3, global = true)]
+    pub reminder_min_days: u32,
+
+    /// Emails sent at the same time (also the size of the SMTP connection pool). Kept below the
+    /// 20 connections per client that common relays allow.
+    #[arg(long, env = "MAIL_CONCURRENCY", default_value_t = 16, global = true)]
+    pub mail_concurrency: usize,
+
+    /// Seconds before the first retry after a temporary failure; each further retry waits twice as long.
+    #[arg(long, env = "MAIL_RETRY_SECONDS", default_value_t = 60, global = true)]
+    pub mail_retry_seconds: u64,
+
+    /// Attempts before a temporarily failing email is given up and recorded as failed.
+    #[arg(long, env = "MAIL_MAX_ATTEMPTS", default_value_t = 8, global = true)]
+    pub mail_max_attempts: u32,
+
+    /// Seconds a worker may hold an email it is sending; one still held after that was
+    /// interrupted (the process died) and is recorded as uncertain, never resent blindly.
+    #[arg(long, env = "MAIL_CLAIM_SECONDS", default_value_t = 300, global = true)]
+    pub mail_claim_seconds: u64,
+
+    /// Seconds between the server's checks of the rounds' reminder schedules.
+    #[arg(long, env = "REMINDER_CHECK_SECONDS", default_value_t = 300, global = true)]
+    pub reminder_check_seconds: u64,
+}
+
+impl MailSettings {
+    /// The settings from the environment and the defaults, as the command line would take them.
+    pub fn defaults() -> MailSettings {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            mail: MailSettings,
+        }
+        <Only as clap::Parser>::parse_from(["lagesbild"]).mail
+    }
+}

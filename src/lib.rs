@@ -8,6 +8,7 @@ pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod export;
+pub mod outbox;
 pub mod report;
 pub mod roster;
 pub mod round;

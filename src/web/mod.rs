@@ -4,7 +4,8 @@ mod form;
 mod pages;
 mod protect;
 
-use crate::config::{ServeSettings, Settings};
+use crate::config::{MailSettings, ServeSettings, Settings};
+use crate::outbox::worker::{self, Mailer};
 use crate::store::Store;
 use crate::survey::Survey;
 use actix_web::dev::Server;
@@ -48,10 +49,18 @@ impl AppState {
 pub struct Application {
     address: std::net::SocketAddr,
     server: Server,
+    mail: worker::Running,
 }
 
 impl Application {
-    pub async fn build(settings: Settings, serve: ServeSettings, store: Store) -> anyhow::Result<Application> {
+    /// Builds the server and starts its background work: the outbox's senders, scheduled
+    /// reminders and the order-concealing task.
+    pub async fn build(
+        settings: Settings,
+        serve: ServeSettings,
+        mail: MailSettings,
+        store: Store,
+    ) -> anyhow::Result<Application> {
         // A broken definition in surveys/ stops the server before it listens.
         crate::survey::load_dir(&settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
         let pages = Pages::load(&settings.templates_dir)?;
@@ -60,6 +69,12 @@ impl Application {
         let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
         let address = listener.local_addr()?;
         let workers = serve.workers;
+        let mut mail_settings = settings.clone();
+        if mail_settings.base_url.is_empty() {
+            // Tests listen on a port chosen by the system; the links must name it.
+            mail_settings.base_url = format!("http://{address}");
+        }
+        let mailer = Mailer::new(&mail_settings, &mail, store.clone())?;
         let state = web::Data::new(AppState {
             store,
             pages,
@@ -71,6 +86,7 @@ impl Application {
             surveys: RwLock::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
+        let mail = worker::spawn(std::sync::Arc::new(mailer));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -83,11 +99,13 @@ impl Application {
                 .route("/s/{token}", web::post().to(form::answer))
                 .default_service(web::to(pages::not_found))
         })
-        .listen(listener)?;
+        .listen(listener)?
+        // Signals are handled in `run`, so that sending stops as soon as one arrives.
+        .disable_signals();
         if let Some(w) = workers {
             server = server.workers(w);
         }
-        Ok(Application { address, server: server.run() })
+        Ok(Application { address, server: server.run(), mail })
     }
 
     pub fn port(&self) -> u16 {
@@ -99,9 +117,44 @@ impl Application {
         self.address
     }
 
+    /// Serves until stopped (Ctrl-C, SIGTERM). On a signal, the outbox's senders stop claiming
+    /// emails at once and finish the ones they are handing over, while requests in progress end.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let Application { server, mail, .. } = self;
+        let handle = server.handle();
+        let mut server = std::pin::pin!(server);
+        tokio::select! {
+            served = &mut server => {
+                mail.stop().await;
+                return served;
+            }
+            () = shutdown_signal() => {}
+        }
+        let (_, _, served) = tokio::join!(mail.stop(), handle.stop(true), server);
+        served
     }
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 async fn health(state: web::Data<AppState>) -> HttpResponse {

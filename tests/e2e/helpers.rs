@@ -3,7 +3,7 @@
 
 use jiff::civil::Date;
 use lagesbild::admin::{NewRound, create_round, parse_roster};
-use lagesbild::config::{ServeSettings, Settings};
+use lagesbild::config::{MailSettings, ServeSettings, Settings};
 use lagesbild::round::{Round, today};
 use lagesbild::store::Store;
 use lagesbild::web::Application;
@@ -87,6 +87,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(engine: Engine, tune: impl FnOnce(&mut ServeSettings)) -> Option<TestApp> {
+        Self::spawn_with_mail(engine, tune, |_| {}).await
+    }
+
+    /// Starts the server with its own mail settings (by default: .eml files in its temporary folder).
+    pub async fn spawn_with_mail(
+        engine: Engine,
+        tune: impl FnOnce(&mut ServeSettings),
+        tune_mail: impl FnOnce(&mut MailSettings),
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().unwrap();
         let (database_url, database) = fresh_database(engine, &dir).await?;
         let settings = Settings {
@@ -104,8 +113,10 @@ impl TestApp {
             workers: Some(2),
         };
         tune(&mut serve);
+        let mut mail = mail_settings(&dir);
+        tune_mail(&mut mail);
         let store = Store::connect(&settings.database_url).await.unwrap();
-        let app = Application::build(settings.clone(), serve, store.clone()).await.unwrap();
+        let app = Application::build(settings.clone(), serve, mail, store.clone()).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run());
         let settings = Settings { base_url: base.clone(), ..settings };
@@ -149,6 +160,22 @@ impl TestApp {
 
     pub async fn respondent(&self, round: &Round, email: &str, group: &str) -> Respondent {
         self.recipients(round, &[(email, group, "skola")]).await.remove(0)
+    }
+}
+
+/// Mail settings for a test: .eml files in its folder, quick retries.
+pub fn mail_settings(dir: &tempfile::TempDir) -> MailSettings {
+    MailSettings {
+        smtp_url: None,
+        mail_from: "samordnare@example.se".into(),
+        mail_from_name: "Samordnaren".into(),
+        mail_outbox_dir: dir.path().join("outbox"),
+        reminder_min_days: 3,
+        mail_concurrency: 4,
+        mail_retry_seconds: 1,
+        mail_max_attempts: 5,
+        mail_claim_seconds: 300,
+        reminder_check_seconds: 300,
     }
 }
 

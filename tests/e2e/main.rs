@@ -7,4 +7,6 @@ mod analysis;
 mod anonymity;
 mod command_line;
 mod form;
+mod mail;
 mod protection;
+mod smtp;

@@ -1,0 +1,237 @@
+//! The outbox: invitations and reminders queued as rows and delivered by a worker.
+//!
+//! This file holds the rules, as plain functions: when to retry, what counts as a permanent
+//! failure, what a reminder schedule means and when each of its steps is due. `queue` holds
+//! the SQL, `letter` renders emails, `transport` delivers them and `worker` ties them together.
+//!
+//! Delivery guarantee: a row is claimed (state `sending`, committed) before it is handed to
+//! SMTP and marked `sent` after the relay accepted it. Only `queued` rows are ever claimed, so
+//! nothing is sent twice, by one process or several. A process killed while a row is in
+//! `sending` leaves at most its in-flight emails (one per concurrent sender) behind; once
+//! their claim expires they become `uncertain`, shown to the coordinator, and are not resent.
+
+pub mod commands;
+pub mod letter;
+pub mod queue;
+pub mod transport;
+pub mod worker;
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Invitation,
+    Reminder,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Invitation => "invitation",
+            Kind::Reminder => "reminder",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "invitation" => Some(Kind::Invitation),
+            "reminder" => Some(Kind::Reminder),
+            _ => None,
+        }
+    }
+
+    /// The word a coordinator reads.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            Kind::Invitation => "inbjudan",
+            Kind::Reminder => "påminnelse",
+        }
+    }
+}
+
+/// Why an attempt failed, as far as retrying is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth another try later: connection refused or lost, a timeout, a 4xx reply.
+    Temporary(String),
+    /// Retrying cannot help: a 5xx reply, an address that is not an address.
+    Permanent(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Temporary(why) | Failure::Permanent(why) => f.write_str(why),
+        }
+    }
+}
+
+/// What becomes of a row after a failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterFailure {
+    RetryAt { at: i64, error: String },
+    GiveUp { error: String },
+}
+
+/// Retry policy: a temporary failure waits `first_wait`, then twice as long each time (at most
+/// six hours), until `max_attempts` attempts were made; a permanent failure stops at once.
+pub fn after_failure(failure: &Failure, attempts: u32, max_attempts: u32, first_wait: u64, now: i64) -> AfterFailure {
+    match failure {
+        Failure::Permanent(why) => AfterFailure::GiveUp { error: why.clone() },
+        Failure::Temporary(why) if attempts >= max_attempts => {
+            AfterFailure::GiveUp { error: format!("gav upp efter {attempts} försök: {why}") }
+        }
+        Failure::Temporary(why) => {
+            let wait = first_wait.saturating_mul(1 << attempts.saturating_sub(1).min(20)).min(6 * 3600);
+            AfterFailure::RetryAt { at: now + wait as i64, error: why.clone() }
+        }
+    }
+}
+
+/// One step of a round's automatic reminders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderStep {
+    /// So many days after the recipient's invitation was delivered.
+    AfterInvitation(u32),
+    /// So many days before the round closes (to everyone who has not answered).
+    BeforeClosing(u32),
+}
+
+impl ReminderStep {
+    /// How the step is stored with the reminders it queued, so that each step fires once.
+    pub fn occasion(self) -> String {
+        match self {
+            ReminderStep::AfterInvitation(d) => format!("+{d}"),
+            ReminderStep::BeforeClosing(d) => format!("-{d}"),
+        }
+    }
+}
+
+/// A schedule as the coordinator writes it: `7,14,-2` is 7 and 14 days after the invitation and
+/// 2 days before closing. Empty or `none` is no automatic reminders.
+pub fn parse_schedule(text: &str) -> Result<Vec<ReminderStep>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") || text.eq_ignore_ascii_case("inga") {
+        return Ok(Vec::new());
+    }
+    let mut steps = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let days: i64 = part.trim_start_matches('+').parse().map_err(|_| {
+            format!(
+                "`{part}` in the reminder schedule `{text}` is not a number of days \
+                 (write e.g. `7,14,-2`: 7 and 14 days after the invitation, 2 days before closing)"
+            )
+        })?;
+        if days.abs() > 365 {
+            return Err(format!("`{part}` in the reminder schedule is more than a year"));
+        }
+        let step = if days < 0 || part.starts_with('-') {
+            ReminderStep::BeforeClosing(days.unsigned_abs() as u32)
+        } else {
+            ReminderStep::AfterInvitation(days as u32)
+        };
+        if !steps.contains(&step) {
+            steps.push(step);
+        }
+    }
+    Ok(steps)
+}
+
+/// The schedule written back the way `parse_schedule` reads it.
+pub fn format_schedule(steps: &[ReminderStep]) -> String {
+    steps
+        .iter()
+        .map(|s| match s {
+            ReminderStep::AfterInvitation(d) => d.to_string(),
+            ReminderStep::BeforeClosing(d) => format!("-{d}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The relay URL lettre understands. `smtp://` means STARTTLS unless the URL says `tls=none`
+/// (lettre itself would send in clear text), so a password never crosses the network unencrypted
+/// by accident.
+pub fn relay_url(url: &str) -> Result<String, String> {
+    let hint = "SMTP_URL must look like smtp://user:password@host:587, smtps://host:465 or smtp://host:25?tls=none";
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("`{}` is not a URL. {hint}", redact(url)))?;
+    let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let host = authority.rsplit('@').next().unwrap_or("").split(['/', ':']).next().unwrap_or("");
+    if host.is_empty() {
+        return Err(format!("SMTP_URL `{}` names no host. {hint}", redact(url)));
+    }
+    let tls = query.split('&').find_map(|kv| kv.strip_prefix("tls="));
+    match (scheme, tls) {
+        ("smtp", None) => Ok(format!("smtp://{authority}?tls=required")),
+        ("smtp", Some("none")) => Ok(format!("smtp://{authority}")),
+        ("smtp", Some("required" | "opportunistic")) | ("smtps", None) => Ok(url.to_string()),
+        ("smtp" | "smtps", Some(other)) => {
+            Err(format!("SMTP_URL has tls={other}; use tls=required (the default), tls=opportunistic or tls=none"))
+        }
+        (other, _) => Err(format!("SMTP_URL has the scheme `{other}`. {hint}")),
+    }
+}
+
+/// A URL fit for a message: the password replaced.
+pub fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(at)) if at > scheme.len() => {
+            let user_info = &rest[..at - scheme.len() - 3];
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{}", &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_failures_back_off_and_permanent_ones_stop_at_once() {
+        let t = Failure::Temporary("421 försök senare".into());
+        assert_eq!(
+            after_failure(&t, 1, 5, 60, 1000),
+            AfterFailure::RetryAt { at: 1060, error: "421 försök senare".into() }
+        );
+        assert_eq!(
+            after_failure(&t, 3, 5, 60, 1000),
+            AfterFailure::RetryAt { at: 1240, error: "421 försök senare".into() }
+        );
+        assert!(
+            matches!(after_failure(&t, 5, 5, 60, 1000), AfterFailure::GiveUp { error } if error.contains("5 försök"))
+        );
+        let p = Failure::Permanent("550 no such user".into());
+        assert_eq!(after_failure(&p, 1, 5, 60, 1000), AfterFailure::GiveUp { error: "550 no such user".into() });
+        // The wait is bounded however many attempts are allowed.
+        assert!(matches!(after_failure(&t, 40, 50, 60, 0), AfterFailure::RetryAt { at, .. } if at == 6 * 3600));
+    }
+
+    #[test]
+    fn a_schedule_reads_days_after_invitation_and_before_closing() {
+        assert_eq!(
+            parse_schedule("7, 14,-2").unwrap(),
+            vec![ReminderStep::AfterInvitation(7), ReminderStep::AfterInvitation(14), ReminderStep::BeforeClosing(2)]
+        );
+        assert_eq!(parse_schedule("").unwrap(), vec![]);
+        assert_eq!(parse_schedule("none").unwrap(), vec![]);
+        assert_eq!(format_schedule(&parse_schedule("7,14,-2,7").unwrap()), "7,14,-2");
+        let e = parse_schedule("7,tio").unwrap_err();
+        assert!(e.contains("`tio`"), "{e}");
+        assert!(parse_schedule("400").is_err());
+        assert_eq!(ReminderStep::BeforeClosing(2).occasion(), "-2");
+    }
+
+    #[test]
+    fn smtp_means_starttls_unless_the_url_says_otherwise() {
+        assert_eq!(relay_url("smtp://u:p@mail.example.se:587").unwrap(), "smtp://u:p@mail.example.se:587?tls=required");
+        assert_eq!(relay_url("smtp://127.0.0.1:2525?tls=none").unwrap(), "smtp://127.0.0.1:2525");
+        assert_eq!(relay_url("smtps://mail.example.se").unwrap(), "smtps://mail.example.se");
+        assert!(relay_url("http://mail.example.se").unwrap_err().contains("`http`"));
+        assert!(relay_url("mail.example.se").is_err());
+        assert!(relay_url("smtp://:25").unwrap_err().contains("no host"));
+        assert!(!relay_url("smtp://u:hemligt@/x").unwrap_err().contains("hemligt"));
+        assert_eq!(redact("smtps://anna:hemligt@mail.example.se:465"), "smtps://anna:***@mail.example.se:465");
+    }
+}

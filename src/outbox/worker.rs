@@ -1,0 +1,298 @@
+//! The worker that empties the outbox: inside the server (`spawn`) or once from the command
+//! line (`Mailer::send_all`). Each email is claimed, rendered with a freshly minted link,
+//! handed to the transport and recorded; see the module above for the guarantee.
+
+use super::letter::{LetterData, Letters, mailbox, message};
+use super::queue::Claimed;
+use super::transport::Transport;
+use super::{AfterFailure, Failure, ReminderStep, after_failure, parse_schedule};
+use crate::config::{MailSettings, Settings};
+use crate::round::{Phase, today};
+use crate::store::Store;
+use anyhow::Context;
+use lettre::message::Mailbox;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+const DAY: i64 = 24 * 3600;
+
+pub struct Mailer {
+    store: Store,
+    letters: Letters,
+    transport: Transport,
+    sender: Mailbox,
+    settings: Settings,
+    mail: MailSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// A temporary failure: it goes back to the queue for a later try.
+    Retrying,
+    Failed,
+}
+
+/// What one run of `send_all` did.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub sent: AtomicUsize,
+    pub retrying: AtomicUsize,
+    pub failed: AtomicUsize,
+}
+
+impl Tally {
+    fn count(&self, outcome: Outcome) {
+        let counter = match outcome {
+            Outcome::Sent => &self.sent,
+            Outcome::Retrying => &self.retrying,
+            Outcome::Failed => &self.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+impl Mailer {
+    pub fn new(settings: &Settings, mail: &MailSettings, store: Store) -> anyhow::Result<Mailer> {
+        let address = mail
+            .mail_from
+            .parse()
+            .with_context(|| format!("MAIL_FROM `{}` is not an email address", mail.mail_from))?;
+        let name = mail.mail_from_name.trim();
+        if !(settings.base_url.starts_with("http://") || settings.base_url.starts_with("https://")) {
+            anyhow::bail!(
+                "BASE_URL `{}` must start with http:// or https://: the links in emails are opened from mail programs",
+                settings.base_url
+            );
+        }
+        let local = ["://127.0.0.1", "://localhost", "://[::1]"].iter().any(|h| settings.base_url.contains(h));
+        if local && mail.smtp_url.is_some() {
+            tracing::warn!(
+                "the links in emails start with {}, which only this machine can open: set BASE_URL",
+                settings.base_url
+            );
+        }
+        Ok(Mailer {
+            store,
+            letters: Letters::load(&settings.templates_dir)?,
+            transport: Transport::from_settings(mail)?,
+            sender: Mailbox::new((!name.is_empty()).then(|| name.to_string()), address),
+            settings: settings.clone(),
+            mail: mail.clone(),
+        })
+    }
+
+    pub fn letters(&self) -> &Letters {
+        &self.letters
+    }
+
+    pub fn sender(&self) -> &Mailbox {
+        &self.sender
+    }
+
+    /// Where emails go, for a coordinator to read.
+    pub fn describe(&self) -> String {
+        self.transport.describe()
+    }
+
+    /// Renders and hands over one claimed email, and records what became of it.
+    async fn deliver(&self, claimed: Claimed) -> anyhow::Result<Outcome> {
+        let message = match self.compose(&claimed).await {
+            Ok(Ok(message)) => message,
+            Ok(Err(bad_address)) => {
+                self.store.email_failed(claimed.id, &bad_address).await?;
+                return Ok(Outcome::Failed);
+            }
+            // Nothing was handed over yet, so the email goes back to the queue, not to "uncertain".
+            Err(e) => return self.failed(&claimed, Failure::Temporary(format!("kunde inte skapas: {e:#}"))).await,
+        };
+        let name = format!("{:07}-{}", claimed.id, claimed.kind.swedish());
+        match self.transport.deliver(&name, &message).await {
+            Ok(()) => {
+                self.store.email_sent(claimed.id).await?;
+                Ok(Outcome::Sent)
+            }
+            Err(failure) => self.failed(&claimed, failure).await,
+        }
+    }
+
+    /// The email, or why the address cannot take one.
+    async fn compose(&self, claimed: &Claimed) -> anyhow::Result<Result<lettre::Message, String>> {
+        let to = match mailbox(&claimed.email, &claimed.name) {
+            Ok(to) => to,
+            Err(why) => return Ok(Err(why)),
+        };
+        let round = self.store.round_by_id(claimed.round_id).await?;
+        let own = self.store.round_mail(claimed.round_id).await?;
+        let link = self.settings.link(&claimed.token);
+        let data = LetterData::new(&round, &own, &self.sender, &claimed.name, &claimed.organisation, link);
+        let letter = self.letters.render(claimed.kind, &own, &data)?;
+        Ok(Ok(message(&self.sender, to, letter)?))
+    }
+
+    async fn failed(&self, claimed: &Claimed, failure: Failure) -> anyhow::Result<Outcome> {
+        let m = &self.mail;
+        match after_failure(&failure, claimed.attempts, m.mail_max_attempts, m.mail_retry_seconds, now()) {
+            AfterFailure::RetryAt { at, error } => {
+                tracing::info!(outbox_id = claimed.id, "email will be retried: {error}");
+                self.store.email_retry(claimed.id, at, &error).await?;
+                Ok(Outcome::Retrying)
+            }
+            AfterFailure::GiveUp { error } => {
+                tracing::warn!(outbox_id = claimed.id, "email failed: {error}");
+                self.store.email_failed(claimed.id, &error).await?;
+                Ok(Outcome::Failed)
+            }
+        }
+    }
+
+    /// One sender: delivers due emails until none is left, or until asked to stop.
+    async fn drain(
+        &self,
+        round_id: i64,
+        tally: &Tally,
+        progress: &(dyn Fn() + Send + Sync),
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        while !stop.load(Ordering::Relaxed)
+            && let Some(claimed) = self.store.claim_email(round_id, self.mail.mail_claim_seconds).await?
+        {
+            tally.count(self.deliver(claimed).await?);
+            progress();
+        }
+        Ok(())
+    }
+
+    /// Delivers the outbox (of one round, or all when `round_id` is 0) with several senders
+    /// at once. With `wait`, also waits for emails that are to be retried later, until every
+    /// email is sent or has failed.
+    pub async fn send_all(
+        self: &Arc<Self>,
+        round_id: i64,
+        wait: bool,
+        progress: Arc<dyn Fn() + Send + Sync>,
+    ) -> anyhow::Result<Arc<Tally>> {
+        let tally = Arc::new(Tally::default());
+        loop {
+            self.store.expire_claims().await?;
+            let mut senders = tokio::task::JoinSet::new();
+            for _ in 0..self.mail.mail_concurrency.max(1) {
+                let (me, tally, progress) = (self.clone(), tally.clone(), progress.clone());
+                senders.spawn(async move { me.drain(round_id, &tally, &*progress, &AtomicBool::new(false)).await });
+            }
+            while let Some(done) = senders.join_next().await {
+                done??;
+            }
+            let (pending, next_due) = self.store.outbox_pending(round_id).await?;
+            if pending == 0 || !wait {
+                return Ok(tally);
+            }
+            let wait_for = next_due.map_or(1, |due| (due - now()).clamp(1, 60));
+            tokio::time::sleep(Duration::from_secs(wait_for as u64)).await;
+        }
+    }
+
+    /// Queues the reminders each round's schedule calls for today; returns how many.
+    pub async fn scheduled_reminders(&self) -> anyhow::Result<usize> {
+        let mut queued = 0;
+        let now = now();
+        let reminded_before = now - i64::from(self.mail.reminder_min_days) * DAY;
+        for (round_id, schedule) in self.store.reminder_schedules().await? {
+            let steps = match parse_schedule(&schedule) {
+                Ok(steps) => steps,
+                Err(e) => {
+                    tracing::warn!(round_id, "reminder schedule ignored: {e}");
+                    continue;
+                }
+            };
+            let round = self.store.round_by_id(round_id).await?;
+            if round.phase(today()) != Phase::Open {
+                continue;
+            }
+            for step in steps {
+                let invited_before = match step {
+                    ReminderStep::AfterInvitation(days) => now - i64::from(days) * DAY,
+                    ReminderStep::BeforeClosing(days) => {
+                        let from = round.closes_on.saturating_sub(jiff::Span::new().days(i64::from(days)));
+                        if today() < from {
+                            continue;
+                        }
+                        now
+                    }
+                };
+                let q = self
+                    .store
+                    .queue_reminders(round_id, Some(step), invited_before, reminded_before, &|_, _| {})
+                    .await?;
+                if q.queued > 0 {
+                    tracing::info!(round = %round.key, step = %step.occasion(), "queued {} scheduled reminders", q.queued);
+                }
+                queued += q.queued;
+            }
+        }
+        Ok(queued)
+    }
+}
+
+/// The server's senders, running until `stop`.
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    senders: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Lets the emails being handed over finish (at most 30 s), and claims no more: a restart
+    /// of the server then leaves no email uncertain.
+    pub async fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let all = async {
+            for sender in self.senders {
+                let _ = sender.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(30), all).await.is_err() {
+            tracing::warn!("emails still being sent after 30 s were interrupted");
+        }
+    }
+}
+
+/// Starts the server's senders and its housekeeping (expired claims, scheduled reminders).
+pub fn spawn(mailer: Arc<Mailer>) -> Running {
+    tracing::info!("emails are delivered {}", mailer.describe());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for _ in 0..mailer.mail.mail_concurrency.max(1) {
+        let (mailer, stop) = (mailer.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            let tally = Tally::default();
+            while !stop.load(Ordering::Relaxed) {
+                if let Err(e) = mailer.drain(0, &tally, &|| {}, &stop).await {
+                    tracing::warn!("the outbox could not be read: {e:#}");
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }));
+    }
+    tokio::spawn(async move {
+        let check_every = mailer.mail.reminder_check_seconds.max(1) as i64;
+        let mut next_check = 0;
+        loop {
+            if let Err(e) = mailer.store.expire_claims().await {
+                tracing::warn!("the outbox could not be read: {e:#}");
+            }
+            if now() >= next_check {
+                next_check = now() + check_every;
+                if let Err(e) = mailer.scheduled_reminders().await {
+                    tracing::warn!("scheduled reminders could not be queued: {e:#}");
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    Running { stop, senders }
+}
