@@ -91,9 +91,6 @@ fn first_question(body: &str) -> &str {
 
 type Timings = BTreeMap<String, Vec<Duration>>;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 async fn respond(client: &reqwest::Client, link: &str, n: usize, timings: &mut Timings) {
     let mut time = |page: String, d: Duration| timings.entry(page).or_default().push(d);
     let started = Instant::now();

@@ -2,11 +2,6 @@ use clap::Parser;
 use lagesbild::cli::{Cli, Command};
 use std::io::IsTerminal;
 
-// Many small allocations per request (parsed forms, page data); mimalloc serves them faster
-// than the system allocator under concurrent load.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

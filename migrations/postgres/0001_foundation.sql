@@ -45,11 +45,12 @@ CREATE TABLE drafts (
 );
 
 CREATE TABLE responses (
-    id            TEXT PRIMARY KEY,
+    id            TEXT NOT NULL,
     round_id      BIGINT NOT NULL REFERENCES rounds(id),
     grp           TEXT NOT NULL,
     category      TEXT NOT NULL,
     submitted_on  TEXT NOT NULL,
-    answers       TEXT NOT NULL
+    answers       TEXT NOT NULL,
+    -- A round's responses are stored together, in the order of their random ids.
+    PRIMARY KEY (round_id, id)
 );
-CREATE INDEX responses_round ON responses (round_id);

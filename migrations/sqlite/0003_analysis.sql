@@ -16,3 +16,7 @@ CREATE TABLE history_figures (
     base         INTEGER NOT NULL,
     PRIMARY KEY (survey_id, year, question, row_code, column_code, grp, code)
 );
+
+-- The response rate counts recipients per group and category; without an index that count
+-- sorts the whole roster.
+CREATE INDEX recipients_round_group ON recipients (round_id, grp, category);

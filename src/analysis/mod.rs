@@ -18,17 +18,19 @@ use std::io::Write;
 
 impl Store {
     /// A round's submitted responses in batches, in the order of their random ids. The
-    /// database joins each batch into one text (a line per response: group, category and
-    /// answers, tab-separated), which costs far less than handing over rows one by one.
+    /// database joins each column of a batch into one text, a line per response, which costs
+    /// far less than handing over rows one by one.
     pub fn response_batches(&self, round_id: i64) -> impl Stream<Item = anyhow::Result<ResponseBatch>> + '_ {
         const BATCH: i64 = 2000;
         let sql = match self.engine {
             Engine::Sqlite => {
-                "SELECT MAX(id) AS last, COUNT(*) AS n, group_concat(grp || char(9) || category || char(9) || answers, char(10)) AS lines
+                "SELECT MAX(id) AS last, COUNT(*) AS n, group_concat(grp, char(10)) AS groups,
+                        group_concat(category, char(10)) AS categories, group_concat(answers, char(10)) AS answers
                  FROM (SELECT id, grp, category, answers FROM responses WHERE round_id = $1 AND id > $2 ORDER BY id LIMIT $3) AS batch"
             }
             Engine::Postgres => {
-                "SELECT MAX(id) AS last, COUNT(*) AS n, string_agg(grp || chr(9) || category || chr(9) || answers, chr(10)) AS lines
+                "SELECT MAX(id) AS last, COUNT(*) AS n, string_agg(grp, chr(10) ORDER BY id) AS groups,
+                        string_agg(category, chr(10) ORDER BY id) AS categories, string_agg(answers, chr(10) ORDER BY id) AS answers
                  FROM (SELECT id, grp, category, answers FROM responses WHERE round_id = $1 AND id > $2 ORDER BY id LIMIT $3) AS batch"
             }
         };
@@ -40,7 +42,12 @@ impl Store {
                 return Ok(None);
             }
             let next = (n == BATCH).then(|| row.try_get::<String, _>("last")).transpose()?;
-            Ok(Some((ResponseBatch(row.try_get("lines")?), next)))
+            let batch = ResponseBatch {
+                groups: row.try_get("groups")?,
+                categories: row.try_get("categories")?,
+                answers: row.try_get("answers")?,
+            };
+            Ok(Some((batch, next)))
         })
     }
 
@@ -135,12 +142,24 @@ pub struct Response {
     pub answers: Answers,
 }
 
-/// Responses as the database hands them over: a line each (see `Store::response_batches`).
-pub struct ResponseBatch(String);
+/// Responses as the database hands them over: three texts with a line per response (see
+/// `Store::response_batches`). Groups and categories are codes and the answers compact
+/// JSON, so none of them holds a line break.
+pub struct ResponseBatch {
+    groups: String,
+    categories: String,
+    answers: String,
+}
 
 impl ResponseBatch {
     pub fn responses(&self) -> impl Iterator<Item = anyhow::Result<Response>> + '_ {
-        self.0.split('\n').map(Response::parse)
+        let lines = self.groups.split('\n').zip(self.categories.split('\n')).zip(self.answers.split('\n'));
+        lines.map(|((group, category), answers)| {
+            Ok(Response {
+                roster: RosterAttributes { group: group.to_string(), category: category.to_string() },
+                answers: serde_json::from_str(answers).context("a stored response's answers could not be read")?,
+            })
+        })
     }
 }
 
@@ -168,20 +187,6 @@ async fn each_batch<T: Send + 'static>(
         sink(done.await??)?;
     }
     Ok(())
-}
-
-impl Response {
-    /// One line of a batch: `group<TAB>category<TAB>answers as JSON`.
-    fn parse(line: &str) -> anyhow::Result<Response> {
-        let mut parts = line.splitn(3, '\t');
-        let (Some(group), Some(category), Some(answers)) = (parts.next(), parts.next(), parts.next()) else {
-            anyhow::bail!("a stored response could not be read");
-        };
-        Ok(Response {
-            roster: RosterAttributes { group: group.to_string(), category: category.to_string() },
-            answers: serde_json::from_str(answers).context("a stored response's answers could not be read")?,
-        })
-    }
 }
 
 /// The round's definition, as it was sent.
