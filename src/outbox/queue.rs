@@ -160,6 +160,18 @@ impl Store {
     pub async fn claim_email(&self, round_id: i64, claim_seconds: u64) -> anyhow::Result<Option<Claimed>> {
         loop {
             let now = now();
+            // Most polls find nothing due: a read says so without taking the writer, which on
+            // SQLite respondents' answers are waiting for.
+            let due: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= $1 AND ($2 = 0 OR round_id = $2) LIMIT 1",
+            )
+            .bind(now)
+            .bind(round_id)
+            .fetch_optional(&self.read)
+            .await?;
+            if due.is_none() {
+                return Ok(None);
+            }
             let mut tx = self.write.begin().await?;
             let claim = match self.engine {
                 // Several servers share the table: each skips rows another has locked.
@@ -249,6 +261,14 @@ impl Store {
     /// Emails whose sender died while handing them over: they may have arrived, so they are
     /// marked uncertain for the coordinator to check, and never resent blindly.
     pub async fn expire_claims(&self) -> anyhow::Result<u64> {
+        let expired: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM outbox WHERE state = 'sending' AND claimed_until < $1 LIMIT 1")
+                .bind(now())
+                .fetch_optional(&self.read)
+                .await?;
+        if expired.is_none() {
+            return Ok(0);
+        }
         Ok(sqlx::query(
             "UPDATE outbox SET state = 'uncertain', last_error = $1, claimed_until = NULL
              WHERE state = 'sending' AND claimed_until < $2",
