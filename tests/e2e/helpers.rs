@@ -28,6 +28,19 @@ pub struct TestApp {
     _database: Option<PgDatabase>,
 }
 
+/// Says once per run, past the test harness's capture so that it is seen, that the
+/// PostgreSQL scenarios were skipped and how to run them.
+pub fn say_postgres_skipped() {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "PostgreSQL scenarios skipped: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run them"
+        );
+    });
+}
+
 /// A fresh, empty database: a SQLite file in `dir`, or a new PostgreSQL database dropped
 /// when the returned guard is. `None`, with the reason printed, when PostgreSQL is not configured.
 pub async fn fresh_database(engine: Engine, dir: &tempfile::TempDir) -> Option<(String, Option<PgDatabase>)> {
@@ -35,9 +48,7 @@ pub async fn fresh_database(engine: Engine, dir: &tempfile::TempDir) -> Option<(
         Engine::Sqlite => Some((format!("sqlite://{}", dir.path().join("test.db").display()), None)),
         Engine::Postgres => {
             let Some(admin_url) = postgres_url() else {
-                eprintln!(
-                    "skipped on PostgreSQL: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run it"
-                );
+                say_postgres_skipped();
                 return None;
             };
             use sqlx::Connection;

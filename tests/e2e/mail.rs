@@ -29,7 +29,7 @@ macro_rules! on_each_engine {
                 async fn postgres() {
                     match postgres_url() {
                         Some(_) => super::$scenario(Engine::Postgres).await,
-                        None => eprintln!("skipped on PostgreSQL: set TEST_DATABASE_URL to run it"),
+                        None => crate::helpers::say_postgres_skipped(),
                     }
                 }
             }
@@ -328,7 +328,7 @@ async fn a_sender_killed_mid_batch_and_restarted_delivers_every_email_exactly_on
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_postgresql_database_deliver_every_email_exactly_once() {
     if crate::helpers::postgres_url().is_none() {
-        eprintln!("skipped: two servers share a database only on PostgreSQL; set TEST_DATABASE_URL to run it");
+        crate::helpers::say_postgres_skipped();
         return;
     }
     let smtp = SmtpServer::start().await;
