@@ -21,7 +21,7 @@ impl Store {
     /// database joins each column of a batch into one text, a line per response, which costs
     /// far less than handing over rows one by one.
     pub fn response_batches(&self, round_id: i64) -> impl Stream<Item = anyhow::Result<ResponseBatch>> + '_ {
-        const BATCH: i64 = 2000;
+        const BATCH: i64 = 5000;
         let sql = match self.engine {
             Engine::Sqlite => {
                 "SELECT MAX(id) AS last, COUNT(*) AS n, group_concat(grp, char(10)) AS groups,
