@@ -7,13 +7,14 @@
 //! BENCH_SIZES (comma separated, default 10000,100000,1000000) chooses the round sizes;
 //! BENCH_DIR keeps the databases there (for a profiler) instead of in a temporary folder.
 
+mod common;
+
 use lagesbild::admin::{NewRound, create_round};
 use lagesbild::config::Settings;
 use lagesbild::store::Store;
 use lagesbild::survey::{Answer, Answers};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const GROUPS: [(&str, &str); 6] = [
@@ -122,31 +123,18 @@ async fn fill(db: &str, dir: &Path, n: u64) {
 
 /// Runs the CLI, returning its wall time and peak resident memory (MiB), read from /proc.
 fn timed(dir: &Path, db: &str, args: &[&str]) -> (Duration, f64) {
-    let root = env!("CARGO_MANIFEST_DIR");
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-        .args(args)
-        .current_dir(dir)
-        .env("DATABASE_URL", db)
-        .env("SURVEYS_DIR", format!("{root}/surveys"))
-        .env("TEMPLATES_DIR", format!("{root}/templates"))
-        .spawn()
-        .unwrap();
-    let mut peak_kib = 0.0f64;
+    let mut child = common::command(dir, db).args(args).spawn().unwrap();
+    let mut peak = 0.0f64;
     loop {
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-            && let Some(kib) =
-                status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1))
-        {
-            peak_kib = peak_kib.max(kib.parse().unwrap_or(0.0));
-        }
+        peak = peak.max(common::memory_mib(child.id(), "VmHWM"));
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "lagesbild {args:?} failed");
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    (started.elapsed(), peak_kib / 1024.0)
+    (started.elapsed(), peak)
 }
 
 enum Kept {

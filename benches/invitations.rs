@@ -7,47 +7,16 @@
 //! file), MAIL_CONCURRENCY (the server's default, 16). Prints the time from queueing to the
 //! last email accepted by the relay, and the server's resident memory sampled every 250 ms.
 
+mod common;
 #[path = "../tests/e2e/smtp.rs"]
 mod smtp;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::time::{Duration, Instant};
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn lagesbild(dir: &Path, db: &str, args: &[&str]) -> String {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-        .args(args)
-        .current_dir(dir)
-        .env("DATABASE_URL", db)
-        .env("SURVEYS_DIR", format!("{root}/surveys"))
-        .env("TEMPLATES_DIR", format!("{root}/templates"))
-        .output()
-        .expect("the lagesbild binary runs");
-    assert!(out.status.success(), "lagesbild {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Resident memory of a process now, in MiB.
-fn resident_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
 
 #[tokio::main]
 async fn main() {
-    let recipients = setting("BENCH_RECIPIENTS", 10_000);
+    let recipients = common::setting("BENCH_RECIPIENTS", 10_000);
     let dir = tempfile::tempdir().unwrap();
     let db = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/bench.db".into());
     let relay = smtp::SmtpServer::start().await;
@@ -70,7 +39,7 @@ async fn main() {
         "--key",
         "bench",
     ];
-    lagesbild(dir.path(), &db, &round_args);
+    common::lagesbild(dir.path(), &db, &round_args);
     let roster = dir.path().join("roster.csv");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&roster).unwrap());
     writeln!(f, "email,name,organisation,group,category").unwrap();
@@ -80,41 +49,27 @@ async fn main() {
         writeln!(f, "enhet{i}@example.se,Namn {i},Enhet {i},{g},{c}").unwrap();
     }
     drop(f);
-    lagesbild(dir.path(), &db, &["roster", "import", "--round", "bench", roster.to_str().unwrap()]);
+    common::lagesbild(dir.path(), &db, &["roster", "import", "--round", "bench", roster.to_str().unwrap()]);
 
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", &db)
-        .env("SURVEYS_DIR", format!("{root}/surveys"))
-        .env("TEMPLATES_DIR", format!("{root}/templates"))
-        .env("SMTP_URL", relay.url())
-        .env("LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let relay_url = relay.url();
+    let common::Server { process: mut server, .. } =
+        common::serve(dir.path(), &db, &[("SMTP_URL", relay_url.as_str())]);
     let pid = server.id();
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let idle = resident_mib(pid);
+    let idle = common::memory_mib(pid, "VmRSS");
 
     let started = Instant::now();
-    let queued = lagesbild(dir.path(), &db, &["invite", "--round", "bench"]);
+    let queued = common::lagesbild(dir.path(), &db, &["invite", "--round", "bench"]);
     let queueing = started.elapsed().as_secs_f64();
     print!("{queued}");
     let mut samples = Vec::new();
     let deadline = started + Duration::from_secs(600);
     while relay.received().len() < recipients && Instant::now() < deadline {
-        samples.push((started.elapsed().as_secs_f64(), relay.received().len(), resident_mib(pid)));
+        samples.push((started.elapsed().as_secs_f64(), relay.received().len(), common::memory_mib(pid, "VmRSS")));
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
     let delivered = relay.received().len();
-    samples.push((seconds, delivered, resident_mib(pid)));
+    samples.push((seconds, delivered, common::memory_mib(pid, "VmRSS")));
     let _ = server.kill();
     let _ = server.wait();
 

@@ -9,43 +9,13 @@
 //! completed questionnaires per second, the latency of each page (median, p99) and the
 //! server's peak resident memory.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn lagesbild(dir: &Path, db: &str, args: &[&str]) -> String {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-        .args(args)
-        .current_dir(dir)
-        .env("DATABASE_URL", db)
-        .env("SURVEYS_DIR", format!("{root}/surveys"))
-        .env("TEMPLATES_DIR", format!("{root}/templates"))
-        .output()
-        .expect("the lagesbild binary runs");
-    assert!(out.status.success(), "lagesbild {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Peak resident memory of a process, in MiB, from the kernel's own count.
-fn peak_memory_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
 
 fn hidden(body: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
@@ -121,9 +91,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is a filter we do not use.
-    let recipients = setting("BENCH_RECIPIENTS", 100_000);
-    let respondents = setting("BENCH_RESPONDENTS", 30_000).min(recipients);
-    let concurrency = setting("BENCH_CONCURRENCY", 32);
+    let recipients = common::setting("BENCH_RECIPIENTS", 100_000);
+    let respondents = common::setting("BENCH_RESPONDENTS", 30_000).min(recipients);
+    let concurrency = common::setting("BENCH_CONCURRENCY", 32);
     let dir = tempfile::tempdir().unwrap();
     let db = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/bench.db".into());
     println!(
@@ -133,7 +103,7 @@ fn main() {
     let today = jiff::Zoned::now().date();
     let (opens, closes) = (today.yesterday().unwrap().to_string(), today.tomorrow().unwrap().to_string());
     let year = today.year().to_string();
-    lagesbild(
+    common::lagesbild(
         dir.path(),
         &db,
         &[
@@ -161,30 +131,14 @@ fn main() {
     }
     drop(f);
     let started = Instant::now();
-    lagesbild(dir.path(), &db, &["roster", "import", "--round", "bench", roster.to_str().unwrap()]);
+    common::lagesbild(dir.path(), &db, &["roster", "import", "--round", "bench", roster.to_str().unwrap()]);
     println!("roster import: {recipients} recipients in {:.1} s", started.elapsed().as_secs_f64());
 
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", &db)
-        .env("SURVEYS_DIR", format!("{root}/surveys"))
-        .env("TEMPLATES_DIR", format!("{root}/templates"))
-        .env("LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let base = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let common::Server { process: mut server, base } = common::serve(dir.path(), &db, &[]);
 
     let started = Instant::now();
     let links_file = dir.path().join("links.csv");
-    lagesbild(
+    common::lagesbild(
         dir.path(),
         &db,
         &["--base-url", &base, "links", "--round", "bench", "--out", links_file.to_str().unwrap()],
@@ -196,7 +150,7 @@ fn main() {
         .take(respondents)
         .collect();
     println!("links: minted for {recipients} recipients in {:.1} s", started.elapsed().as_secs_f64());
-    let memory_before_load = peak_memory_mib(server.id());
+    let memory_before_load = common::memory_mib(server.id(), "VmHWM");
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let links = Arc::new(links);
@@ -229,7 +183,7 @@ fn main() {
         all
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let peak = peak_memory_mib(server.id());
+    let peak = common::memory_mib(server.id(), "VmHWM");
     server.kill().unwrap();
     server.wait().unwrap();
 
