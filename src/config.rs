@@ -44,7 +44,8 @@ pub struct ServeSettings {
     #[arg(long, env = "CONCEAL_EVERY_SECONDS", default_value_t = 300)]
     pub conceal_every_seconds: u64,
 
-    /// Worker threads for HTTP (defaults to the number of cores).
+    /// Worker threads for HTTP (default: half the cores on SQLite, whose queries run on
+    /// threads of their own; all the cores on PostgreSQL).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
 }

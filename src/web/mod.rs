@@ -68,7 +68,13 @@ impl Application {
         let misses = protect::miss_limiter(serve.misses_per_minute);
         let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
         let address = listener.local_addr()?;
-        let workers = serve.workers;
+        // On SQLite every query runs on a thread of the connection's own, so HTTP gets half
+        // the cores and SQLite the other half (measured in BENCHMARKS.md).
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = serve.workers.unwrap_or(match store.engine {
+            crate::store::Engine::Sqlite => (cores / 2).max(1),
+            crate::store::Engine::Postgres => cores,
+        });
         let mut mail_settings = settings.clone();
         if mail_settings.base_url.is_empty() {
             // Tests listen on a port chosen by the system; the links must name it.
@@ -102,9 +108,7 @@ impl Application {
         .listen(listener)?
         // Signals are handled in `run`, so that sending stops as soon as one arrives.
         .disable_signals();
-        if let Some(w) = workers {
-            server = server.workers(w);
-        }
+        server = server.workers(workers);
         Ok(Application { address, server: server.run(), mail })
     }
 
