@@ -93,7 +93,7 @@ fn not_open(state: &AppState, who: &Respondent, phase: Phase) -> Option<HttpResp
     Some(state.pages.respond(
         StatusCode::OK,
         "closed",
-        &json!({ "title": who.round_title, "heading": heading, "text": text }),
+        json!({ "title": who.round_title, "heading": heading, "text": text }),
     ))
 }
 
@@ -102,7 +102,7 @@ fn answered(state: &AppState, who: &Respondent, receipt: bool) -> HttpResponse {
     state.pages.respond(
         StatusCode::OK,
         "answered",
-        &json!({ "title": who.round_title, "receipt": receipt, "submitted_on": day }),
+        json!({ "title": who.round_title, "receipt": receipt, "submitted_on": day }),
     )
 }
 
@@ -205,7 +205,7 @@ async fn answer_inner(
         "save" => {
             state.store.save_draft(who.recipient_id, step, &raw).await?;
             let data = json!({ "title": who.round_title, "link": format!("/s/{token}"), "closes_on": swedish_date(who.closes_on) });
-            Ok(state.pages.respond(StatusCode::OK, "saved", &data))
+            Ok(state.pages.respond(StatusCode::OK, "saved", data))
         }
         _ => {
             // Errors on this page, or on an earlier one whose answers no longer hold (a page
@@ -343,5 +343,5 @@ fn render_step(
         "questions": questions,
     });
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    state.pages.respond(status, "form", &data)
+    state.pages.respond(status, "form", data)
 }

@@ -5,8 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use anyhow::Context;
 use handlebars::Handlebars;
-use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::path::Path;
 
 pub struct Pages {
@@ -43,12 +42,16 @@ impl Pages {
         Ok(Pages { hbs, stylesheet })
     }
 
-    pub fn render(&self, template: &str, data: &impl Serialize) -> anyhow::Result<String> {
-        self.hbs.render(template, data).with_context(|| format!("rendering {template}"))
+    /// Renders a page from its data, which the template engine takes over as it is (passing
+    /// a reference would have it copy the whole tree first).
+    pub fn render(&self, template: &str, data: Value) -> anyhow::Result<String> {
+        self.hbs
+            .render_with_context(template, &handlebars::Context::from(data))
+            .with_context(|| format!("rendering {template}"))
     }
 
     /// A page as an HTTP response; a template failure becomes a plain 500 and a log line.
-    pub fn respond(&self, status: StatusCode, template: &str, data: &impl Serialize) -> HttpResponse {
+    pub fn respond(&self, status: StatusCode, template: &str, data: Value) -> HttpResponse {
         match self.render(template, data) {
             Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
             Err(e) => {
@@ -62,12 +65,12 @@ impl Pages {
 
     /// A short page with a heading and a message, for errors and notices.
     pub fn message(&self, status: StatusCode, heading: &str, text: &str) -> HttpResponse {
-        self.respond(status, "message", &json!({ "heading": heading, "text": text }))
+        self.respond(status, "message", json!({ "heading": heading, "text": text }))
     }
 }
 
 pub async fn home(state: web::Data<AppState>) -> HttpResponse {
-    state.pages.respond(StatusCode::OK, "home", &json!({}))
+    state.pages.respond(StatusCode::OK, "home", json!({}))
 }
 
 pub async fn stylesheet(state: web::Data<AppState>) -> HttpResponse {
