@@ -22,24 +22,7 @@ async fn main() {
     let relay = smtp::SmtpServer::start().await;
     println!("invitations benchmark: {recipients} recipients, database {}", db.split('@').next_back().unwrap());
 
-    let (opens, closes) =
-        (jiff::Zoned::now().date(), jiff::Zoned::now().date().saturating_add(jiff::Span::new().days(30)));
-    let (opens, closes, year) = (opens.to_string(), closes.to_string(), opens.year().to_string());
-    let round_args = [
-        "round",
-        "create",
-        "--survey",
-        "lagesbild",
-        "--year",
-        &year,
-        "--opens",
-        &opens,
-        "--closes",
-        &closes,
-        "--key",
-        "bench",
-    ];
-    common::lagesbild(dir.path(), &db, &round_args);
+    common::open_round(dir.path(), &db);
     let roster = dir.path().join("roster.csv");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&roster).unwrap());
     writeln!(f, "email,name,organisation,group,category").unwrap();

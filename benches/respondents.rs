@@ -100,27 +100,7 @@ fn main() {
         "lagesbild load benchmark: {recipients} recipients, {respondents} respondents, {concurrency} at a time, {db}"
     );
 
-    let today = jiff::Zoned::now().date();
-    let (opens, closes) = (today.yesterday().unwrap().to_string(), today.tomorrow().unwrap().to_string());
-    let year = today.year().to_string();
-    common::lagesbild(
-        dir.path(),
-        &db,
-        &[
-            "round",
-            "create",
-            "--survey",
-            "lagesbild",
-            "--year",
-            &year,
-            "--opens",
-            &opens,
-            "--closes",
-            &closes,
-            "--key",
-            "bench",
-        ],
-    );
+    common::open_round(dir.path(), &db);
     let roster = dir.path().join("roster.csv");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&roster).unwrap());
     writeln!(f, "email,name,organisation,group,category").unwrap();

@@ -28,6 +28,15 @@ pub fn lagesbild(dir: &Path, db: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Creates the round `bench` of the shipped survey, open from yesterday for a month.
+pub fn open_round(dir: &Path, db: &str) {
+    let today = jiff::Zoned::now().date();
+    let (opens, closes) = (today.yesterday().unwrap(), today.saturating_add(jiff::Span::new().days(30)));
+    let (opens, closes, year) = (opens.to_string(), closes.to_string(), today.year().to_string());
+    let args = ["round", "create", "--survey", "lagesbild", "--year", &year, "--opens", &opens, "--closes", &closes];
+    lagesbild(dir, db, &[&args[..], &["--key", "bench"]].concat());
+}
+
 /// The real server on a free port, and the address it printed.
 pub struct Server {
     pub process: Child,
