@@ -46,6 +46,9 @@ pub enum Command {
     /// The recipient roster of a round.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// Accounts of the admin pages (coordinators and analysts).
+    #[command(subcommand)]
+    User(UserCommand),
     /// CSV exports for analysts.
     #[command(subcommand)]
     Export(ExportCommand),
@@ -144,6 +147,21 @@ pub enum ExportCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add an account and print a one-time link (valid 7 days) where its password is chosen.
+    Add {
+        /// coordinator (runs rounds) or analyst (reads results).
+        #[arg(long)]
+        role: crate::account::Role,
+        email: String,
+    },
+    /// A new one-time password link for an account (for a forgotten password).
+    Link { email: String },
+    /// List the accounts.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -324,6 +342,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             mail_commands::round_mail(&settings, &mail, &store, &round, changes).await
         }
+        Command::User(command) => user(&settings, command).await,
         Command::Invite { round } => {
             let store = Store::connect(&settings.database_url).await?;
             mail_commands::invite(&store, &round).await
@@ -473,6 +492,33 @@ impl ServeSettings {
         }
         Only::parse_from(["lagesbild"]).serve
     }
+}
+
+async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
+    let store = Store::connect(&settings.database_url).await?;
+    let link = |token: &str| format!("{}/admin/losenord/{token}", settings.base_url.trim_end_matches('/'));
+    match command {
+        UserCommand::Add { role, email } => {
+            let (account, token) = store.create_account(&email, role).await?;
+            store.audit(&crate::audit::Entry::new("kommandoraden", "lade till konto").detail(format!("{} ({})", account.email, role.swedish()))).await?;
+            println!("Kontot {} ({}) är skapat. Lösenordet väljs på den här länken, som fungerar en gång och i {} dagar:", account.email, role.swedish(), crate::account::PASSWORD_LINK_DAYS);
+            println!("  {}", link(&token));
+        }
+        UserCommand::Link { email } => {
+            let account = store.account_by_email(&email).await?.with_context(|| format!("there is no account for {email}"))?;
+            let token = store.new_password_link(account.id).await?;
+            store.audit(&crate::audit::Entry::new("kommandoraden", "skapade lösenordslänk").detail(account.email.clone())).await?;
+            println!("Ny lösenordslänk för {} (tidigare länkar slutar fungera):", account.email);
+            println!("  {}", link(&token));
+        }
+        UserCommand::List => {
+            for a in store.accounts().await? {
+                let status = if a.disabled { "avstängt" } else if a.has_password { "aktivt" } else { "inget lösenord än" };
+                println!("{}\t{}\t{status}", a.email, a.role.swedish());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check(files: &[PathBuf]) -> anyhow::Result<()> {

@@ -48,6 +48,18 @@ pub struct ServeSettings {
     /// threads of their own; all the cores on PostgreSQL).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
+
+    /// Minutes without a request after which an admin session ends.
+    #[arg(long, env = "SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
+
+    /// Failed logins tolerated per minute from one address before it is slowed down.
+    #[arg(long, env = "LOGIN_FAILURES_PER_MINUTE", default_value_t = 10)]
+    pub login_failures_per_minute: u32,
+
+    /// Largest roster file accepted by the admin pages, in bytes.
+    #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 10 * 1024 * 1024)]
+    pub upload_limit: usize,
 }
 
 impl Settings {

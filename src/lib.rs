@@ -2,8 +2,10 @@
 //!
 //! The core (`survey`, `roster`) is pure; `store`, `web` and `cli` are thin shells around it.
 
+pub mod account;
 pub mod admin;
 pub mod analysis;
+pub mod audit;
 pub mod chart;
 pub mod cli;
 pub mod config;

@@ -82,7 +82,17 @@ impl Store {
         round_id: i64,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> anyhow::Result<Queued> {
-        self.queue(round_id, Kind::Invitation, "", 0, 0, progress).await
+        self.queue(round_id, Kind::Invitation, "", 0, 0, progress, true).await
+    }
+
+    /// How many invitations `queue_invitations` would queue now: the same statement, rolled back.
+    pub async fn invitations_due(&self, round_id: i64) -> anyhow::Result<Queued> {
+        self.queue(round_id, Kind::Invitation, "", 0, 0, &|_, _| {}, false).await
+    }
+
+    /// How many reminders `queue_reminders` (without a schedule step) would queue now.
+    pub async fn reminders_due(&self, round_id: i64, invited_before: i64, reminded_before: i64) -> anyhow::Result<Queued> {
+        self.queue(round_id, Kind::Reminder, "", invited_before, reminded_before, &|_, _| {}, false).await
     }
 
     /// Queues a reminder for every recipient who has not answered, whose invitation was
@@ -97,9 +107,11 @@ impl Store {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> anyhow::Result<Queued> {
         let occasion = step.map(ReminderStep::occasion).unwrap_or_default();
-        self.queue(round_id, Kind::Reminder, &occasion, invited_before, reminded_before, progress).await
+        self.queue(round_id, Kind::Reminder, &occasion, invited_before, reminded_before, progress, true).await
     }
 
+    /// Queues, or with `commit` false only counts what would be queued.
+    #[allow(clippy::too_many_arguments)]
     async fn queue(
         &self,
         round_id: i64,
@@ -108,6 +120,7 @@ impl Store {
         invited_before: i64,
         reminded_before: i64,
         progress: &(dyn Fn(usize, usize) + Sync),
+        commit: bool,
     ) -> anyhow::Result<Queued> {
         let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM recipients WHERE round_id = $1 ORDER BY id")
             .bind(round_id)
@@ -150,7 +163,11 @@ impl Store {
             queued += q.execute(&mut *tx).await?.rows_affected() as usize;
             progress((n * CHUNK + chunk.len()).min(ids.len()), ids.len());
         }
-        tx.commit().await?;
+        if commit {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         Ok(Queued { queued, left_out: ids.len() - queued })
     }
 

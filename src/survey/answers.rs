@@ -92,6 +92,24 @@ impl Survey {
         (0..from).rev().find(|&s| applies[s])
     }
 
+    /// Where "next" on `step` leads: the first page with errors (this one, or an earlier one
+    /// whose answers no longer hold, as when a page is posted from an old tab), else the next
+    /// page that applies, else the validated answers of the whole questionnaire.
+    pub fn after_next(&self, step: usize, roster: &RosterAttributes, raw: &RawAnswers) -> Navigation {
+        let ev = self.evaluate(roster, raw, 0..step + 1);
+        let errors = match self.next_step(step, roster, raw) {
+            _ if !ev.errors.is_empty() => ev.errors,
+            Some(next) => return Navigation::Show { step: next, errors: Vec::new() },
+            None => match self.validate(roster, raw) {
+                Ok(answers) => return Navigation::Complete(answers),
+                Err(errors) => errors,
+            },
+        };
+        let first = errors.iter().filter_map(|e| self.step_of(&e.question)).min().unwrap_or(0);
+        let errors = errors.into_iter().filter(|e| self.step_of(&e.question) == Some(first)).collect();
+        Navigation::Show { step: first, errors }
+    }
+
     /// Replaces the step's fields in `draft` with those posted: a checkbox left unticked
     /// posts nothing, so the step's old values must go before the new ones come in.
     pub fn merge_step(&self, step: usize, draft: &mut RawAnswers, posted: RawAnswers) {
@@ -103,6 +121,13 @@ impl Survey {
             }
         }
     }
+}
+
+/// What follows a page posted with "next".
+#[derive(Debug)]
+pub enum Navigation {
+    Show { step: usize, errors: Vec<FieldError> },
+    Complete(Answers),
 }
 
 fn missing(kind: &Kind) -> &'static str {

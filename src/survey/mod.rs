@@ -7,7 +7,7 @@ mod answers;
 mod condition;
 mod definition;
 
-pub use answers::{Evaluation, FieldError, RawAnswers};
+pub use answers::{Evaluation, FieldError, Navigation, RawAnswers};
 pub use condition::{Condition, Op, Subject};
 pub use definition::{Problem, check_file, parse};
 

@@ -5,7 +5,7 @@ use super::AppState;
 use super::protect::{BodyError, client_address, read_body};
 use crate::round::{Phase, swedish_date, today};
 use crate::store::{Respondent, Submission};
-use crate::survey::{FieldError, Kind, RawAnswers, Survey};
+use crate::survey::{FieldError, Kind, Navigation, RawAnswers, RosterAttributes, Survey};
 use crate::token;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
@@ -207,31 +207,12 @@ async fn answer_inner(
             let data = json!({ "title": who.round_title, "link": format!("/s/{token}"), "closes_on": swedish_date(who.closes_on) });
             Ok(state.pages.respond(StatusCode::OK, "saved", data))
         }
-        _ => {
-            // Errors on this page, or on an earlier one whose answers no longer hold (a page
-            // posted from an old tab): the first page with errors is shown with them.
-            let ev = survey.evaluate(&who.roster, &raw, 0..step + 1);
-            if let Some(first) = ev.errors.iter().filter_map(|e| survey.step_of(&e.question)).min() {
-                state.store.save_draft(who.recipient_id, first, &raw).await?;
-                let errors: Vec<FieldError> =
-                    ev.errors.into_iter().filter(|e| survey.step_of(&e.question) == Some(first)).collect();
-                return Ok(show(first, &raw, &errors));
+        _ => match survey.after_next(step, &who.roster, &raw) {
+            Navigation::Show { step, errors } => {
+                state.store.save_draft(who.recipient_id, step, &raw).await?;
+                Ok(show(step, &raw, &errors))
             }
-            if let Some(next) = survey.next_step(step, &who.roster, &raw) {
-                state.store.save_draft(who.recipient_id, next, &raw).await?;
-                return Ok(show(next, &raw, &[]));
-            }
-            let answers = match survey.validate(&who.roster, &raw) {
-                Ok(a) => a,
-                Err(errors) => {
-                    let first = errors.iter().filter_map(|e| survey.step_of(&e.question)).min().unwrap_or(0);
-                    state.store.save_draft(who.recipient_id, first, &raw).await?;
-                    let errors: Vec<FieldError> =
-                        errors.into_iter().filter(|e| survey.step_of(&e.question) == Some(first)).collect();
-                    return Ok(show(first, &raw, &errors));
-                }
-            };
-            match state.store.submit(&who, today(), &answers).await? {
+            Navigation::Complete(answers) => match state.store.submit(&who, today(), &answers).await? {
                 Submission::Stored => {
                     state.submitted_since_concealed.store(true, std::sync::atomic::Ordering::Relaxed);
                     tracing::info!(round = who.round_id, "response stored");
@@ -242,8 +223,8 @@ async fn answer_inner(
                     tracing::info!(round = who.round_id, "second submission ignored");
                     Ok(answered(state, &who, false))
                 }
-            }
-        }
+            },
+        },
     }
 }
 
@@ -255,7 +236,7 @@ fn garbled(state: &AppState) -> HttpResponse {
     )
 }
 
-/// The view of one step: its questions that apply, with what was typed and any errors.
+/// The page of one step for the respondent behind a token.
 #[allow(clippy::too_many_arguments)]
 fn render_step(
     state: &AppState,
@@ -267,10 +248,29 @@ fn render_step(
     raw: &RawAnswers,
     errors: &[FieldError],
 ) -> HttpResponse {
+    let mut data = step_view(survey, &who.roster, step, raw, errors);
+    data["title"] = json!(who.round_title);
+    data["action"] = json!(format!("/s/{token}"));
+    data["csrf"] = json!(state.csrf.token(hash));
+    data["closes_on"] = json!(swedish_date(who.closes_on));
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    state.pages.respond(status, "form", data)
+}
+
+/// What the `form` template shows of one step: its questions that apply to this roster,
+/// with what was typed and any errors. The caller adds the title, the form's action and its
+/// CSRF token. Shared by the respondent's form and the coordinator's preview.
+pub fn step_view(
+    survey: &Survey,
+    roster: &RosterAttributes,
+    step: usize,
+    raw: &RawAnswers,
+    errors: &[FieldError],
+) -> Value {
     // Conditions only look at earlier questions, so everything answered so far decides
     // which questions of this step apply.
-    let before = survey.evaluate(&who.roster, raw, 0..survey.steps.len()).answers;
-    let applies = survey.steps_that_apply(&who.roster, raw);
+    let before = survey.evaluate(roster, raw, 0..survey.steps.len()).answers;
+    let applies = survey.steps_that_apply(roster, raw);
     let values = |field: &str| raw.get(field).cloned().unwrap_or_default();
     let error_of = |id: &str| errors.iter().find(|e| e.question == id).map(|e| e.message.clone());
     let options_view = |field: &str, input: &str, options: &[crate::survey::Choice]| -> Vec<Value> {
@@ -282,7 +282,7 @@ fn render_step(
     };
     let questions: Vec<Value> = survey
         .step_questions(step)
-        .filter(|q| q.applies(&before, &who.roster))
+        .filter(|q| q.applies(&before, roster))
         .map(|q| {
             let anchor = format!("q-{}", q.id);
             let mut v = json!({
@@ -326,22 +326,16 @@ fn render_step(
     let section_index = survey.steps[step].section;
     let section = &survey.sections[section_index];
     let first_of_section = survey.steps.iter().position(|s| s.section == section_index) == Some(step);
-    let data = json!({
-        "title": who.round_title,
+    json!({
         "survey_intro": if step == 0 { survey.intro.clone() } else { None },
         "section_title": section.title,
         "section_intro": if first_of_section { section.intro.clone() } else { None },
         "part": section_index + 1,
         "parts": survey.sections.len(),
-        "action": format!("/s/{token}"),
-        "csrf": state.csrf.token(hash),
         "step": step,
         "errors": errors.iter().map(|e| json!({ "anchor": format!("q-{}", e.question), "message": e.message })).collect::<Vec<_>>(),
         "has_previous": applies[..step].contains(&true),
         "is_last": !applies[step + 1..].contains(&true),
-        "closes_on": swedish_date(who.closes_on),
         "questions": questions,
-    });
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    state.pages.respond(status, "form", data)
+    })
 }

@@ -1,5 +1,6 @@
 //! The HTTP shell: the respondent's form behind a personal link, plus health and styles.
 
+mod admin;
 mod form;
 mod pages;
 mod protect;
@@ -25,6 +26,13 @@ pub struct AppState {
     pub serve: ServeSettings,
     pub csrf: protect::CsrfKey,
     pub misses: protect::MissLimiter,
+    /// Login attempts per client address (accounts have their own brake in the database).
+    pub logins: protect::MissLimiter,
+    pub mail: MailSettings,
+    /// Renders and checks the round's emails; the same one the outbox worker sends with.
+    pub mailer: Arc<Mailer>,
+    /// The address links start with (the listening address when no BASE_URL was given).
+    pub base_url: String,
     /// Set by a submission; the order-concealing task (see `Store::conceal_order`) clears it.
     pub submitted_since_concealed: std::sync::atomic::AtomicBool,
     /// Parsed definitions by round id. A round's definition never changes, so this never goes stale.
@@ -32,6 +40,21 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A respondent's personal link.
+    pub fn link(&self, token: &str) -> String {
+        format!("{}/s/{token}", self.base_url.trim_end_matches('/'))
+    }
+
+    /// The one-time link that sets an account's password.
+    pub fn password_link(&self, token: &str) -> String {
+        format!("{}/admin/losenord/{token}", self.base_url.trim_end_matches('/'))
+    }
+
+    /// Whether the round's emails render with these texts.
+    pub fn letters_check(&self, round: &crate::round::Round, mail: &crate::outbox::queue::RoundMail) -> anyhow::Result<()> {
+        self.mailer.letters().check(round, mail, self.mailer.sender())
+    }
+
     pub async fn survey(&self, round_id: i64) -> anyhow::Result<Arc<Survey>> {
         if let Some(s) = self.surveys.read().expect("survey cache").get(&round_id) {
             return Ok(s.clone());
@@ -64,8 +87,10 @@ impl Application {
         // A broken definition in surveys/ stops the server before it listens.
         crate::survey::load_dir(&settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
         let pages = Pages::load(&settings.templates_dir)?;
-        let csrf = protect::CsrfKey::new(&store.secret().await?);
+        let secret = store.secret().await?;
+        let csrf = protect::CsrfKey::new(&secret);
         let misses = protect::miss_limiter(serve.misses_per_minute);
+        let logins = protect::miss_limiter(serve.login_failures_per_minute);
         let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
         let address = listener.local_addr()?;
         // On SQLite every query runs on a thread of the connection's own, so HTTP gets half
@@ -80,7 +105,8 @@ impl Application {
             // Tests listen on a port chosen by the system; the links must name it.
             mail_settings.base_url = format!("http://{address}");
         }
-        let mailer = Mailer::new(&mail_settings, &mail, store.clone())?;
+        let mailer = Arc::new(Mailer::new(&mail_settings, &mail, store.clone())?);
+        let secure_cookie = settings.base_url.starts_with("https://");
         let state = web::Data::new(AppState {
             store,
             pages,
@@ -88,11 +114,15 @@ impl Application {
             serve,
             csrf,
             misses,
+            logins,
+            mail,
+            mailer: mailer.clone(),
+            base_url: mail_settings.base_url.clone(),
             submitted_since_concealed: Default::default(),
             surveys: RwLock::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
-        let mail = worker::spawn(std::sync::Arc::new(mailer));
+        let mail = worker::spawn(mailer);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -103,6 +133,7 @@ impl Application {
                 .route("/static/lagesbild.css", web::get().to(pages::stylesheet))
                 .route("/s/{token}", web::get().to(form::show))
                 .route("/s/{token}", web::post().to(form::answer))
+                .service(admin::scope(&secret, secure_cookie))
                 .default_service(web::to(pages::not_found))
         })
         .listen(listener)?

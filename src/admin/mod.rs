@@ -81,3 +81,6 @@ pub async fn create_round(settings: &Settings, store: &Store, new: NewRound) -> 
     };
     store.create_round(&round).await?.with_context(|| format!("a round named `{key}` exists already"))
 }
+
+mod queries;
+pub use queries::{RecipientState, RosterUpload};

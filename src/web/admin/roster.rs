@@ -1,0 +1,275 @@
+//! The roster in the browser: each recipient's state, uploading a file (checked, previewed,
+//! then confirmed) and the personal links as CSV.
+
+use super::{Page, Posted, Signed, field, forbidden, round_or_404, round_view, see_other};
+use crate::account::Role;
+use crate::admin::parse_roster;
+use crate::web::AppState;
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Recipients per page of the roster.
+const PAGE: i64 = 200;
+
+#[derive(serde::Deserialize)]
+pub struct RosterQuery {
+    sida: Option<i64>,
+}
+
+fn state_text(r: &crate::admin::RecipientState) -> (String, bool) {
+    let failed = matches!(r.invitation.as_deref(), Some("failed"));
+    let text = match r.invitation.as_deref() {
+        None => "Inte inbjuden".to_string(),
+        Some("queued") | Some("sending") => "Inbjudan väntar på att skickas".to_string(),
+        Some("sent") => "Inbjudan levererad".to_string(),
+        Some("failed") => "Inbjudan misslyckades".to_string(),
+        Some("uncertain") => "Inbjudan avbröts under sändning (kanske inte levererad)".to_string(),
+        Some("skipped") => "Inbjudan behövdes inte".to_string(),
+        Some(other) => other.to_string(),
+    };
+    (text, failed)
+}
+
+pub async fn list(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, query: web::Query<RosterQuery>) -> Page {
+    let round = match round_or_404(&state, &signed, &key).await? {
+        Ok(r) => r,
+        Err(page) => return Ok(page),
+    };
+    if !signed.is(Role::Coordinator) {
+        return Ok(forbidden(&state, &signed));
+    }
+    let total = state.store.recipient_count(round.id).await?;
+    let pages = ((total + PAGE - 1) / PAGE).max(1);
+    let page = query.sida.unwrap_or(1).clamp(1, pages);
+    let recipients: Vec<serde_json::Value> = state
+        .store
+        .roster_page(round.id, (page - 1) * PAGE, PAGE)
+        .await?
+        .iter()
+        .map(|r| {
+            let (invitation, failed) = state_text(r);
+            json!({
+                "email": r.email, "name": r.name, "organisation": r.organisation,
+                "group": r.group, "category": r.category,
+                "invitation": invitation, "failed": failed, "error": r.error,
+                "reminders": r.reminders_sent, "reminder_waiting": r.reminder_waiting,
+                "opened": r.opened, "submitted": r.submitted,
+            })
+        })
+        .collect();
+    let data = json!({
+        "round": round_view(&round),
+        "recipients": recipients,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "previous": (page > 1).then(|| page - 1),
+        "next": (page < pages).then(|| page + 1),
+    });
+    signed.ok(&state, "admin/roster", data)
+}
+
+pub async fn upload_form(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
+    let round = match round_or_404(&state, &signed, &key).await? {
+        Ok(r) => r,
+        Err(page) => return Ok(page),
+    };
+    if !signed.is(Role::Coordinator) {
+        return Ok(forbidden(&state, &signed));
+    }
+    let groups: Vec<_> = state.survey(round.id).await?.groups.iter().map(|g| json!({ "code": g.code, "label": g.label })).collect();
+    signed.ok(&state, "admin/roster_upload", json!({ "round": round_view(&round), "groups": groups }))
+}
+
+/// The posted file and CSRF token of the upload form, read within the size limit.
+struct Upload {
+    csrf: String,
+    file_name: String,
+    bytes: Vec<u8>,
+}
+
+enum UploadProblem {
+    TooLarge,
+    Unreadable,
+}
+
+async fn read_upload(mut multipart: Multipart, limit: usize) -> Result<Upload, UploadProblem> {
+    let mut upload = Upload { csrf: String::new(), file_name: String::new(), bytes: Vec::new() };
+    while let Some(part) = multipart.next().await {
+        let mut part = part.map_err(|_| UploadProblem::Unreadable)?;
+        let name = part.name().unwrap_or_default().to_string();
+        let file_name = part.content_disposition().and_then(|d| d.get_filename()).unwrap_or_default().to_string();
+        let bytes = match part.bytes(limit).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => return Err(UploadProblem::Unreadable),
+            Err(_) => return Err(UploadProblem::TooLarge),
+        };
+        match name.as_str() {
+            "csrf" => upload.csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "file" => {
+                upload.file_name = file_name;
+                upload.bytes = bytes.to_vec();
+            }
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, multipart: Multipart) -> Page {
+    let round = match round_or_404(&state, &signed, &key).await? {
+        Ok(r) => r,
+        Err(page) => return Ok(page),
+    };
+    if !signed.is(Role::Coordinator) {
+        return Ok(forbidden(&state, &signed));
+    }
+    let problem_page = |status: StatusCode, problems: Vec<String>, file_name: &str| {
+        signed.page(
+            &state,
+            status,
+            "admin/roster_problems",
+            json!({ "round": round_view(&round), "problems": problems, "count": problems.len(), "file_name": file_name }),
+        )
+    };
+    let upload = match read_upload(multipart, state.serve.upload_limit).await {
+        Ok(u) => u,
+        Err(UploadProblem::TooLarge) => {
+            return Ok(problem_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                vec![format!(
+                    "Filen är större än {} MB. Dela upp mottagarlistan i flera filer och importera dem en i taget.",
+                    state.serve.upload_limit / (1024 * 1024)
+                )],
+                "",
+            ));
+        }
+        Err(UploadProblem::Unreadable) => {
+            return Ok(problem_page(StatusCode::BAD_REQUEST, vec!["Filen kom inte fram hel. Försök igen.".into()], ""));
+        }
+    };
+    if !signed.csrf_ok(&upload.csrf) {
+        return Ok(signed.csrf_refused(&state));
+    }
+    if upload.bytes.is_empty() {
+        return Ok(problem_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["Ingen fil valdes. Välj CSV-filen med mottagarna och försök igen.".into()],
+            "",
+        ));
+    }
+    let rows = match parse_roster(&round, &upload.bytes) {
+        Ok(rows) => rows,
+        Err(problems) => return Ok(problem_page(StatusCode::UNPROCESSABLE_ENTITY, problems, &upload.file_name)),
+    };
+    // Parsing succeeded, so the file is UTF-8 (a BOM, if any, is dropped on the way).
+    let text = String::from_utf8_lossy(upload.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&upload.bytes)).into_owned();
+    let present = state.store.roster_emails(round.id).await?;
+    let new: Vec<_> = rows.iter().filter(|r| !present.contains(&r.email)).collect();
+    let mut by_group: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for r in &new {
+        *by_group.entry((r.group.clone(), r.category.clone())).or_default() += 1;
+    }
+    let id = state.store.keep_roster_upload(round.id, &upload.file_name, &text).await?;
+    let data = json!({
+        "round": round_view(&round),
+        "file_name": upload.file_name,
+        "rows": rows.len(),
+        "new": new.len(),
+        "already": rows.len() - new.len(),
+        "by_group": by_group.iter().map(|((g, c), n)| json!({ "group": g, "category": c, "count": n })).collect::<Vec<_>>(),
+        "sample": new.iter().take(20).map(|r| json!({ "email": r.email, "name": r.name, "organisation": r.organisation, "group": r.group, "category": r.category })).collect::<Vec<_>>(),
+        "more": new.len().saturating_sub(20),
+        "action": format!("/admin/omgangar/{}/mottagare/importera/{id}", round.key),
+    });
+    signed.ok(&state, "admin/roster_preview", data)
+}
+
+pub async fn confirm(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, i64)>, form: Posted) -> Page {
+    let (key, upload_id) = path.into_inner();
+    let round = match round_or_404(&state, &signed, &key).await? {
+        Ok(r) => r,
+        Err(page) => return Ok(page),
+    };
+    if !signed.is(Role::Coordinator) {
+        return Ok(forbidden(&state, &signed));
+    }
+    if !signed.csrf_ok(field(&form, "csrf")) {
+        return Ok(signed.csrf_refused(&state));
+    }
+    let back = format!("/admin/omgangar/{}/mottagare", round.key);
+    let Some(upload) = state.store.roster_upload(upload_id).await?.filter(|u| u.round_id == round.id) else {
+        signed.flash("Filen finns inte kvar (den är redan importerad eller äldre än ett dygn). Ladda upp den igen.");
+        return Ok(see_other(&back));
+    };
+    // Checked again: the round's survey is the same, but nothing is taken on trust.
+    let rows = match parse_roster(&round, upload.content.as_bytes()) {
+        Ok(rows) => rows,
+        Err(problems) => {
+            return Ok(signed.page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "admin/roster_problems",
+                json!({ "round": round_view(&round), "problems": problems, "count": problems.len(), "file_name": upload.file_name }),
+            ));
+        }
+    };
+    let outcome = state.store.import_roster(round.id, &rows, &|_| {}).await?;
+    state.store.forget_roster_upload(upload.id).await?;
+    signed
+        .audit(
+            &state,
+            signed
+                .entry("importerade mottagare")
+                .round(&round.key)
+                .recipients(outcome.added)
+                .detail(format!("{}: {} nya, {} fanns redan", upload.file_name, outcome.added, outcome.already_present)),
+        )
+        .await?;
+    signed.flash(format!(
+        "{} nya mottagare importerades från {}; {} fanns redan.",
+        outcome.added, upload.file_name, outcome.already_present
+    ));
+    Ok(see_other(&back))
+}
+
+/// A CSV of email and personal link, for a mail merge. Each download mints new links (only
+/// their hashes are stored); links handed out earlier keep working.
+pub async fn links(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
+    let round = match round_or_404(&state, &signed, &key).await? {
+        Ok(r) => r,
+        Err(page) => return Ok(page),
+    };
+    if !signed.is(Role::Coordinator) {
+        return Ok(forbidden(&state, &signed));
+    }
+    if !signed.csrf_ok(field(&form, "csrf")) {
+        return Ok(signed.csrf_refused(&state));
+    }
+    let pending = field(&form, "pending") == "1";
+    let links = state.store.mint_tokens(round.id, pending).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["email", "link"])?;
+    for (email, token) in &links {
+        w.write_record([email.as_str(), &state.link(token)])?;
+    }
+    let body = w.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+    signed
+        .audit(
+            &state,
+            signed
+                .entry("laddade ner personliga länkar")
+                .round(&round.key)
+                .recipients(links.len())
+                .detail(if pending { "bara de som inte har svarat" } else { "alla mottagare" }),
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"lankar-{}.csv\"", round.key)))
+        .body(body))
+}

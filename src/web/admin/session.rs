@@ -1,0 +1,333 @@
+//! Logging in and out, setting a password through a one-time link, and `Signed`: the
+//! signed-in account every other admin page asks for.
+
+use super::{Failure, Page, Posted, field, see_other};
+use crate::account::{self, Account, LoginOutcome, Role};
+use crate::audit::Entry;
+use crate::web::AppState;
+use crate::web::protect::client_address;
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::error::InternalError;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use futures_util::future::LocalBoxFuture;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// The signed-in account, reloaded from the database on every request.
+pub struct Signed {
+    pub account: Account,
+    /// The session's CSRF token, which every form that changes anything carries back.
+    pub csrf: String,
+    session: Session,
+    flash: Option<String>,
+}
+
+impl Signed {
+    pub fn is(&self, role: Role) -> bool {
+        self.account.role == role
+    }
+
+    /// Whether a posted form carries this session's CSRF token.
+    pub fn csrf_ok(&self, posted: &str) -> bool {
+        !self.csrf.is_empty() && bool::from(self.csrf.as_bytes().ct_eq(posted.as_bytes()))
+    }
+
+    /// A message shown once, on the next page (after a redirect).
+    pub fn flash(&self, message: impl Into<String>) {
+        let _ = self.session.insert("flash", message.into());
+    }
+
+    /// A page in the admin layout: the account, the CSRF token and any message are added.
+    pub fn page(&self, state: &AppState, status: StatusCode, template: &str, mut data: Value) -> HttpResponse {
+        data["me"] = json!({
+            "email": self.account.email,
+            "role": self.account.role.swedish(),
+            "coordinator": self.is(Role::Coordinator),
+            "analyst": self.is(Role::Analyst),
+        });
+        data["csrf"] = json!(self.csrf);
+        if let Some(flash) = &self.flash {
+            data["flash"] = json!(flash);
+        }
+        state.pages.respond(status, template, data)
+    }
+
+    pub fn ok(&self, state: &AppState, template: &str, data: Value) -> Page {
+        Ok(self.page(state, StatusCode::OK, template, data))
+    }
+
+    /// The form was posted without this session's CSRF token: 403, nothing changed.
+    pub fn csrf_refused(&self, state: &AppState) -> HttpResponse {
+        csrf_page(state)
+    }
+
+    pub async fn audit(&self, state: &AppState, entry: Entry) -> Result<(), Failure> {
+        state.store.audit(&entry).await?;
+        Ok(())
+    }
+
+    pub fn entry(&self, action: &str) -> Entry {
+        Entry::new(&self.account.email, action)
+    }
+}
+
+fn csrf_page(state: &AppState) -> HttpResponse {
+    state.pages.respond(
+        StatusCode::FORBIDDEN,
+        "admin/message",
+        json!({
+            "heading": "Formuläret kunde inte tas emot",
+            "text": "Formuläret saknade sin säkerhetskod eller hade en gammal kod, så inget har ändrats. Gå tillbaka, ladda om sidan och försök igen.",
+            "back": "/admin/omgangar",
+        }),
+    )
+}
+
+impl FromRequest for Signed {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Signed, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req.app_data::<web::Data<AppState>>().expect("the application state").clone();
+            let session = req.get_session();
+            // A page asked for without a session leads to the login, and back after it.
+            let to_login = |why: &str| -> actix_web::Error {
+                let back = if req.method() == actix_web::http::Method::GET {
+                    format!("&till={}", urlencode(req.uri().path()))
+                } else {
+                    String::new()
+                };
+                InternalError::from_response("login needed", see_other(&format!("/admin/logga-in?{why}{back}"))).into()
+            };
+            let Some(id) = session.get::<i64>("account").ok().flatten() else {
+                return Err(to_login("inloggning=1"));
+            };
+            let now = now();
+            let seen = session.get::<i64>("seen").ok().flatten().unwrap_or(0);
+            if account::session_lapsed(seen, now, state.serve.session_idle_minutes) {
+                session.purge();
+                return Err(to_login("ut=tid"));
+            }
+            let account = match state.store.account(id).await {
+                Ok(Some(a)) if !a.disabled && a.has_password => a,
+                Ok(_) => {
+                    session.purge();
+                    return Err(to_login("inloggning=1"));
+                }
+                Err(e) => return Err(Failure(e).into()),
+            };
+            // Seen now: the idle time starts again.
+            let _ = session.insert("seen", now);
+            let csrf = session.get::<String>("csrf").ok().flatten().unwrap_or_default();
+            let flash = session.remove_as::<String>("flash").and_then(Result::ok);
+            Ok(Signed { account, csrf, session, flash })
+        })
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)]).map(|v| v.trim_start_matches('=').to_string()).unwrap_or_default()
+}
+
+/// The session's CSRF token, made when the session has none (before logging in, too).
+fn session_csrf(session: &Session) -> String {
+    if let Some(t) = session.get::<String>("csrf").ok().flatten() {
+        return t;
+    }
+    let (token, _) = crate::token::mint();
+    let _ = session.insert("csrf", &token);
+    token
+}
+
+fn anonymous_csrf_ok(session: &Session, posted: &str) -> bool {
+    session
+        .get::<String>("csrf")
+        .ok()
+        .flatten()
+        .is_some_and(|t| !t.is_empty() && bool::from(t.as_bytes().ct_eq(posted.as_bytes())))
+}
+
+/// Where to go after logging in: a page under /admin, never elsewhere.
+fn destination(till: &str) -> &str {
+    if till.starts_with("/admin/") && !till.contains("//") && !till.contains('\\') { till } else { "/admin/omgangar" }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    till: Option<String>,
+    ut: Option<String>,
+    inloggning: Option<String>,
+}
+
+fn login_page(state: &AppState, session: &Session, status: StatusCode, email: &str, till: &str, message: Option<&str>, error: Option<&str>) -> HttpResponse {
+    state.pages.respond(
+        status,
+        "admin/login",
+        json!({
+            "csrf": session_csrf(session),
+            "email": email,
+            "till": till,
+            "message": message,
+            "error": error,
+        }),
+    )
+}
+
+pub async fn login_form(state: web::Data<AppState>, req: HttpRequest, query: web::Query<LoginQuery>) -> HttpResponse {
+    let message = match (query.ut.as_deref(), query.inloggning.is_some()) {
+        (Some("tid"), _) => Some(format!(
+            "Du loggades ut efter {} minuter utan aktivitet. Logga in igen för att fortsätta.",
+            state.serve.session_idle_minutes
+        )),
+        (Some(_), _) => Some("Du är utloggad.".to_string()),
+        (None, true) => Some("Logga in för att se sidan.".to_string()),
+        _ => None,
+    };
+    let till = query.till.clone().unwrap_or_default();
+    login_page(&state, &req.get_session(), StatusCode::OK, "", &till, message.as_deref(), None)
+}
+
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: Posted) -> Page {
+    let session = req.get_session();
+    let (email, till) = (field(&form, "email"), field(&form, "till"));
+    if !anonymous_csrf_ok(&session, field(&form, "csrf")) {
+        return Ok(csrf_page(&state));
+    }
+    let address = client_address(&req, state.serve.behind_proxy);
+    if state.logins.check_key(&address).is_err() {
+        let mut res = login_page(
+            &state,
+            &session,
+            StatusCode::TOO_MANY_REQUESTS,
+            email,
+            till,
+            None,
+            Some("För många inloggningsförsök från din adress. Vänta en minut och försök igen."),
+        );
+        res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, "60".parse().expect("a header value"));
+        return Ok(res);
+    }
+    let password = form.get("password").map(String::as_str).unwrap_or_default();
+    match state.store.login(email, password).await? {
+        LoginOutcome::LoggedIn(account) => {
+            // A new session (and CSRF token) at login, so that a session planted before cannot be taken over.
+            session.renew();
+            let (csrf, _) = crate::token::mint();
+            session.insert("account", account.id)?;
+            session.insert("csrf", csrf)?;
+            session.insert("seen", now())?;
+            state.store.audit(&Entry::new(&account.email, "loggade in")).await?;
+            Ok(see_other(destination(till)))
+        }
+        LoginOutcome::Refused => Ok(login_page(
+            &state,
+            &session,
+            StatusCode::UNAUTHORIZED,
+            email,
+            till,
+            None,
+            Some("Fel e-postadress eller lösenord. Kontrollera stavningen och försök igen. Har du glömt lösenordet: be en samordnare om en ny lösenordslänk."),
+        )),
+        LoginOutcome::Wait(seconds) => {
+            let minutes = (seconds + 59) / 60;
+            Ok(login_page(
+                &state,
+                &session,
+                StatusCode::TOO_MANY_REQUESTS,
+                email,
+                till,
+                None,
+                Some(&format!(
+                    "Kontot har haft för många misslyckade inloggningar i rad. Vänta {minutes} minut{} och försök igen.",
+                    if minutes == 1 { "" } else { "er" }
+                )),
+            ))
+        }
+    }
+}
+
+pub async fn logout(req: HttpRequest, form: Posted) -> HttpResponse {
+    let session = req.get_session();
+    if !anonymous_csrf_ok(&session, field(&form, "csrf")) {
+        let state = req.app_data::<web::Data<AppState>>().expect("the application state");
+        return csrf_page(state);
+    }
+    session.purge();
+    see_other("/admin/logga-in?ut=1")
+}
+
+fn link_not_valid(state: &AppState) -> HttpResponse {
+    state.pages.respond(
+        StatusCode::NOT_FOUND,
+        "admin/message",
+        json!({
+            "heading": "Länken gäller inte",
+            "text": "Länken för att välja lösenord är redan använd, för gammal eller felaktig. Be en samordnare om en ny länk.",
+            "back": "/admin/logga-in",
+        }),
+    )
+}
+
+pub async fn password_form(state: web::Data<AppState>, req: HttpRequest, token: web::Path<String>) -> Page {
+    let Some(account) = state.store.account_by_password_link(&token).await? else {
+        return Ok(link_not_valid(&state));
+    };
+    Ok(password_page(&state, &req.get_session(), StatusCode::OK, &account, &token, None))
+}
+
+fn password_page(state: &AppState, session: &Session, status: StatusCode, account: &Account, token: &str, error: Option<&str>) -> HttpResponse {
+    state.pages.respond(
+        status,
+        "admin/password",
+        json!({
+            "csrf": session_csrf(session),
+            "email": account.email,
+            "action": format!("/admin/losenord/{token}"),
+            "min_length": account::MIN_PASSWORD_LENGTH,
+            "error": error,
+        }),
+    )
+}
+
+pub async fn set_password(state: web::Data<AppState>, req: HttpRequest, token: web::Path<String>, form: Posted) -> Page {
+    let session = req.get_session();
+    if !anonymous_csrf_ok(&session, field(&form, "csrf")) {
+        return Ok(csrf_page(&state));
+    }
+    let Some(account) = state.store.account_by_password_link(&token).await? else {
+        return Ok(link_not_valid(&state));
+    };
+    let password = form.get("password").cloned().unwrap_or_default();
+    let again = form.get("again").cloned().unwrap_or_default();
+    let problem = if password != again {
+        Some("De två lösenorden är inte likadana. Skriv samma lösenord i båda fälten.".to_string())
+    } else {
+        account::password_problem(&password, &account.email)
+    };
+    if let Some(problem) = problem {
+        return Ok(password_page(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, &account, &token, Some(&problem)));
+    }
+    let hash = tokio::task::spawn_blocking(move || account::hash_password(&password)).await??;
+    if state.store.set_password_by_link(&token, &hash).await?.is_none() {
+        return Ok(link_not_valid(&state));
+    }
+    state.store.audit(&Entry::new(&account.email, "valde lösenord")).await?;
+    Ok(state.pages.respond(
+        StatusCode::OK,
+        "admin/message",
+        json!({
+            "heading": "Lösenordet är sparat",
+            "text": format!("Du kan nu logga in som {}.", account.email),
+            "back": "/admin/logga-in",
+            "back_label": "Till inloggningen",
+        }),
+    ))
+}
