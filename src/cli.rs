@@ -500,20 +500,42 @@ async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add { role, email } => {
             let (account, token) = store.create_account(&email, role).await?;
-            store.audit(&crate::audit::Entry::new("kommandoraden", "lade till konto").detail(format!("{} ({})", account.email, role.swedish()))).await?;
-            println!("Kontot {} ({}) är skapat. Lösenordet väljs på den här länken, som fungerar en gång och i {} dagar:", account.email, role.swedish(), crate::account::PASSWORD_LINK_DAYS);
+            store
+                .audit(&crate::audit::Entry::new("kommandoraden", "lade till konto").detail(format!(
+                    "{} ({})",
+                    account.email,
+                    role.swedish()
+                )))
+                .await?;
+            println!(
+                "Kontot {} ({}) är skapat. Lösenordet väljs på den här länken, som fungerar en gång och i {} dagar:",
+                account.email,
+                role.swedish(),
+                crate::account::PASSWORD_LINK_DAYS
+            );
             println!("  {}", link(&token));
         }
         UserCommand::Link { email } => {
-            let account = store.account_by_email(&email).await?.with_context(|| format!("there is no account for {email}"))?;
+            let account =
+                store.account_by_email(&email).await?.with_context(|| format!("there is no account for {email}"))?;
             let token = store.new_password_link(account.id).await?;
-            store.audit(&crate::audit::Entry::new("kommandoraden", "skapade lösenordslänk").detail(account.email.clone())).await?;
+            store
+                .audit(
+                    &crate::audit::Entry::new("kommandoraden", "skapade lösenordslänk").detail(account.email.clone()),
+                )
+                .await?;
             println!("Ny lösenordslänk för {} (tidigare länkar slutar fungera):", account.email);
             println!("  {}", link(&token));
         }
         UserCommand::List => {
             for a in store.accounts().await? {
-                let status = if a.disabled { "avstängt" } else if a.has_password { "aktivt" } else { "inget lösenord än" };
+                let status = if a.disabled {
+                    "avstängt"
+                } else if a.has_password {
+                    "aktivt"
+                } else {
+                    "inget lösenord än"
+                };
                 println!("{}\t{}\t{status}", a.email, a.role.swedish());
             }
         }

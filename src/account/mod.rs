@@ -5,9 +5,9 @@ mod queries;
 
 pub use queries::{Account, LoginOutcome};
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 /// Fewest characters in a password. Long passphrases beat complex short ones.
 pub const MIN_PASSWORD_LENGTH: usize = 12;

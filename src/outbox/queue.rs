@@ -91,7 +91,12 @@ impl Store {
     }
 
     /// How many reminders `queue_reminders` (without a schedule step) would queue now.
-    pub async fn reminders_due(&self, round_id: i64, invited_before: i64, reminded_before: i64) -> anyhow::Result<Queued> {
+    pub async fn reminders_due(
+        &self,
+        round_id: i64,
+        invited_before: i64,
+        reminded_before: i64,
+    ) -> anyhow::Result<Queued> {
         self.queue(round_id, Kind::Reminder, "", invited_before, reminded_before, &|_, _| {}, false).await
     }
 

@@ -51,7 +51,11 @@ impl AppState {
     }
 
     /// Whether the round's emails render with these texts.
-    pub fn letters_check(&self, round: &crate::round::Round, mail: &crate::outbox::queue::RoundMail) -> anyhow::Result<()> {
+    pub fn letters_check(
+        &self,
+        round: &crate::round::Round,
+        mail: &crate::outbox::queue::RoundMail,
+    ) -> anyhow::Result<()> {
         self.mailer.letters().check(round, mail, self.mailer.sender())
     }
 

@@ -2,6 +2,7 @@
 //! respondent would.
 
 use jiff::civil::Date;
+use lagesbild::account::Role;
 use lagesbild::admin::{NewRound, create_round, parse_roster};
 use lagesbild::config::{MailSettings, ServeSettings, Settings};
 use lagesbild::round::{Round, today};
@@ -122,6 +123,9 @@ impl TestApp {
             behind_proxy: false,
             conceal_every_seconds: 1,
             workers: Some(2),
+            session_idle_minutes: 30,
+            login_failures_per_minute: 100,
+            upload_limit: 1024 * 1024,
         };
         tune(&mut serve);
         let mut mail = mail_settings(&dir);
@@ -167,6 +171,22 @@ impl TestApp {
                 Respondent::new(&self.settings.link(token))
             })
             .collect()
+    }
+
+    /// An account with its password set, as after following the one-time link.
+    pub async fn account(&self, email: &str, role: Role, password: &str) {
+        let (_, token) = self.store.create_account(email, role).await.unwrap();
+        let hash = lagesbild::account::hash_password(password).unwrap();
+        self.store.set_password_by_link(&token, &hash).await.unwrap().expect("the link is valid");
+    }
+
+    /// A browser logged in to the admin pages with a new account of this role.
+    pub async fn signed_in(&self, email: &str, role: Role) -> Browser {
+        self.account(email, role, PASSWORD).await;
+        let mut browser = Browser::new(&self.base);
+        let page = browser.login(email, PASSWORD).await;
+        assert_eq!(page.status, 200, "logged in: {}", page.body);
+        browser
     }
 
     pub async fn respondent(&self, round: &Round, email: &str, group: &str) -> Respondent {
@@ -277,6 +297,18 @@ impl Respondent {
         self.post_raw(serde_urlencoded::to_string(&form).unwrap()).await
     }
 
+    /// Answers the whole questionnaire as someone who has seen nothing, and checks the receipt.
+    pub async fn answer_nothing_seen(&mut self) {
+        let p = self.open().await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        self.next(&[("observerat", "nej")]).await;
+        self.next(&[]).await;
+        self.next(&[("anhoriga", "nej")]).await;
+        self.next(&[("avhoppare", "nej")]).await;
+        let p = self.next(&[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]).await;
+        assert!(p.contains("Tack för ditt svar!"), "{}", p.body);
+    }
+
     pub async fn next(&mut self, answers: &[(&str, &str)]) -> Page {
         self.submit("next", answers).await
     }
@@ -316,4 +348,87 @@ macro_rules! on_both_engines {
             }
         )*
     };
+}
+
+/// A password good enough for the policy.
+pub const PASSWORD: &str = "grön cykel vid sjön Mälaren";
+
+/// A coordinator's or analyst's browser: keeps its cookies, and shows redirects instead of
+/// following them so that tests can see where they lead.
+pub struct Browser {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub last: Option<Page>,
+    /// Where the last answer redirected to, if it did.
+    pub redirected_to: Option<String>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        let client =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { base: base.to_string(), client, last: None, redirected_to: None }
+    }
+
+    /// The CSRF token of the last page shown.
+    pub fn csrf(&self) -> String {
+        self.last.as_ref().and_then(|p| p.hidden("csrf")).expect("the last page has a CSRF token")
+    }
+
+    async fn settle(&mut self, mut res: reqwest::Response) -> Page {
+        self.redirected_to = None;
+        for _ in 0..5 {
+            if !res.status().is_redirection() {
+                break;
+            }
+            let to = res.headers()["location"].to_str().unwrap().to_string();
+            self.redirected_to = Some(to.clone());
+            res = self.client.get(format!("{}{to}", self.base)).send().await.unwrap();
+        }
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let page = Page { status, body: res.text().await.unwrap(), headers };
+        self.last = Some(page.clone());
+        page
+    }
+
+    /// Opens a page, following redirects.
+    pub async fn get(&mut self, path: &str) -> Page {
+        let res = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        self.settle(res).await
+    }
+
+    /// The raw answer to a GET, without following a redirect: for downloads.
+    pub async fn download(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    /// Posts a form with the last page's CSRF token added, following the redirect after it.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.csrf();
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+        form.extend_from_slice(fields);
+        self.post_exactly(path, &form).await
+    }
+
+    /// Posts exactly these fields (no CSRF token unless given).
+    pub async fn post_exactly(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let res = self.client.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap();
+        self.settle(res).await
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> Page {
+        self.get("/admin/logga-in").await;
+        self.post("/admin/logga-in", &[("email", email), ("password", password)]).await
+    }
+
+    /// Uploads a roster file from the page shown.
+    pub async fn upload(&mut self, path: &str, file_name: &str, content: &str) -> Page {
+        let form = reqwest::multipart::Form::new().text("csrf", self.csrf()).part(
+            "file",
+            reqwest::multipart::Part::bytes(content.as_bytes().to_vec()).file_name(file_name.to_string()),
+        );
+        let res = self.client.post(format!("{}{path}", self.base)).multipart(form).send().await.unwrap();
+        self.settle(res).await
+    }
 }

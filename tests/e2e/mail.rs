@@ -347,6 +347,9 @@ async fn two_servers_on_one_postgresql_database_deliver_every_email_exactly_once
             behind_proxy: false,
             conceal_every_seconds: 300,
             workers: Some(1),
+            session_idle_minutes: 30,
+            login_failures_per_minute: 100,
+            upload_limit: 1024 * 1024,
         };
         let store = Store::connect(&f.settings.database_url).await.unwrap();
         let app = Application::build(f.settings.clone(), serve, mail, store).await.unwrap();

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod analysis;
 mod anonymity;
 mod command_line;

@@ -7,7 +7,14 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::json;
 
-async fn accounts_page(state: &AppState, signed: &Signed, status: StatusCode, new_link: Option<serde_json::Value>, error: Option<String>, email: &str) -> Page {
+async fn accounts_page(
+    state: &AppState,
+    signed: &Signed,
+    status: StatusCode,
+    new_link: Option<serde_json::Value>,
+    error: Option<String>,
+    email: &str,
+) -> Page {
     let accounts = state.store.accounts().await?;
     let data = json!({
         "accounts": accounts.iter().map(|a| json!({
@@ -38,15 +45,38 @@ pub async fn add(state: web::Data<AppState>, signed: Signed, form: Posted) -> Pa
     }
     let email = field(&form, "email");
     let Some(role) = Role::parse(field(&form, "role")) else {
-        return accounts_page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, None, Some("Välj en roll: samordnare eller analytiker.".into()), email).await;
+        return accounts_page(
+            &state,
+            &signed,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some("Välj en roll: samordnare eller analytiker.".into()),
+            email,
+        )
+        .await;
     };
     match state.store.create_account(email, role).await {
         Ok((account, token)) => {
-            signed.audit(&state, signed.entry("lade till konto").detail(format!("{} ({})", account.email, role.swedish()))).await?;
+            signed
+                .audit(
+                    &state,
+                    signed.entry("lade till konto").detail(format!("{} ({})", account.email, role.swedish())),
+                )
+                .await?;
             let link = json!({ "email": account.email, "link": state.password_link(&token) });
             accounts_page(&state, &signed, StatusCode::OK, Some(link), None, "").await
         }
-        Err(e) => accounts_page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, None, Some(format!("Kontot lades inte till: {e}.")), email).await,
+        Err(e) => {
+            accounts_page(
+                &state,
+                &signed,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(format!("Kontot lades inte till: {e}.")),
+                email,
+            )
+            .await
+        }
     }
 }
 

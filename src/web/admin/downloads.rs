@@ -63,7 +63,12 @@ pub async fn page(state: web::Data<AppState>, signed: Signed, key: web::Path<Str
 /// Every response as a row. Written to a temporary file first and then sent with its size:
 /// memory stays flat however large the round, and a failure midway is an error page rather
 /// than a file that silently ends too early.
-pub async fn responses(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, query: web::Query<DialectQuery>) -> Page {
+pub async fn responses(
+    state: web::Data<AppState>,
+    signed: Signed,
+    key: web::Path<String>,
+    query: web::Query<DialectQuery>,
+) -> Page {
     let round = match round_or_404(&state, &signed, &key).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
@@ -84,7 +89,12 @@ pub async fn responses(state: web::Data<AppState>, signed: Signed, key: web::Pat
         .body(SizedStream::new(size, stream)))
 }
 
-pub async fn tallies(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, query: web::Query<DialectQuery>) -> Page {
+pub async fn tallies(
+    state: web::Data<AppState>,
+    signed: Signed,
+    key: web::Path<String>,
+    query: web::Query<DialectQuery>,
+) -> Page {
     let round = match round_or_404(&state, &signed, &key).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
@@ -94,7 +104,12 @@ pub async fn tallies(state: web::Data<AppState>, signed: Signed, key: web::Path<
     Ok(attachment("text/csv; charset=utf-8", &format!("siffror-{}{}.csv", round.key, query.suffix())).body(body))
 }
 
-pub async fn trend(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, query: web::Query<DialectQuery>) -> Page {
+pub async fn trend(
+    state: web::Data<AppState>,
+    signed: Signed,
+    key: web::Path<String>,
+    query: web::Query<DialectQuery>,
+) -> Page {
     let round = match round_or_404(&state, &signed, &key).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),

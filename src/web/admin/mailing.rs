@@ -35,7 +35,11 @@ impl Sending {
     }
 }
 
-async fn coordinator_round(state: &AppState, signed: &Signed, key: &str) -> Result<Result<Round, HttpResponse>, super::Failure> {
+async fn coordinator_round(
+    state: &AppState,
+    signed: &Signed,
+    key: &str,
+) -> Result<Result<Round, HttpResponse>, super::Failure> {
     let round = match round_or_404(state, signed, key).await? {
         Ok(r) => r,
         Err(page) => return Ok(Err(page)),
@@ -74,11 +78,13 @@ pub async fn overview(state: web::Data<AppState>, signed: Signed, key: web::Path
         .mail_problems(round.id)
         .await?
         .into_iter()
-        .map(|p| json!({ "email": p.email, "kind": p.kind.swedish(), "state": match p.state.as_str() {
+        .map(|p| {
+            json!({ "email": p.email, "kind": p.kind.swedish(), "state": match p.state.as_str() {
             "failed" => "misslyckades",
             "uncertain" => "avbröts under sändning",
             _ => "väntar på nytt försök",
-        }, "error": p.error, "attempts": p.attempts }))
+        }, "error": p.error, "attempts": p.attempts })
+        })
         .collect();
     let (waiting, _) = state.store.outbox_pending(round.id).await?;
     let data = json!({
@@ -129,7 +135,9 @@ pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web:
     let (heading, text) = match sending {
         Sending::Invitations => (
             "Skicka inbjudningar",
-            format!("{n} inbjudningar kommer att skickas, en till varje mottagare som inte har fått någon och inte har svarat."),
+            format!(
+                "{n} inbjudningar kommer att skickas, en till varje mottagare som inte har fått någon och inte har svarat."
+            ),
         ),
         Sending::Reminders => (
             "Skicka påminnelser",
@@ -140,7 +148,9 @@ pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web:
         ),
         Sending::Retry => (
             "Försök igen med misslyckade",
-            format!("{n} e-postmeddelanden som misslyckades kommer att skickas igen. Rätta först adresserna om det var de som var fel."),
+            format!(
+                "{n} e-postmeddelanden som misslyckades kommer att skickas igen. Rätta först adresserna om det var de som var fel."
+            ),
         ),
     };
     let data = json!({
@@ -168,7 +178,9 @@ pub async fn send(state: web::Data<AppState>, signed: Signed, path: web::Path<(S
     };
     let back = format!("/admin/omgangar/{}/utskick", round.key);
     if round.phase(today()) == Phase::Closed && sending != Sending::Retry {
-        signed.flash("Omgången är stängd, så inga e-postmeddelanden skickades. Förläng omgången först om fler ska kunna svara.");
+        signed.flash(
+            "Omgången är stängd, så inga e-postmeddelanden skickades. Förläng omgången först om fler ska kunna svara.",
+        );
         return Ok(see_other(&back));
     }
     let (n, action, message) = match sending {
@@ -226,7 +238,13 @@ pub async fn save_texts(state: web::Data<AppState>, signed: Signed, key: web::Pa
     }
     state.store.set_round_mail(round.id, &mail).await?;
     signed
-        .audit(&state, signed.entry("ändrade e-posttexter och påminnelser").round(&round.key).detail(describe_schedule(&mail.reminder_schedule)))
+        .audit(
+            &state,
+            signed
+                .entry("ändrade e-posttexter och påminnelser")
+                .round(&round.key)
+                .detail(describe_schedule(&mail.reminder_schedule)),
+        )
         .await?;
     signed.flash(format!("Texterna är sparade. {}", describe_schedule(&mail.reminder_schedule)));
     Ok(see_other(&back))

@@ -8,8 +8,8 @@
 mod accounts;
 mod downloads;
 mod mailing;
-mod rounds;
 mod roster;
+mod rounds;
 mod session;
 
 pub use session::Signed;

@@ -34,7 +34,12 @@ fn state_text(r: &crate::admin::RecipientState) -> (String, bool) {
     (text, failed)
 }
 
-pub async fn list(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, query: web::Query<RosterQuery>) -> Page {
+pub async fn list(
+    state: web::Data<AppState>,
+    signed: Signed,
+    key: web::Path<String>,
+    query: web::Query<RosterQuery>,
+) -> Page {
     let round = match round_or_404(&state, &signed, &key).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
@@ -81,7 +86,8 @@ pub async fn upload_form(state: web::Data<AppState>, signed: Signed, key: web::P
     if !signed.is(Role::Coordinator) {
         return Ok(forbidden(&state, &signed));
     }
-    let groups: Vec<_> = state.survey(round.id).await?.groups.iter().map(|g| json!({ "code": g.code, "label": g.label })).collect();
+    let groups: Vec<_> =
+        state.survey(round.id).await?.groups.iter().map(|g| json!({ "code": g.code, "label": g.label })).collect();
     signed.ok(&state, "admin/roster_upload", json!({ "round": round_view(&round), "groups": groups }))
 }
 
@@ -167,7 +173,8 @@ pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<S
         Err(problems) => return Ok(problem_page(StatusCode::UNPROCESSABLE_ENTITY, problems, &upload.file_name)),
     };
     // Parsing succeeded, so the file is UTF-8 (a BOM, if any, is dropped on the way).
-    let text = String::from_utf8_lossy(upload.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&upload.bytes)).into_owned();
+    let text =
+        String::from_utf8_lossy(upload.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&upload.bytes)).into_owned();
     let present = state.store.roster_emails(round.id).await?;
     let new: Vec<_> = rows.iter().filter(|r| !present.contains(&r.email)).collect();
     let mut by_group: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -223,11 +230,10 @@ pub async fn confirm(state: web::Data<AppState>, signed: Signed, path: web::Path
     signed
         .audit(
             &state,
-            signed
-                .entry("importerade mottagare")
-                .round(&round.key)
-                .recipients(outcome.added)
-                .detail(format!("{}: {} nya, {} fanns redan", upload.file_name, outcome.added, outcome.already_present)),
+            signed.entry("importerade mottagare").round(&round.key).recipients(outcome.added).detail(format!(
+                "{}: {} nya, {} fanns redan",
+                upload.file_name, outcome.added, outcome.already_present
+            )),
         )
         .await?;
     signed.flash(format!(

@@ -15,8 +15,11 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
-fn percent(part: i64, whole: i64) -> f64 {
-    if whole > 0 { (1000.0 * part as f64 / whole as f64).round() / 10.0 } else { 0.0 }
+/// A share as Swedish readers write it: "33,3", "50", "0".
+fn percent(part: i64, whole: i64) -> String {
+    let value = if whole > 0 { (1000.0 * part as f64 / whole as f64).round() / 10.0 } else { 0.0 };
+    let text = format!("{value:.1}");
+    text.strip_suffix(".0").unwrap_or(&text).replace('.', ",")
 }
 
 pub async fn list(state: web::Data<AppState>, signed: Signed) -> Page {
@@ -37,7 +40,8 @@ pub async fn list(state: web::Data<AppState>, signed: Signed) -> Page {
 }
 
 fn survey_choices(state: &AppState) -> anyhow::Result<Vec<Value>> {
-    let surveys = crate::survey::load_dir(&state.settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
+    let surveys =
+        crate::survey::load_dir(&state.settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
     Ok(surveys.values().map(|d| json!({ "id": d.survey.id, "title": d.survey.title })).collect())
 }
 
@@ -62,7 +66,8 @@ fn date_field(form: &HashMap<String, String>, name: &str, label: &str) -> Result
     if v.is_empty() {
         return Err(format!("Ange {label}."));
     }
-    v.parse::<Date>().map_err(|_| format!("{label} ”{v}” är inget datum: skriv det som ÅÅÅÅ-MM-DD, till exempel 2027-03-01."))
+    v.parse::<Date>()
+        .map_err(|_| format!("{label} ”{v}” är inget datum: skriv det som ÅÅÅÅ-MM-DD, till exempel 2027-03-01."))
 }
 
 pub async fn create(state: web::Data<AppState>, signed: Signed, form: Posted) -> Page {
@@ -137,9 +142,13 @@ pub async fn create(state: web::Data<AppState>, signed: Signed, form: Posted) ->
     let round = match create_round(&state.settings, &state.store, new).await {
         Ok(r) => r,
         Err(e) if e.to_string().contains("exists already") => {
-            return refill(vec![json!({ "field": "key", "message": "Det finns redan en omgång med det kortnamnet (eller samma enkät och år). Välj ett annat kortnamn." })]);
+            return refill(vec![
+                json!({ "field": "key", "message": "Det finns redan en omgång med det kortnamnet (eller samma enkät och år). Välj ett annat kortnamn." }),
+            ]);
         }
-        Err(e) => return refill(vec![json!({ "field": "survey", "message": format!("Omgången kunde inte skapas: {e}") })]),
+        Err(e) => {
+            return refill(vec![json!({ "field": "survey", "message": format!("Omgången kunde inte skapas: {e}") })]);
+        }
     };
     let mail = RoundMail {
         invitation_subject: optional("invitation_subject"),
@@ -269,7 +278,14 @@ pub async fn change_dates(state: web::Data<AppState>, signed: Signed, key: web::
                 signed.flash("Den nya sista svarsdagen kommer före den första svarsdagen.");
                 return Ok(see_other(&back));
             }
-            Ok(d) => (d, if round.phase(today) == Phase::Closed { "öppnade omgången igen" } else { "ändrade sista svarsdagen" }),
+            Ok(d) => (
+                d,
+                if round.phase(today) == Phase::Closed {
+                    "öppnade omgången igen"
+                } else {
+                    "ändrade sista svarsdagen"
+                },
+            ),
             Err(message) => {
                 signed.flash(message);
                 return Ok(see_other(&back));
@@ -278,10 +294,14 @@ pub async fn change_dates(state: web::Data<AppState>, signed: Signed, key: web::
     };
     state.store.set_closes_on(round.id, closes).await?;
     signed
-        .audit(&state, signed.entry(what).round(&round.key).detail(format!("sista svarsdag {} (var {})", closes, round.closes_on)))
+        .audit(
+            &state,
+            signed.entry(what).round(&round.key).detail(format!("sista svarsdag {} (var {})", closes, round.closes_on)),
+        )
         .await?;
     signed.flash(if closes < today {
-        "Omgången är stängd. Länkarna visar nu att enkäten är stängd; påbörjade svar finns kvar om du öppnar igen.".to_string()
+        "Omgången är stängd. Länkarna visar nu att enkäten är stängd; påbörjade svar finns kvar om du öppnar igen."
+            .to_string()
     } else {
         format!("Omgången kan nu besvaras till och med den {}.", swedish_date(closes))
     });
@@ -308,9 +328,11 @@ pub async fn preview(
     };
     let survey = state.survey(round.id).await?;
     let roster = RosterAttributes {
-        group: query.grupp.clone().filter(|g| survey.groups.iter().any(|x| &x.code == g)).unwrap_or_else(|| {
-            survey.groups.first().map(|g| g.code.clone()).unwrap_or_default()
-        }),
+        group: query
+            .grupp
+            .clone()
+            .filter(|g| survey.groups.iter().any(|x| &x.code == g))
+            .unwrap_or_else(|| survey.groups.first().map(|g| g.code.clone()).unwrap_or_default()),
         category: query.kategori.clone().unwrap_or_default().trim().to_string(),
     };
     let raw = RawAnswers::new();

@@ -167,7 +167,15 @@ pub struct LoginQuery {
     inloggning: Option<String>,
 }
 
-fn login_page(state: &AppState, session: &Session, status: StatusCode, email: &str, till: &str, message: Option<&str>, error: Option<&str>) -> HttpResponse {
+fn login_page(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    email: &str,
+    till: &str,
+    message: Option<&str>,
+    error: Option<&str>,
+) -> HttpResponse {
     state.pages.respond(
         status,
         "admin/login",
@@ -234,7 +242,9 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: Posted) -
             email,
             till,
             None,
-            Some("Fel e-postadress eller lösenord. Kontrollera stavningen och försök igen. Har du glömt lösenordet: be en samordnare om en ny lösenordslänk."),
+            Some(
+                "Fel e-postadress eller lösenord. Kontrollera stavningen och försök igen. Har du glömt lösenordet: be en samordnare om en ny lösenordslänk.",
+            ),
         )),
         LoginOutcome::Wait(seconds) => {
             let minutes = (seconds + 59) / 60;
@@ -283,7 +293,14 @@ pub async fn password_form(state: web::Data<AppState>, req: HttpRequest, token: 
     Ok(password_page(&state, &req.get_session(), StatusCode::OK, &account, &token, None))
 }
 
-fn password_page(state: &AppState, session: &Session, status: StatusCode, account: &Account, token: &str, error: Option<&str>) -> HttpResponse {
+fn password_page(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    account: &Account,
+    token: &str,
+    error: Option<&str>,
+) -> HttpResponse {
     state.pages.respond(
         status,
         "admin/password",
@@ -297,7 +314,12 @@ fn password_page(state: &AppState, session: &Session, status: StatusCode, accoun
     )
 }
 
-pub async fn set_password(state: web::Data<AppState>, req: HttpRequest, token: web::Path<String>, form: Posted) -> Page {
+pub async fn set_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: Posted,
+) -> Page {
     let session = req.get_session();
     if !anonymous_csrf_ok(&session, field(&form, "csrf")) {
         return Ok(csrf_page(&state));

@@ -1,0 +1,617 @@
+//! The admin pages as a coordinator and an analyst use them: logging in and out, rounds,
+//! the roster upload, sending from the browser, the downloads, accounts and the audit log,
+//! and everything an analyst or a forged form must not be able to do.
+
+use crate::helpers::{Browser, Engine, PASSWORD, TestApp, days_from_today, fresh_database, mail_settings, project_dir};
+use crate::on_both_engines;
+use crate::smtp::SmtpServer;
+use lagesbild::account::Role;
+
+on_both_engines!(
+    logging_in_and_out,
+    repeated_failures_slow_an_account_down,
+    an_analyst_is_refused_every_change_and_every_address,
+    forms_without_the_right_csrf_token_change_nothing,
+    a_roster_upload_is_checked_previewed_and_then_imported,
+    a_round_is_created_previewed_watched_and_closed_in_the_browser,
+    the_analyst_downloads_what_the_analysis_provides,
+    accounts_are_added_disabled_and_logged,
+);
+
+const ROSTER: &str = "email,name,organisation,group,category\n\
+    forskolan@example.se,Maria Åkesson,Förskolan Solrosen,intern,forskola\n\
+    forening@example.se,,Föreningen Gården,extern,forening\n\
+    trafik@example.se,,Trafikkontoret,fackforvaltning,trafik\n";
+
+async fn logging_in_and_out(app: TestApp) {
+    app.account("samordnare@stad.se", Role::Coordinator, PASSWORD).await;
+    let mut browser = Browser::new(&app.base);
+
+    // Without a session every page leads to the login, and back after it.
+    let page = browser.get("/admin/omgangar").await;
+    assert_eq!(browser.redirected_to.as_deref(), Some("/admin/logga-in?inloggning=1&till=%2Fadmin%2Fomgangar"));
+    assert!(page.contains("Logga in för att se sidan."));
+
+    let page =
+        browser.post("/admin/logga-in", &[("email", "samordnare@stad.se"), ("password", "fel lösenord här")]).await;
+    assert_eq!(page.status, 401);
+    assert!(page.contains("Fel e-postadress eller lösenord"));
+    assert_eq!(browser.get("/admin/omgangar").await.hidden("till").as_deref(), Some("/admin/omgangar"));
+
+    // An unknown address gets the very same answer as a wrong password.
+    let page = browser.post("/admin/logga-in", &[("email", "ingen@stad.se"), ("password", PASSWORD)]).await;
+    assert_eq!(page.status, 401);
+    assert!(page.contains("Fel e-postadress eller lösenord"));
+
+    browser.get("/admin/logga-in?till=/admin/konton").await;
+    let res = browser
+        .client
+        .post(format!("{}/admin/logga-in", app.base))
+        .form(&[
+            ("csrf", browser.csrf().as_str()),
+            ("email", "Samordnare@Stad.se"),
+            ("password", PASSWORD),
+            ("till", "/admin/konton"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/konton");
+    let cookie = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>().join("\n");
+    assert!(cookie.contains("lagesbild_admin="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http gets no Secure cookie: {cookie}");
+
+    let page = browser.get("/admin/omgangar").await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("samordnare@stad.se (samordnare)"));
+    assert_eq!(page.headers["cache-control"], "no-store");
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+
+    // An open redirect is not possible through the login.
+    browser.get("/admin/logga-in").await;
+    let res = browser
+        .client
+        .post(format!("{}/admin/logga-in", app.base))
+        .form(&[
+            ("csrf", browser.csrf().as_str()),
+            ("email", "samordnare@stad.se"),
+            ("password", PASSWORD),
+            ("till", "//evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/admin/omgangar");
+
+    let page = browser.get("/admin/omgangar").await;
+    assert_eq!(page.status, 200);
+    let page = browser.post("/admin/logga-ut", &[]).await;
+    assert!(page.contains("Du är utloggad."));
+    browser.get("/admin/omgangar").await;
+    assert!(browser.redirected_to.as_deref().unwrap().starts_with("/admin/logga-in"));
+}
+
+async fn repeated_failures_slow_an_account_down(app: TestApp) {
+    app.account("samordnare@stad.se", Role::Coordinator, PASSWORD).await;
+    let mut browser = Browser::new(&app.base);
+    for _ in 0..lagesbild::account::FREE_FAILURES {
+        let page = browser.login("samordnare@stad.se", "gissning gissning").await;
+        assert_eq!(page.status, 401);
+    }
+    // Now even the right password waits: the guesser cannot tell.
+    let page = browser.login("samordnare@stad.se", PASSWORD).await;
+    assert_eq!(page.status, 429);
+    assert!(page.contains("för många misslyckade inloggningar i rad. Vänta 1 minut"), "{}", page.body);
+    // Another browser (another instance, another address) gets the same brake: it is in the database.
+    let page = Browser::new(&app.base).login("samordnare@stad.se", PASSWORD).await;
+    assert_eq!(page.status, 429);
+}
+
+async fn an_analyst_is_refused_every_change_and_every_address(app: TestApp) {
+    let round = app.open_round("lagesbild-2027").await;
+    app.recipients(&round, &[("skolan@example.se", "intern", "skola")]).await;
+    let mut analyst = app.signed_in("analytiker@stad.se", Role::Analyst).await;
+    let page = analyst.get("/admin/omgangar").await;
+    assert!(page.contains("/admin/omgangar/lagesbild-2027/analys"));
+    assert!(!page.contains("Ny omgång"));
+
+    let forbidden_pages = [
+        "/admin/omgangar/ny",
+        "/admin/omgangar/lagesbild-2027/mottagare",
+        "/admin/omgangar/lagesbild-2027/mottagare/importera",
+        "/admin/omgangar/lagesbild-2027/utskick",
+        "/admin/omgangar/lagesbild-2027/utskick/inbjudningar",
+        "/admin/konton",
+        "/admin/logg",
+    ];
+    for path in forbidden_pages {
+        let page = analyst.get(path).await;
+        assert_eq!(page.status, 403, "{path}");
+        assert!(!page.contains("skolan@example.se"), "{path} shows an address");
+        assert!(page.contains("analytikerkonto"), "{path}");
+    }
+    analyst.get("/admin/omgangar/lagesbild-2027/analys").await;
+    let posts: [(&str, &[(&str, &str)]); 6] = [
+        (
+            "/admin/omgangar/ny",
+            &[
+                ("survey", "lagesbild"),
+                ("year", "2028"),
+                ("opens", "2028-03-01"),
+                ("closes", "2028-03-31"),
+                ("threshold", "5"),
+            ],
+        ),
+        ("/admin/omgangar/lagesbild-2027/datum", &[("action", "close")]),
+        ("/admin/omgangar/lagesbild-2027/utskick/inbjudningar", &[]),
+        ("/admin/omgangar/lagesbild-2027/lankar.csv", &[("pending", "0")]),
+        ("/admin/konton", &[("email", "ny@stad.se"), ("role", "coordinator")]),
+        ("/admin/omgangar/lagesbild-2027/utskick-texter", &[("contact", "Ring mig")]),
+    ];
+    for (path, fields) in posts {
+        let page = analyst.post(path, fields).await;
+        assert_eq!(page.status, 403, "{path}");
+        assert!(!page.contains("skolan@example.se"));
+        analyst.get("/admin/omgangar/lagesbild-2027/analys").await;
+    }
+    // Nothing changed: one round, still open, no email queued, no account added, no texts.
+    let rounds = app.store.rounds().await.unwrap();
+    assert_eq!(rounds.len(), 1);
+    assert_eq!(rounds[0].round.closes_on, round.closes_on);
+    assert_eq!(app.store.outbox_pending(round.id).await.unwrap().0, 0);
+    assert!(app.store.account_by_email("ny@stad.se").await.unwrap().is_none());
+    assert_eq!(app.store.round_mail(round.id).await.unwrap().contact, None);
+    let upload = reqwest::multipart::Form::new()
+        .text("csrf", analyst.csrf())
+        .part("file", reqwest::multipart::Part::bytes(ROSTER.as_bytes().to_vec()).file_name("m.csv"));
+    let res = analyst
+        .client
+        .post(format!("{}/admin/omgangar/lagesbild-2027/mottagare/importera", app.base))
+        .multipart(upload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.store.recipient_count(round.id).await.unwrap(), 1);
+}
+
+async fn forms_without_the_right_csrf_token_change_nothing(app: TestApp) {
+    let round = app.open_round("lagesbild-2027").await;
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    coordinator.get("/admin/omgangar/lagesbild-2027").await;
+    let round_fields = [
+        ("survey", "lagesbild"),
+        ("year", "2028"),
+        ("opens", "2028-03-01"),
+        ("closes", "2028-03-31"),
+        ("threshold", "5"),
+    ];
+    let mut with_wrong = round_fields.to_vec();
+    with_wrong.push(("csrf", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    for fields in [&round_fields[..], &with_wrong[..]] {
+        let page = coordinator.post_exactly("/admin/omgangar/ny", fields).await;
+        assert_eq!(page.status, 403);
+        assert!(page.contains("säkerhetskod"));
+    }
+    let page = coordinator.post_exactly("/admin/omgangar/lagesbild-2027/datum", &[("action", "close")]).await;
+    assert_eq!(page.status, 403);
+    let page = coordinator.post_exactly("/admin/logga-ut", &[]).await;
+    assert_eq!(page.status, 403);
+    assert_eq!(app.store.rounds().await.unwrap().len(), 1);
+    assert_eq!(app.store.round("lagesbild-2027").await.unwrap().unwrap().closes_on, round.closes_on);
+    // The session survived the forged logout.
+    assert_eq!(coordinator.get("/admin/omgangar").await.status, 200);
+
+    // Another session's token does not work either.
+    let other = app.signed_in("annan@stad.se", Role::Coordinator).await;
+    let foreign = other.csrf();
+    let mut fields = round_fields.to_vec();
+    fields.push(("csrf", &foreign));
+    assert_eq!(coordinator.post_exactly("/admin/omgangar/ny", &fields).await.status, 403);
+    assert_eq!(app.store.rounds().await.unwrap().len(), 1);
+}
+
+async fn a_roster_upload_is_checked_previewed_and_then_imported(app: TestApp) {
+    let round = app.open_round("lagesbild-2027").await;
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    let upload_path = "/admin/omgangar/lagesbild-2027/mottagare/importera";
+
+    coordinator.get(upload_path).await;
+    let bad = "email;name;organisation;group;category\nok@example.se;;Skolan;intern;skola\nfel;;Skolan;intern;skola\nx@example.se;;Kyrkan;kyrka;trossamfund\n";
+    let page = coordinator.upload(upload_path, "fel.csv", bad).await;
+    assert_eq!(page.status, 422);
+    assert!(page.contains("Inget importerades: 2 fel i fel.csv"), "{}", page.body);
+    assert!(page.contains("rad 3: &quot;fel&quot; är inte en giltig e-postadress"), "{}", page.body);
+    assert!(page.contains("rad 4: group &quot;kyrka&quot; finns inte"), "{}", page.body);
+    assert_eq!(app.store.recipient_count(round.id).await.unwrap(), 0);
+
+    coordinator.get(upload_path).await;
+    let page = coordinator.upload(upload_path, "mottagare.csv", &format!("\u{feff}{ROSTER}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("<strong>3 nya mottagare</strong> kommer att läggas till"), "{}", page.body);
+    assert!(page.contains("Maria Åkesson"));
+    // Previewed, not imported.
+    assert_eq!(app.store.recipient_count(round.id).await.unwrap(), 0);
+    let confirm = page
+        .body
+        .split("action=\"")
+        .find(|a| a.starts_with("/admin/omgangar/lagesbild-2027/mottagare/importera/"))
+        .unwrap();
+    let confirm = confirm.split('"').next().unwrap().to_string();
+    let page = coordinator.post(&confirm, &[]).await;
+    assert!(page.contains("3 nya mottagare importerades från mottagare.csv; 0 fanns redan."), "{}", page.body);
+    assert_eq!(app.store.recipient_count(round.id).await.unwrap(), 3);
+    assert!(page.contains("forening@example.se") && page.contains("Inte inbjuden"));
+    // The same confirmation again imports nothing more.
+    let page = coordinator.post(&confirm, &[]).await;
+    assert!(page.contains("Filen finns inte kvar"));
+
+    // The same file once more: nobody new.
+    coordinator.get(upload_path).await;
+    let page = coordinator.upload(upload_path, "mottagare.csv", ROSTER).await;
+    assert!(page.contains("<strong>0 nya mottagare</strong> kommer att läggas till; 3 finns redan"), "{}", page.body);
+    assert_eq!(app.store.recipient_count(round.id).await.unwrap(), 3);
+
+    // The links CSV: a link per recipient that opens the form.
+    coordinator.get("/admin/omgangar/lagesbild-2027/mottagare").await;
+    let csrf = coordinator.csrf();
+    let res = coordinator
+        .client
+        .post(format!("{}/admin/omgangar/lagesbild-2027/lankar.csv", app.base))
+        .form(&[("csrf", csrf.as_str()), ("pending", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("lankar-lagesbild-2027.csv"));
+    let body = res.text().await.unwrap();
+    let mut rows = csv::Reader::from_reader(body.as_bytes());
+    let links: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(links.len(), 3);
+    let mut respondent = crate::helpers::Respondent::new(&links[0][1]);
+    assert_eq!(respondent.open().await.status, 200);
+
+    let page = coordinator.get("/admin/logg").await;
+    assert!(page.contains("importerade mottagare"));
+    assert!(page.contains("mottagare.csv: 3 nya, 0 fanns redan"));
+    assert!(page.contains("laddade ner personliga länkar"));
+    assert!(!page.contains(respondent.token()), "the audit log never holds a token");
+}
+
+async fn a_round_is_created_previewed_watched_and_closed_in_the_browser(app: TestApp) {
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    coordinator.get("/admin/omgangar/ny").await;
+    let (opens, closes) = (days_from_today(-1).to_string(), days_from_today(9).to_string());
+    let page = coordinator
+        .post(
+            "/admin/omgangar/ny",
+            &[
+                ("survey", "lagesbild"),
+                ("year", "20x7"),
+                ("opens", &closes),
+                ("closes", &opens),
+                ("threshold", "2"),
+                ("reminders", "sju"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    let problems = page.error_summary();
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert!(problems[0].contains("Året ”20x7” är inget årtal"));
+    assert!(problems[1].contains("Sista svarsdagen kommer före den första"));
+    assert!(problems[2].contains("minst 3"));
+    assert!(problems[3].contains("Påminnelseschemat"));
+    assert!(page.contains("value=\"20x7\""), "what was typed is kept");
+    assert!(app.store.rounds().await.unwrap().is_empty());
+
+    let page = coordinator
+        .post(
+            "/admin/omgangar/ny",
+            &[
+                ("survey", "lagesbild"),
+                ("year", "2027"),
+                ("opens", &opens),
+                ("closes", &closes),
+                ("threshold", "5"),
+                ("key", "vt27"),
+                ("contact", "Frågor: Anna Berg, 08-123 45 67"),
+                ("reminders", "7,-2"),
+            ],
+        )
+        .await;
+    assert_eq!(coordinator.redirected_to.as_deref(), Some("/admin/omgangar/vt27"));
+    assert!(page.contains("Omgången Lägesbild"), "{}", page.body);
+    assert!(page.contains("10 dagar kvar"), "{}", page.body);
+    assert!(page.contains("Importera mottagarlistan"));
+    let round = app.store.round("vt27").await.unwrap().unwrap();
+    let mail = app.store.round_mail(round.id).await.unwrap();
+    assert_eq!(mail.contact.as_deref(), Some("Frågor: Anna Berg, 08-123 45 67"));
+    assert_eq!(mail.reminder_schedule, "7,-2");
+
+    // The preview shows the form as a respondent sees it and stores nothing.
+    let page = coordinator.get("/admin/omgangar/vt27/forhandsvisning?grupp=extern&kategori=forening").await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("Förhandsvisning."));
+    assert!(!page.contains("Spara och fortsätt senare"));
+    let first = page.questions();
+    assert_eq!(first[0], "observerat");
+    let preview = "/admin/omgangar/vt27/forhandsvisning";
+    let page = post_preview(&mut coordinator, preview, "next", &[]).await;
+    assert_eq!(page.status, 422, "a required question left empty");
+    assert!(!page.error_summary().is_empty());
+    let page = post_preview(&mut coordinator, preview, "next", &[("q.observerat", "nej")]).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.questions().contains(&"observerat".to_string()), "moved on to the next page");
+    let page = post_preview(&mut coordinator, preview, "back", &[]).await;
+    assert!(page.checked("q.observerat", "nej"), "the answer travels with the preview");
+    assert_eq!(app.store.recipient_count(round.id).await.unwrap(), 0);
+
+    // Respondents answer; the dashboard counts them per group.
+    let mut people = app
+        .recipients(
+            &round,
+            &[
+                ("a@example.se", "intern", "skola"),
+                ("b@example.se", "intern", "skola"),
+                ("c@example.se", "extern", "forening"),
+            ],
+        )
+        .await;
+    people[0].answer_nothing_seen().await;
+    let page = coordinator.get("/admin/omgangar/vt27").await;
+    assert!(page.contains("<span class=\"big\">3</span> mottagare"));
+    assert!(page.contains("<span class=\"big\">1</span> har svarat"));
+    assert!(page.contains("<span class=\"big\">33,3 %</span> svarsfrekvens"), "{}", page.body);
+    assert!(page.contains("<meter min=\"0\" max=\"1\" value=\"0.5\">50 %</meter> 50 %"), "{}", page.body);
+    assert!(page.contains("http-equiv=\"refresh\""));
+
+    // Closing: the links say so at once. Reopening with a new last day: they work again.
+    let page = coordinator.post("/admin/omgangar/vt27/datum", &[("action", "close")]).await;
+    assert!(page.contains("Omgången är stängd."), "{}", page.body);
+    assert!(people[1].open().await.contains("Enkäten är stängd"));
+    let later = days_from_today(20).to_string();
+    let page = coordinator.post("/admin/omgangar/vt27/datum", &[("action", "extend"), ("closes", &later)]).await;
+    assert!(
+        page.contains(&format!("till och med den {}", lagesbild::round::swedish_date(days_from_today(20)))),
+        "{}",
+        page.body
+    );
+    assert_eq!(people[1].open().await.questions()[0], "observerat");
+    let page = coordinator.get("/admin/logg").await;
+    for action in ["skapade omgången", "stängde omgången", "öppnade omgången igen"] {
+        assert!(page.contains(action), "{action}");
+    }
+}
+
+/// Posts the preview page shown, with its hidden fields, the answers and the action given.
+async fn post_preview(
+    browser: &mut Browser,
+    path: &str,
+    action: &str,
+    answers: &[(&str, &str)],
+) -> crate::helpers::Page {
+    let page = browser.last.clone().expect("a preview page is shown");
+    let unescape =
+        |v: String| v.replace("&quot;", "\"").replace("&#x3D;", "=").replace("&#x27;", "'").replace("&amp;", "&");
+    let mut fields: Vec<(String, String)> = ["step", "preview_draft", "preview_group", "preview_category"]
+        .iter()
+        .map(|name| (name.to_string(), unescape(page.hidden(name).unwrap_or_default())))
+        .collect();
+    fields.push(("action".into(), action.into()));
+    fields.extend(answers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    browser.post(path, &refs).await
+}
+
+async fn the_analyst_downloads_what_the_analysis_provides(app: TestApp) {
+    let round = app.open_round("lagesbild-2027").await;
+    let mut people =
+        app.recipients(&round, &[("a@example.se", "intern", "skola"), ("b@example.se", "intern", "skola")]).await;
+    for p in people.iter_mut() {
+        p.answer_nothing_seen().await;
+    }
+    let mut analyst = app.signed_in("analytiker@stad.se", Role::Analyst).await;
+    let page = analyst.get("/admin/omgangar/lagesbild-2027/analys").await;
+    assert!(page.contains("2 svar hittills"));
+    assert!(page.contains("svar.csv?dialekt=excel"));
+
+    let res = analyst.download("/admin/omgangar/lagesbild-2027/svar.csv").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let body = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert!(reader.headers().unwrap().iter().any(|h| h == "observerat"));
+    assert_eq!(reader.records().count(), 2);
+    assert!(!body.contains("a@example.se"));
+    let res = analyst.download("/admin/omgangar/lagesbild-2027/svar.csv?dialekt=excel&etiketter=1").await;
+    assert!(res.bytes().await.unwrap().starts_with(b"\xEF\xBB\xBF"));
+
+    let res = analyst.download("/admin/omgangar/lagesbild-2027/siffror.csv").await;
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    assert!(body.starts_with("question,row,column,group,code,count,share,base,year"), "{body}");
+    let res = analyst.download("/admin/omgangar/lagesbild-2027/trend.csv").await;
+    assert_eq!(res.status(), 200);
+    let res = analyst.download("/admin/omgangar/lagesbild-2027/rapport.html").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("<html"));
+    let res = analyst.download("/admin/omgangar/lagesbild-2027/rapport.md").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/markdown"));
+
+    // Two responses are fewer than the threshold: no charts yet, and the page says so.
+    assert!(page.contains("för få svar"));
+
+    // A coordinator sees who answered, so the responses file is not for them.
+    let coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    let res = coordinator.download("/admin/omgangar/lagesbild-2027/svar.csv").await;
+    assert_eq!(res.status(), 403);
+    let res = coordinator.download("/admin/omgangar/lagesbild-2027/siffror.csv").await;
+    assert_eq!(res.status(), 200);
+    let mut coordinator = coordinator;
+    let page = coordinator.get("/admin/logg").await;
+    assert!(page.contains("laddade ner svaren"));
+}
+
+async fn accounts_are_added_disabled_and_logged(app: TestApp) {
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    coordinator.get("/admin/konton").await;
+    let page = coordinator.post("/admin/konton", &[("email", "inte en adress"), ("role", "analyst")]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.contains("är inte en e-postadress"));
+    let page = coordinator.post("/admin/konton", &[("email", "Analys@Stad.se"), ("role", "analyst")]).await;
+    assert!(page.contains("Skicka den här länken till analys@stad.se"), "{}", page.body);
+    let link = page.body.split("<code class=\"link\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let path = link.strip_prefix(&app.base).expect("the link points at this server").to_string();
+
+    let mut newcomer = Browser::new(&app.base);
+    let page = newcomer.get(&path).await;
+    assert!(page.contains("Kontot analys@stad.se"));
+    let page = newcomer.post(&path, &[("password", "sommar2027"), ("again", "sommar2027")]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.contains("minst 12 tecken"));
+    let page = newcomer.post(&path, &[("password", "password1234"), ("again", "password1234")]).await;
+    assert!(page.contains("för lätt att gissa"));
+    let page = newcomer.post(&path, &[("password", PASSWORD), ("again", "något annat")]).await;
+    assert!(page.contains("inte likadana"));
+    let page = newcomer.post(&path, &[("password", PASSWORD), ("again", PASSWORD)]).await;
+    assert!(page.contains("Lösenordet är sparat"));
+    // The link is used up.
+    assert_eq!(newcomer.get(&path).await.status, 404);
+    let page = newcomer.login("analys@stad.se", PASSWORD).await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("analys@stad.se (analytiker)"));
+
+    // Disabled: out at once, and cannot log in again.
+    let page = coordinator.get("/admin/konton").await;
+    let id = app.store.account_by_email("analys@stad.se").await.unwrap().unwrap().id;
+    assert!(page.contains(&format!("/admin/konton/{id}/stang-av")));
+    let page = coordinator.post(&format!("/admin/konton/{id}/stang-av"), &[]).await;
+    assert!(page.contains("analys@stad.se är avstängt"));
+    newcomer.get("/admin/omgangar").await;
+    assert!(newcomer.redirected_to.as_deref().unwrap().starts_with("/admin/logga-in"));
+    assert_eq!(Browser::new(&app.base).login("analys@stad.se", PASSWORD).await.status, 401);
+
+    // The last coordinator cannot lock everyone out.
+    let me = app.store.account_by_email("samordnare@stad.se").await.unwrap().unwrap().id;
+    coordinator.get("/admin/konton").await;
+    let page = coordinator.post(&format!("/admin/konton/{me}/stang-av"), &[]).await;
+    assert!(page.contains("det sista aktiva samordnarkontot kan inte stängas av"), "{}", page.body);
+
+    coordinator.post(&format!("/admin/konton/{id}/aktivera"), &[]).await;
+    assert_eq!(Browser::new(&app.base).login("analys@stad.se", PASSWORD).await.status, 200);
+    let page = coordinator.get("/admin/logg").await;
+    for action in ["lade till konto", "stängde av konto", "aktiverade konto", "valde lösenord", "loggade in"] {
+        assert!(page.contains(action), "{action}");
+    }
+    assert!(!page.contains(link.rsplit('/').next().unwrap()), "no password link in the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_sent_from_the_browser_reach_the_smtp_server() {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with_mail(Engine::Sqlite, |_| {}, |m| m.smtp_url = Some(url)).await.unwrap();
+    let round = app.open_round("lagesbild-2027").await;
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    let upload_path = "/admin/omgangar/lagesbild-2027/mottagare/importera";
+    coordinator.get(upload_path).await;
+    let page = coordinator.upload(upload_path, "m.csv", ROSTER).await;
+    let confirm = page
+        .body
+        .split("action=\"")
+        .find(|a| a.starts_with(upload_path))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    coordinator.post(&confirm, &[]).await;
+
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick").await;
+    assert!(page.contains("<strong>3</strong> mottagare har inte fått någon inbjudan"), "{}", page.body);
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick/inbjudningar").await;
+    assert!(page.contains("3 inbjudningar kommer att skickas"), "{}", page.body);
+    assert_eq!(app.store.outbox_pending(round.id).await.unwrap().0, 0, "the confirmation page sends nothing");
+    let page = coordinator.post("/admin/omgangar/lagesbild-2027/utskick/inbjudningar", &[]).await;
+    assert!(page.contains("3 inbjudningar skickas nu."), "{}", page.body);
+    smtp.wait_until(30, "three invitations", |s| s.received().len() == 3).await;
+    let email = smtp.received().into_iter().find(|m| m.to.contains(&"forskolan@example.se".to_string())).unwrap();
+    let link = crate::smtp::Email::parse(&email.data).link("text/plain");
+    let mut respondent = crate::helpers::Respondent::new(&link);
+    assert_eq!(respondent.open().await.status, 200);
+
+    // The roster shows the delivery; a second sending has nobody left to invite.
+    let mut delivered = false;
+    for _ in 0..50 {
+        if coordinator.get("/admin/omgangar/lagesbild-2027/mottagare").await.body.matches("Inbjudan levererad").count()
+            == 3
+        {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(delivered, "{}", coordinator.last.as_ref().unwrap().body);
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick/inbjudningar").await;
+    assert!(page.contains("0 inbjudningar kommer att skickas"));
+    assert!(page.contains("Det finns inget att skicka just nu."));
+    let page = coordinator.get("/admin/logg").await;
+    assert!(page.contains("skickade inbjudningar"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_instances_on_one_postgresql_database_share_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((database_url, _guard)) = fresh_database(Engine::Postgres, &dir).await else { return };
+    let mut bases = Vec::new();
+    let mut store = None;
+    for _ in 0..2 {
+        let settings = lagesbild::config::Settings {
+            database_url: database_url.clone(),
+            surveys_dir: project_dir().join("surveys"),
+            templates_dir: project_dir().join("templates"),
+            base_url: String::new(),
+        };
+        let serve = lagesbild::config::ServeSettings {
+            bind: "127.0.0.1:0".into(),
+            body_limit: 64 * 1024,
+            misses_per_minute: 20,
+            behind_proxy: false,
+            conceal_every_seconds: 300,
+            workers: Some(1),
+            session_idle_minutes: 30,
+            login_failures_per_minute: 100,
+            upload_limit: 1024 * 1024,
+        };
+        let s = lagesbild::store::Store::connect(&database_url).await.unwrap();
+        let app = lagesbild::web::Application::build(settings, serve, mail_settings(&dir), s.clone()).await.unwrap();
+        bases.push(format!("http://127.0.0.1:{}", app.port()));
+        tokio::spawn(app.run());
+        store = Some(s);
+    }
+    let store = store.unwrap();
+    let (_, token) = store.create_account("samordnare@stad.se", Role::Coordinator).await.unwrap();
+    store.set_password_by_link(&token, &lagesbild::account::hash_password(PASSWORD).unwrap()).await.unwrap();
+
+    let mut first = Browser::new(&bases[0]);
+    assert_eq!(first.login("samordnare@stad.se", PASSWORD).await.status, 200);
+    // The same cookies, sent to the other instance.
+    let mut second = Browser { base: bases[1].clone(), client: first.client.clone(), last: None, redirected_to: None };
+    let page = second.get("/admin/omgangar").await;
+    assert_eq!(page.status, 200, "{:?}", second.redirected_to);
+    assert!(page.contains("samordnare@stad.se (samordnare)"));
+    // A form from one instance is accepted by the other: the CSRF token is in the shared session.
+    second.get("/admin/konton").await;
+    let page = second.post("/admin/konton", &[("email", "analys@stad.se"), ("role", "analyst")]).await;
+    assert!(page.contains("Skicka den här länken"), "{}", page.body);
+    // Logging out on one ends the session on both.
+    first.get("/admin/omgangar").await;
+    first.post("/admin/logga-ut", &[]).await;
+    let mut after = Browser { base: bases[1].clone(), client: first.client.clone(), last: None, redirected_to: None };
+    after.get("/admin/omgangar").await;
+    assert!(after.redirected_to.as_deref().unwrap().starts_with("/admin/logga-in"));
+}
