@@ -615,3 +615,34 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
     after.get("/admin/omgangar").await;
     assert!(after.redirected_to.as_deref().unwrap().starts_with("/admin/logga-in"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ends_after_the_idle_time() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| s.session_idle_minutes = 0).await.unwrap();
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let page = coordinator.get("/admin/omgangar").await;
+    assert!(coordinator.redirected_to.as_deref().unwrap().starts_with("/admin/logga-in?ut=tid"));
+    assert!(page.contains("Du loggades ut efter 0 minuter utan aktivitet"), "{}", page.body);
+    // Logging in again works, and leads back.
+    let page = coordinator.login("samordnare@stad.se", PASSWORD).await;
+    assert_eq!(page.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_file_over_the_limit_is_refused_whole() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| s.upload_limit = 200).await.unwrap();
+    let round = app.open_round("lagesbild-2027").await;
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    let upload_path = "/admin/omgangar/lagesbild-2027/mottagare/importera";
+    coordinator.get(upload_path).await;
+    let big = format!("{ROSTER}{}", "x@example.se,,Skolan,intern,skola\n".repeat(20));
+    let page = coordinator.upload(upload_path, "stor.csv", &big).await;
+    assert_eq!(page.status, 413);
+    assert!(page.contains("Dela upp mottagarlistan"), "{}", page.body);
+    assert_eq!(app.store.recipient_count(round.id).await.unwrap(), 0);
+    coordinator.get(upload_path).await;
+    let page = coordinator.upload(upload_path, "tom.csv", "").await;
+    assert_eq!(page.status, 422);
+    assert!(page.contains("Ingen fil valdes"));
+}

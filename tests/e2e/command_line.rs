@@ -1,7 +1,7 @@
 //! The command line, run as the real binary: checking definitions, creating rounds,
 //! importing rosters, writing links, and serving them.
 
-use crate::helpers::{Engine, Respondent, fresh_database, project_dir};
+use crate::helpers::{Engine, PASSWORD, Respondent, fresh_database, project_dir};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -218,9 +218,31 @@ fn cli_flow_on(engine: Engine) {
     assert_eq!(pending.lines().count(), sample_rows);
     assert!(!pending.contains(&email));
 
+    // The first account, made on the command line; its password is chosen through the link.
+    let out =
+        lagesbild(dir.path(), &db, &["--base-url", &base, "user", "add", "--role", "coordinator", "anna@stad.se"]);
+    let (said, _) = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Kontot anna@stad.se (samordnare) är skapat"), "{said}");
+    let password_link =
+        said.lines().find_map(|l| l.trim().strip_prefix(&base)).expect("a link to this server").to_string();
+    rt.block_on(async {
+        let mut browser = crate::helpers::Browser::new(&base);
+        browser.get(&password_link).await;
+        let page = browser.post(&password_link, &[("password", PASSWORD), ("again", PASSWORD)]).await;
+        assert!(page.contains("Lösenordet är sparat"), "{}", page.body);
+        let page = browser.login("anna@stad.se", PASSWORD).await;
+        assert!(page.contains("anna@stad.se (samordnare)"));
+        assert!(page.contains("mars"), "the round is listed");
+    });
+    let (accounts, _) = text(&lagesbild(dir.path(), &db, &["user", "list"]));
+    assert_eq!(accounts.trim(), "anna@stad.se\tsamordnare\taktivt");
+
     server.kill().unwrap();
     server.wait().unwrap();
     let logs = logs.join().unwrap();
+    assert!(!logs.contains(PASSWORD), "a password in the logs");
+    assert!(!logs.contains(password_link.rsplit('/').next().unwrap()), "a password link in the logs");
     assert!(logs.contains("route=/s/{token}"), "requests are logged by route: {logs}");
     let token = link.rsplit('/').next().unwrap();
     assert!(!logs.contains(token), "a token in the logs");
