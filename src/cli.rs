@@ -603,6 +603,26 @@ async fn demo_round(settings: &Settings, store: &Store) -> anyhow::Result<()> {
     for (email, token) in store.mint_tokens(round.id, true).await? {
         println!("  {email}: {}", settings.link(&token));
     }
+    demo_accounts(settings, store).await
+}
+
+/// A coordinator and an analyst to try the admin pages with: each gets a link to choose a
+/// password until one is chosen.
+async fn demo_accounts(settings: &Settings, store: &Store) -> anyhow::Result<()> {
+    use crate::account::Role;
+    let base = settings.base_url.trim_end_matches('/');
+    println!("Administrationen: {base}/admin/");
+    for (email, role) in [("samordnare@example.se", Role::Coordinator), ("analytiker@example.se", Role::Analyst)] {
+        let token = match store.account_by_email(email).await? {
+            Some(a) if a.has_password => {
+                println!("  {} ({}): logga in med lösenordet du valde", email, role.swedish());
+                continue;
+            }
+            Some(a) => store.new_password_link(a.id).await?,
+            None => store.create_account(email, role).await?.1,
+        };
+        println!("  {} ({}): välj lösenord på {base}/admin/losenord/{token}", email, role.swedish());
+    }
     Ok(())
 }
 

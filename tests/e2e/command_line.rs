@@ -259,3 +259,55 @@ fn a_coordinator_creates_a_round_imports_the_roster_and_hands_out_links_on_sqlit
 fn a_coordinator_creates_a_round_imports_the_roster_and_hands_out_links_on_postgres() {
     cli_flow_on(Engine::Postgres);
 }
+
+#[test]
+fn the_demo_prints_links_that_answer_the_form_and_open_the_admin_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("BASE_URL", &base)
+        .env("SURVEYS_DIR", project_dir().join("surveys"))
+        .env("TEMPLATES_DIR", project_dir().join("templates"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut printed = Vec::new();
+    while !printed.iter().any(|l: &String| l.contains("analytiker@example.se")) {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the demo stopped printing: {printed:?}");
+        printed.push(line);
+    }
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let link_after = |marker: &str| {
+        let line = printed.iter().find(|l| l.contains(marker)).unwrap_or_else(|| panic!("{marker} in {printed:?}"));
+        line.split_whitespace().find(|w| w.starts_with(&base)).unwrap().to_string()
+    };
+    let respondent_link = link_after("forskolan.demo@example.se");
+    let password_link = link_after("samordnare@example.se (samordnare)");
+    assert!(std::path::Path::new(&dir.path().join("data/lagesbild.db")).exists(), "the embedded default");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut r = Respondent::new(&respondent_link);
+        let page = r.open().await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.questions()[0], "observerat");
+        let mut browser = crate::helpers::Browser::new(&base);
+        let path = password_link.strip_prefix(&base).unwrap();
+        browser.get(path).await;
+        let page = browser.post(path, &[("password", PASSWORD), ("again", PASSWORD)]).await;
+        assert!(page.contains("Lösenordet är sparat"));
+        let page = browser.login("samordnare@example.se", PASSWORD).await;
+        assert!(page.contains("Lägesbild – provomgång"), "{}", page.body);
+        let page = browser.get("/admin/omgangar/demo").await;
+        assert!(page.contains("<span class=\"big\">3</span> mottagare"), "{}", page.body);
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
