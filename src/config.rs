@@ -53,9 +53,10 @@ pub struct ServeSettings {
     #[arg(long, env = "SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: u64,
 
-    /// Failed logins tolerated per minute from one address before it is slowed down.
-    #[arg(long, env = "LOGIN_FAILURES_PER_MINUTE", default_value_t = 10)]
-    pub login_failures_per_minute: u32,
+    /// Login attempts per minute from one address before it is slowed down. Attempts, not only
+    /// failures: a guesser must not learn from a different answer that a guess was right.
+    #[arg(long, env = "LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 20)]
+    pub login_attempts_per_minute: u32,
 
     /// Largest roster file accepted by the admin pages, in bytes.
     #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 10 * 1024 * 1024)]

@@ -94,7 +94,7 @@ impl Application {
         let secret = store.secret().await?;
         let csrf = protect::CsrfKey::new(&secret);
         let misses = protect::miss_limiter(serve.misses_per_minute);
-        let logins = protect::miss_limiter(serve.login_failures_per_minute);
+        let logins = protect::miss_limiter(serve.login_attempts_per_minute);
         let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
         let address = listener.local_addr()?;
         // On SQLite every query runs on a thread of the connection's own, so HTTP gets half

@@ -584,7 +584,7 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
             conceal_every_seconds: 300,
             workers: Some(1),
             session_idle_minutes: 30,
-            login_failures_per_minute: 100,
+            login_attempts_per_minute: 100,
             upload_limit: 1024 * 1024,
         };
         let s = lagesbild::store::Store::connect(&database_url).await.unwrap();
@@ -645,4 +645,42 @@ async fn a_roster_file_over_the_limit_is_refused_whole() {
     let page = coordinator.upload(upload_path, "tom.csv", "").await;
     assert_eq!(page.status, 422);
     assert!(page.contains("Ingen fil valdes"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_login_attempts_from_one_address_are_slowed_down() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| s.login_attempts_per_minute = 3).await.unwrap();
+    app.account("samordnare@stad.se", Role::Coordinator, PASSWORD).await;
+    let mut guesser = Browser::new(&app.base);
+    for n in 0..3 {
+        let page = guesser.login(&format!("konto{n}@stad.se"), "gissning gissning").await;
+        assert_eq!(page.status, 401);
+    }
+    let page = guesser.login("samordnare@stad.se", PASSWORD).await;
+    assert_eq!(page.status, 429);
+    assert_eq!(page.headers["retry-after"], "60");
+    assert!(page.contains("För många inloggningsförsök från din adress"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_or_garbled_form_is_refused_with_a_page_that_says_so() {
+    let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
+    let round = app.open_round("lagesbild-2027").await;
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    coordinator.get("/admin/omgangar/lagesbild-2027/utskick").await;
+    let huge = "x".repeat(300 * 1024);
+    let page = coordinator.post("/admin/omgangar/lagesbild-2027/utskick-texter", &[("invitation_text", &huge)]).await;
+    assert_eq!(page.status, 413);
+    assert!(page.contains("större än 256 kB"), "{}", page.body);
+    let res = coordinator
+        .client
+        .post(format!("{}/admin/omgangar/lagesbild-2027/utskick-texter", app.base))
+        .header("content-type", "text/plain")
+        .body("inte ett formulär")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("gick inte att läsa som ett formulär"));
+    assert_eq!(app.store.round_mail(round.id).await.unwrap().invitation_text, None);
 }

@@ -124,7 +124,7 @@ impl TestApp {
             conceal_every_seconds: 1,
             workers: Some(2),
             session_idle_minutes: 30,
-            login_failures_per_minute: 100,
+            login_attempts_per_minute: 100,
             upload_limit: 1024 * 1024,
         };
         tune(&mut serve);

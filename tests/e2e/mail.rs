@@ -348,7 +348,7 @@ async fn two_servers_on_one_postgresql_database_deliver_every_email_exactly_once
             conceal_every_seconds: 300,
             workers: Some(1),
             session_idle_minutes: 30,
-            login_failures_per_minute: 100,
+            login_attempts_per_minute: 100,
             upload_limit: 1024 * 1024,
         };
         let store = Store::connect(&f.settings.database_url).await.unwrap();

@@ -38,7 +38,7 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
     web::scope("/admin")
         .wrap(actix_web::middleware::from_fn(no_store))
         .wrap(sessions)
-        .app_data(web::FormConfig::default().limit(256 * 1024))
+        .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(unreadable_form))
         .route("", web::get().to(|| async { see_other("/admin/omgangar") }))
         .route("/", web::get().to(|| async { see_other("/admin/omgangar") }))
         .route("/logga-in", web::get().to(session::login_form))
@@ -82,6 +82,31 @@ async fn no_store(
     let mut res = next.call(req).await?;
     res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+/// A form post that cannot be read (too large, or not a form at all): a page that says so.
+fn unreadable_form(err: actix_web::error::UrlencodedError, req: &actix_web::HttpRequest) -> actix_web::Error {
+    let text = match err {
+        actix_web::error::UrlencodedError::Overflow { .. } => {
+            "Det som skickades var större än 256 kB och togs inte emot. Korta ner de längsta texterna och försök igen. Inget har ändrats."
+        }
+        _ => {
+            "Det som skickades gick inte att läsa som ett formulär. Gå tillbaka, ladda om sidan och försök igen. Inget har ändrats."
+        }
+    };
+    let status = match err {
+        actix_web::error::UrlencodedError::Overflow { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let page = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.pages.respond(
+            status,
+            "admin/message",
+            json!({ "heading": "Formuläret kunde inte tas emot", "text": text, "back": "/admin/omgangar" }),
+        ),
+        None => HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(text),
+    };
+    actix_web::error::InternalError::from_response(err, page).into()
 }
 
 pub fn see_other(to: &str) -> HttpResponse {
