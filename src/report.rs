@@ -33,8 +33,10 @@ fn percent(v: &Value) -> String {
 
 // Wording helpers for the templates.
 handlebars_helper!(procent: |v: Value| percent(&v));
-// "majoriteten" / "hälften" / "en minoritet" of the respondents, from a share.
+// "alla" / "majoriteten" / "hälften" / "en minoritet" / "ingen" of the respondents, from a share.
 handlebars_helper!(majoritet: |v: Value| match v.as_f64() {
+    Some(s) if s >= 1.0 => "alla",
+    Some(s) if s <= 0.0 => "ingen",
     Some(s) if s > 0.5 => "majoriteten",
     Some(0.5) => "hälften",
     Some(_) => "en minoritet",
@@ -267,6 +269,8 @@ mod tests {
     fn wording_follows_the_figures() {
         assert_eq!(say("{{majoritet s}}", json!({"s": 0.8})), "majoriteten");
         assert_eq!(say("{{majoritet s}}", json!({"s": 0.2})), "en minoritet");
+        assert_eq!(say("{{majoritet s}}", json!({"s": 0.0})), "ingen");
+        assert_eq!(say("{{majoritet s}}", json!({"s": 1.0})), "alla");
         assert_eq!(say("{{forandring c}}", json!({"c": 0.07})), "ökat");
         assert_eq!(say("{{forandring c}}", json!({"c": -0.07})), "minskat");
         assert_eq!(say("{{forandring c}}", json!({"c": 0.001})), "varit oförändrad");

@@ -50,13 +50,29 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
 
     let headers = reader.headers().map_err(|e| problem(1, format!("kolumnraden kan inte läsas: {e}")))?.clone();
-    let position: HashMap<String, usize> =
-        headers.iter().enumerate().map(|(i, h)| (h.trim().to_lowercase(), i)).collect();
+    // Swedish column names are understood too: a spreadsheet made by hand often has them.
+    let column = |h: &str| -> String {
+        let h = h.trim().to_lowercase();
+        match h.as_str() {
+            "e-post" | "epost" | "e-postadress" => "email".into(),
+            "namn" => "name".into(),
+            "verksamhet" => "organisation".into(),
+            "grupp" => "group".into(),
+            "kategori" => "category".into(),
+            _ => h,
+        }
+    };
+    let position: HashMap<String, usize> = headers.iter().enumerate().map(|(i, h)| (column(h), i)).collect();
     let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| *c != "name" && !position.contains_key(*c)).collect();
     if !missing.is_empty() {
         return Err(problem(
             1,
-            format!("kolumnen {} saknas. Första raden ska vara: {}.", missing.join(", "), COLUMNS.join(",")),
+            format!(
+                "{} {} saknas. Första raden ska vara: {}.",
+                if missing.len() == 1 { "kolumnen" } else { "kolumnerna" },
+                missing.join(", "),
+                COLUMNS.join(",")
+            ),
         ));
     }
 
@@ -141,6 +157,13 @@ mod tests {
     }
 
     #[test]
+    fn swedish_column_names_are_understood() {
+        let csv = "E-post;Namn;Verksamhet;Grupp;Kategori\na@example.se;Anna;Skolan;intern;skola\n";
+        let rows = parse(csv.as_bytes(), &survey()).unwrap();
+        assert_eq!((rows[0].organisation.as_str(), rows[0].group.as_str()), ("Skolan", "intern"));
+    }
+
+    #[test]
     fn the_sample_roster_is_accepted() {
         let rows = parse(include_bytes!("../tests/data/recipients.csv"), &survey()).unwrap();
         assert!(rows.len() > 20);
@@ -174,6 +197,8 @@ mod tests {
             p[0].to_string(),
             "rad 1: kolumnen category saknas. Första raden ska vara: email,name,organisation,group,category."
         );
+        let p = parse(b"email;organisation\nx@example.se;A\n", &survey()).unwrap_err();
+        assert!(p[0].to_string().starts_with("rad 1: kolumnerna group, category saknas."), "{}", p[0]);
         let latin1 = b"email,name,organisation,group,category\na@example.se,\xc5sa,Skolan,intern,skola\n";
         assert!(parse(latin1, &survey()).unwrap_err()[0].to_string().starts_with("rad 2: filen är inte UTF-8"));
     }

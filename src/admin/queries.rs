@@ -93,6 +93,14 @@ impl Store {
             .collect()
     }
 
+    /// The categories on the round's roster, in order.
+    pub async fn categories(&self, round_id: i64) -> anyhow::Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT category FROM recipients WHERE round_id = $1 ORDER BY category")
+            .bind(round_id)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
     /// The (lower-cased) addresses on the round's roster.
     pub async fn roster_emails(&self, round_id: i64) -> anyhow::Result<HashSet<String>> {
         let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM recipients WHERE round_id = $1")

@@ -117,12 +117,48 @@ impl Letters {
     /// Renders a round's own subjects and texts with sample data, so a mistake in them is
     /// reported when the coordinator sets them and not when the emails go out.
     pub fn check(&self, round: &Round, mail: &RoundMail, sender: &Mailbox) -> anyhow::Result<()> {
+        let own = [&mail.invitation_subject, &mail.invitation_text, &mail.reminder_subject, &mail.reminder_text];
+        for text in own.into_iter().flatten() {
+            if let Some(problem) = placeholder_problem(text) {
+                anyhow::bail!("{problem}");
+            }
+        }
         let data = LetterData::new(round, mail, sender, "Namn", "Organisation", "https://exempel/s/x".into());
         for kind in [Kind::Invitation, Kind::Reminder] {
             self.render(kind, mail, &data).with_context(|| format!("the {} text does not render", kind.as_str()))?;
         }
         Ok(())
     }
+}
+
+/// What a coordinator's text may print, as `{{name}}`.
+pub const PLACEHOLDERS: [&str; 6] = ["title", "name", "organisation", "opens", "closes", "link"];
+
+/// A placeholder in a coordinator's own text that would not print what was meant: an unknown
+/// name (it would print nothing) or a brace pair left open. Said in Swedish, for the pages.
+pub fn placeholder_problem(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Some(format!(
+                "En platshållare saknar sitt slut: ”{}”. Skriv den som {{{{title}}}}, med två klamrar på varje sida.",
+                rest[start..].chars().take(20).collect::<String>()
+            ));
+        };
+        let name = after[..end].trim();
+        if !PLACEHOLDERS.contains(&name) {
+            return Some(format!(
+                "Platshållaren {{{{{name}}}}} finns inte och skulle bli tom. Använd någon av {}.",
+                PLACEHOLDERS.iter().map(|p| format!("{{{{{p}}}}}")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        rest = &after[end + 2..];
+    }
+    if rest.contains("}}") {
+        return Some("En platshållare saknar sin början: ”}}” utan ”{{” före. Skriv den som {{title}}.".into());
+    }
+    None
 }
 
 fn paragraphs(text: &str) -> Vec<String> {
@@ -151,6 +187,14 @@ pub fn message(from: &Mailbox, to: Mailbox, letter: Letter) -> anyhow::Result<Me
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_and_unclosed_placeholders_are_named() {
+        assert_eq!(placeholder_problem("Hej {{name}}, svara senast {{ closes }}."), None);
+        assert!(placeholder_problem("Hej {{namn}}").unwrap().contains("{{namn}} finns inte"));
+        assert!(placeholder_problem("Enkät: {{title}").unwrap().contains("saknar sitt slut"));
+        assert!(placeholder_problem("Enkät: title}}").unwrap().contains("saknar sin början"));
+    }
     use jiff::civil::date;
 
     fn round() -> Round {

@@ -118,12 +118,12 @@ pub fn parse_schedule(text: &str) -> Result<Vec<ReminderStep>, String> {
     for part in text.split(',').map(str::trim) {
         let days: i64 = part.trim_start_matches('+').parse().map_err(|_| {
             format!(
-                "`{part}` in the reminder schedule `{text}` is not a number of days \
-                 (write e.g. `7,14,-2`: 7 and 14 days after the invitation, 2 days before closing)"
+                "”{part}” i påminnelseschemat ”{text}” är inget antal dagar. Skriv till exempel 7,14,-2: \
+                 7 och 14 dagar efter inbjudan och 2 dagar före sista svarsdagen"
             )
         })?;
         if days.abs() > 365 {
-            return Err(format!("`{part}` in the reminder schedule is more than a year"));
+            return Err(format!("”{part}” i påminnelseschemat är mer än ett år"));
         }
         let step = if days < 0 || part.starts_with('-') {
             ReminderStep::BeforeClosing(days.unsigned_abs() as u32)
@@ -218,7 +218,7 @@ mod tests {
         assert_eq!(parse_schedule("none").unwrap(), vec![]);
         assert_eq!(format_schedule(&parse_schedule("7,14,-2,7").unwrap()), "7,14,-2");
         let e = parse_schedule("7,tio").unwrap_err();
-        assert!(e.contains("`tio`"), "{e}");
+        assert!(e.contains("”tio” i påminnelseschemat"), "{e}");
         assert!(parse_schedule("400").is_err());
         assert_eq!(ReminderStep::BeforeClosing(2).occasion(), "-2");
     }

@@ -441,9 +441,9 @@ fn bad_input_gets_a_message_that_names_the_problem() {
         .unwrap();
     assert!(out.status.success());
     let e = run(&[], &["round", "mail", "--round", "r", "--reminders", "7,tio"]);
-    assert!(e.contains("`tio` in the reminder schedule"), "{e}");
+    assert!(e.contains("”tio” i påminnelseschemat"), "{e}");
     let e = run(&[], &["round", "mail", "--round", "r", "--invitation-text", "Hej {{#if}}"]);
-    assert!(e.contains("the invitation text does not render"), "{e}");
+    assert!(e.contains("Platshållaren {{#if}} finns inte"), "{e}");
 }
 
 on_each_engine!(a_server_stopped_mid_batch_finishes_the_email_it_is_sending_and_leaves_none_uncertain);

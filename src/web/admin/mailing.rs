@@ -3,6 +3,8 @@
 
 use super::{Page, Posted, Signed, field, forbidden, round_or_404, round_view, see_other};
 use crate::account::Role;
+use crate::outbox::Kind;
+use crate::outbox::letter::{LetterData, placeholder_problem};
 use crate::outbox::queue::RoundMail;
 use crate::outbox::{ReminderStep, format_schedule, parse_schedule};
 use crate::round::{Phase, Round, today};
@@ -13,6 +15,17 @@ use serde_json::json;
 
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
+}
+
+/// "1 inbjudan", "3 inbjudningar".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Reminders from the browser go to those whose invitation arrived at least this long ago,
+/// so that a reminder never follows its invitation within minutes.
+fn invited_before(state: &AppState) -> i64 {
+    now() - i64::from(state.mail.reminder_min_days) * 24 * 3600
 }
 
 /// The two kinds of sending, as named in the path.
@@ -71,7 +84,7 @@ pub async fn overview(state: web::Data<AppState>, signed: Signed, key: web::Path
         Err(page) => return Ok(page),
     };
     let invitations = state.store.invitations_due(round.id).await?;
-    let reminders = state.store.reminders_due(round.id, now(), reminded_before(&state)).await?;
+    let reminders = state.store.reminders_due(round.id, invited_before(&state), reminded_before(&state)).await?;
     let mail = state.store.round_mail(round.id).await?;
     let problems: Vec<_> = state
         .store
@@ -95,6 +108,8 @@ pub async fn overview(state: web::Data<AppState>, signed: Signed, key: web::Path
         "problems": problems,
         "failed": problems.iter().filter(|p| p["state"] == "misslyckades").count(),
         "min_days": state.mail.reminder_min_days,
+        "files_only": state.mail.smtp_url.is_none(),
+        "outbox_dir": state.mail.mail_outbox_dir.display().to_string(),
         "mail": {
             "invitation_subject": mail.invitation_subject,
             "invitation_text": mail.invitation_text,
@@ -116,7 +131,9 @@ fn reminded_before(state: &AppState) -> i64 {
 async fn due(state: &AppState, round: &Round, sending: Sending) -> anyhow::Result<usize> {
     Ok(match sending {
         Sending::Invitations => state.store.invitations_due(round.id).await?.queued,
-        Sending::Reminders => state.store.reminders_due(round.id, now(), reminded_before(state)).await?.queued,
+        Sending::Reminders => {
+            state.store.reminders_due(round.id, invited_before(state), reminded_before(state)).await?.queued
+        }
         Sending::Retry => state.store.mail_problems(round.id).await?.iter().filter(|p| p.state == "failed").count(),
     })
 }
@@ -132,33 +149,58 @@ pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web:
     };
     let n = due(&state, &round, sending).await?;
     let closed = round.phase(today()) == Phase::Closed;
+    let days = state.mail.reminder_min_days;
     let (heading, text) = match sending {
         Sending::Invitations => (
             "Skicka inbjudningar",
             format!(
-                "{n} inbjudningar kommer att skickas, en till varje mottagare som inte har fått någon och inte har svarat."
+                "{} kommer att skickas, en till varje mottagare som inte har fått någon och inte har svarat.",
+                count(n, "inbjudan", "inbjudningar")
             ),
         ),
         Sending::Reminders => (
             "Skicka påminnelser",
             format!(
-                "{n} påminnelser kommer att skickas, till dem som har fått sin inbjudan men inte svarat. Den som fått en påminnelse de senaste {} dagarna får ingen nu.",
-                state.mail.reminder_min_days
+                "{} kommer att skickas, till dem som fick sin inbjudan för minst {days} dagar sedan och inte har svarat. Den som fått en påminnelse de senaste {days} dagarna får ingen nu.",
+                count(n, "påminnelse", "påminnelser")
             ),
         ),
         Sending::Retry => (
             "Försök igen med misslyckade",
             format!(
-                "{n} e-postmeddelanden som misslyckades kommer att skickas igen. Rätta först adresserna om det var de som var fel."
+                "{} som misslyckades kommer att skickas igen. Rätta först adresserna om det var de som var fel.",
+                count(n, "e-postmeddelande", "e-postmeddelanden")
             ),
         ),
+    };
+    // What the recipients will read, shown with a made-up recipient.
+    let sample = match sending {
+        Sending::Retry => None,
+        Sending::Invitations | Sending::Reminders => {
+            let kind = if sending == Sending::Invitations { Kind::Invitation } else { Kind::Reminder };
+            let mail = state.store.round_mail(round.id).await?;
+            let data = LetterData::new(
+                &round,
+                &mail,
+                state.mailer.sender(),
+                "Förnamn Efternamn",
+                "Verksamheten",
+                format!("{}/s/…", state.base_url.trim_end_matches('/')),
+            );
+            let letter = state.mailer.letters().render(kind, &mail, &data)?;
+            Some(json!({ "subject": letter.subject, "text": letter.text, "from": state.mailer.sender().to_string() }))
+        }
     };
     let data = json!({
         "round": round_view(&round),
         "heading": heading,
         "text": text,
         "count": n,
-        "closed": closed,
+        "button": format!("Ja, skicka {}", count(n, "e-postmeddelande", "e-postmeddelanden")),
+        "sample": sample,
+        "files_only": state.mail.smtp_url.is_none(),
+        "outbox_dir": state.mail.mail_outbox_dir.display().to_string(),
+        "closed": closed && sending != Sending::Retry,
         "action": format!("/admin/omgangar/{}/utskick/{kind}", round.key),
     });
     signed.ok(&state, "admin/mail_confirm", data)
@@ -186,15 +228,22 @@ pub async fn send(state: web::Data<AppState>, signed: Signed, path: web::Path<(S
     let (n, action, message) = match sending {
         Sending::Invitations => {
             let q = state.store.queue_invitations(round.id, &|_, _| {}).await?;
-            (q.queued, "skickade inbjudningar", format!("{} inbjudningar skickas nu.", q.queued))
+            (q.queued, "skickade inbjudningar", format!("{} skickas nu.", count(q.queued, "inbjudan", "inbjudningar")))
         }
         Sending::Reminders => {
-            let q = state.store.queue_reminders(round.id, None, now(), reminded_before(&state), &|_, _| {}).await?;
-            (q.queued, "skickade påminnelser", format!("{} påminnelser skickas nu.", q.queued))
+            let q = state
+                .store
+                .queue_reminders(round.id, None, invited_before(&state), reminded_before(&state), &|_, _| {})
+                .await?;
+            (q.queued, "skickade påminnelser", format!("{} skickas nu.", count(q.queued, "påminnelse", "påminnelser")))
         }
         Sending::Retry => {
             let n = state.store.requeue(round.id, false).await? as usize;
-            (n, "skickade misslyckade igen", format!("{n} e-postmeddelanden skickas igen."))
+            (
+                n,
+                "skickade misslyckade igen",
+                format!("{} skickas igen.", count(n, "e-postmeddelande", "e-postmeddelanden")),
+            )
         }
     };
     signed.audit(&state, signed.entry(action).round(&round.key).recipients(n)).await?;
@@ -229,11 +278,16 @@ pub async fn save_texts(state: web::Data<AppState>, signed: Signed, key: web::Pa
     };
     // A text the templates cannot render is refused here, not when the emails go out.
     if let Err(e) = state.letters_check(&round, &mail) {
+        tracing::info!("round texts refused: {e:#}");
+        let own = [&mail.invitation_subject, &mail.invitation_text, &mail.reminder_subject, &mail.reminder_text];
+        let text = own.into_iter().flatten().find_map(|t| placeholder_problem(t)).unwrap_or_else(|| {
+            "En platshållare i texterna går inte att läsa. Skriv dem som {{title}}, med två klamrar på varje sida och inget annat inuti.".into()
+        });
         return Ok(signed.page(
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
             "admin/message",
-            json!({ "heading": "Texterna sparades inte", "text": format!("{e:#}"), "back": back }),
+            json!({ "heading": "Texterna sparades inte", "text": format!("{text} Inget har ändrats."), "back": back, "back_label": "Tillbaka till utskick" }),
         ));
     }
     state.store.set_round_mail(round.id, &mail).await?;

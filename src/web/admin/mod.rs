@@ -50,6 +50,7 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .route("/omgangar/ny", web::get().to(rounds::new_form))
         .route("/omgangar/ny", web::post().to(rounds::create))
         .route("/omgangar/{key}", web::get().to(rounds::dashboard))
+        .route("/omgangar/{key}/svarstid", web::get().to(rounds::dates_page))
         .route("/omgangar/{key}/datum", web::post().to(rounds::change_dates))
         .route("/omgangar/{key}/forhandsvisning", web::get().to(rounds::preview))
         .route("/omgangar/{key}/forhandsvisning", web::post().to(rounds::preview_post))
@@ -72,6 +73,20 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .route("/konton", web::post().to(accounts::add))
         .route("/konton/{id}/{change}", web::post().to(accounts::change))
         .route("/logg", web::get().to(accounts::audit_log))
+        .default_service(web::to(not_found))
+}
+
+async fn not_found(state: web::Data<AppState>) -> HttpResponse {
+    state.pages.respond(
+        StatusCode::NOT_FOUND,
+        "admin/message",
+        json!({
+            "heading": "Sidan finns inte",
+            "text": "Adressen leder inte till någon sida i administrationen. Den kan vara felstavad, eller gälla något som inte finns längre.",
+            "back": "/admin/omgangar",
+            "back_label": "Till omgångarna",
+        }),
+    )
 }
 
 /// Admin pages show rosters and figures: no browser or proxy keeps a copy.

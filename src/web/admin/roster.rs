@@ -17,7 +17,8 @@ const PAGE: i64 = 200;
 
 #[derive(serde::Deserialize)]
 pub struct RosterQuery {
-    sida: Option<i64>,
+    /// Read leniently: a page number that is not one shows the first page.
+    sida: Option<String>,
 }
 
 fn state_text(r: &crate::admin::RecipientState) -> (String, bool) {
@@ -49,7 +50,7 @@ pub async fn list(
     }
     let total = state.store.recipient_count(round.id).await?;
     let pages = ((total + PAGE - 1) / PAGE).max(1);
-    let page = query.sida.unwrap_or(1).clamp(1, pages);
+    let page = query.sida.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, pages);
     let recipients: Vec<serde_json::Value> = state
         .store
         .roster_page(round.id, (page - 1) * PAGE, PAGE)

@@ -92,6 +92,11 @@ pub async fn create(state: web::Data<AppState>, signed: Signed, form: Posted) ->
         && c < o
     {
         error("closes", "Sista svarsdagen kommer före den första. Byt plats på datumen eller rätta dem.".into());
+    } else if closes.is_some_and(|c| c < today()) {
+        error(
+            "closes",
+            "Sista svarsdagen har redan varit: ingen skulle kunna svara. Välj i dag eller ett senare datum.".into(),
+        );
     }
     let threshold = match field(&form, "threshold").parse::<u64>() {
         Ok(t) if t >= crate::tally::MINIMUM_THRESHOLD => Some(t),
@@ -239,9 +244,30 @@ pub async fn dashboard(state: web::Data<AppState>, signed: Signed, key: web::Pat
         "groups": groups.iter().map(|(g, (r, i, s))| rate_line(&label_of(g), *r, *i, *s)).collect::<Vec<_>>(),
         "categories": categories.iter().map(|(c, (r, i, s))| rate_line(c, *r, *i, *s)).collect::<Vec<_>>(),
         "empty": total.0 == 0,
-        "today": today.to_string(),
+        "files_only": state.mail.smtp_url.is_none(),
+        "updated": jiff::Zoned::now()
+            .with_time_zone(jiff::tz::TimeZone::get(crate::round::TIME_ZONE)?)
+            .strftime("%H:%M")
+            .to_string(),
     });
     signed.ok(&state, "admin/dashboard", data)
+}
+
+/// The page to close the round now, reopen it or move its last day.
+pub async fn dates_page(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
+    let round = match round_or_404(&state, &signed, &key).await? {
+        Ok(r) => r,
+        Err(page) => return Ok(page),
+    };
+    if !signed.is(Role::Coordinator) {
+        return Ok(forbidden(&state, &signed));
+    }
+    let today = today();
+    // A closed round is offered two more weeks; an open one keeps its day until changed.
+    let suggested =
+        if round.closes_on < today { today.saturating_add(jiff::Span::new().days(14)) } else { round.closes_on };
+    let data = json!({ "round": round_view(&round), "today": today.to_string(), "suggested": suggested.to_string() });
+    signed.ok(&state, "admin/round_dates", data)
 }
 
 /// Closing now, reopening or extending: the last day moves, the first stays.
@@ -257,7 +283,7 @@ pub async fn change_dates(state: web::Data<AppState>, signed: Signed, key: web::
         return Ok(signed.csrf_refused(&state));
     }
     let today = today();
-    let back = format!("/admin/omgangar/{}", round.key);
+    let back = format!("/admin/omgangar/{}/svarstid", round.key);
     let (closes, what) = match field(&form, "action") {
         "close" => {
             if round.phase(today) != Phase::Open {
@@ -337,11 +363,11 @@ pub async fn preview(
     };
     let raw = RawAnswers::new();
     let first = survey.steps_that_apply(&roster, &raw).iter().position(|&a| a).unwrap_or(0);
-    preview_page(&state, &signed, &round, &survey, &roster, first, &raw, &[], StatusCode::OK)
+    preview_page(&state, &signed, &round, &survey, &roster, first, &raw, &[], StatusCode::OK).await
 }
 
 #[allow(clippy::too_many_arguments)]
-fn preview_page(
+async fn preview_page(
     state: &AppState,
     signed: &Signed,
     round: &crate::round::Round,
@@ -364,6 +390,7 @@ fn preview_page(
         "groups": survey.groups.iter().map(|g| json!({ "code": g.code, "label": g.label, "selected": g.code == roster.group })).collect::<Vec<_>>(),
         "back": format!("/admin/omgangar/{}", round.key),
         "key": round.key,
+        "categories": state.store.categories(round.id).await?,
     });
     let status = if errors.is_empty() { status } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok(state.pages.respond(status, "form", data))
@@ -405,11 +432,11 @@ pub async fn preview_post(
     match field(&fields, "action") {
         "back" => {
             let previous = survey.previous_step(step, &roster, &raw).unwrap_or(step);
-            preview_page(&state, &signed, &round, &survey, &roster, previous, &raw, &[], StatusCode::OK)
+            preview_page(&state, &signed, &round, &survey, &roster, previous, &raw, &[], StatusCode::OK).await
         }
         _ => match survey.after_next(step, &roster, &raw) {
             Navigation::Show { step, errors } => {
-                preview_page(&state, &signed, &round, &survey, &roster, step, &raw, &errors, StatusCode::OK)
+                preview_page(&state, &signed, &round, &survey, &roster, step, &raw, &errors, StatusCode::OK).await
             }
             Navigation::Complete(answers) => signed.ok(
                 &state,
