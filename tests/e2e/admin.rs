@@ -684,3 +684,60 @@ async fn an_oversized_or_garbled_form_is_refused_with_a_page_that_says_so() {
     assert!(res.text().await.unwrap().contains("gick inte att läsa som ett formulär"));
     assert_eq!(app.store.round_mail(round.id).await.unwrap().invitation_text, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_is_shown_before_sending_and_texts_that_would_print_wrong_are_refused() {
+    let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
+    let round = app.open_round("lagesbild-2027").await;
+    app.recipients(&round, &[("skolan@example.se", "intern", "skola")]).await;
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick").await;
+    assert!(page.contains("Ingen e-postserver är inställd"), "without SMTP_URL the page says emails become files");
+
+    let page = coordinator
+        .post(
+            "/admin/omgangar/lagesbild-2027/utskick-texter",
+            &[("invitation_subject", "Enkät: {{titel}}"), ("reminders", "7")],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.contains("Platshållaren {{titel}} finns inte"), "{}", page.body);
+    assert!(page.contains("Inget har ändrats."));
+    coordinator.get("/admin/omgangar/lagesbild-2027/utskick").await;
+    let page = coordinator
+        .post(
+            "/admin/omgangar/lagesbild-2027/utskick-texter",
+            &[("invitation_subject", "Enkät: {{title}"), ("reminders", "7")],
+        )
+        .await;
+    assert!(page.contains("saknar sitt slut"), "{}", page.body);
+    assert_eq!(app.store.round_mail(round.id).await.unwrap(), Default::default());
+
+    coordinator.get("/admin/omgangar/lagesbild-2027/utskick").await;
+    let page = coordinator
+        .post(
+            "/admin/omgangar/lagesbild-2027/utskick-texter",
+            &[("invitation_subject", "Svara senast {{closes}}: {{title}}"), ("reminders", "7,-2")],
+        )
+        .await;
+    assert!(page.contains("Texterna är sparade."), "{}", page.body);
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick/inbjudningar").await;
+    assert!(page.contains("1 inbjudan kommer att skickas"), "{}", page.body);
+    assert!(page.contains("Ja, skicka 1 e-postmeddelande<"));
+    let closes = lagesbild::round::swedish_date(round.closes_on);
+    assert!(page.contains(&format!("<strong>Ämne:</strong> Svara senast {closes}: {}", round.title)), "{}", page.body);
+    assert!(page.contains("Hej Förnamn Efternamn,"));
+
+    // Closed: no button at all, and a way to reopen.
+    coordinator.post("/admin/omgangar/lagesbild-2027/datum", &[("action", "close")]).await;
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick/inbjudningar").await;
+    assert!(!page.contains("Ja, skicka"));
+    assert!(page.contains("/admin/omgangar/lagesbild-2027/svarstid"));
+
+    // Odd addresses lead somewhere sensible.
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027/mottagare?sida=abc").await;
+    assert_eq!(page.status, 200);
+    let page = coordinator.get("/admin/finns-inte").await;
+    assert_eq!(page.status, 404);
+    assert!(page.contains("Till omgångarna"));
+}
