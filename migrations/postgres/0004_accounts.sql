@@ -12,6 +12,8 @@ CREATE TABLE accounts (
     -- Consecutive failed logins and when the last one was: the account's brake.
     failed_logins        BIGINT NOT NULL DEFAULT 0,
     last_failed_at       BIGINT,
+    -- Sessions that began before this moment (Unix ms) are over: logging out ends them all.
+    sessions_after       BIGINT NOT NULL DEFAULT 0,
     created_at           BIGINT NOT NULL
 );
 

@@ -12,6 +12,8 @@ CREATE TABLE accounts (
     -- Consecutive failed logins and when the last one was: the account's brake.
     failed_logins        INTEGER NOT NULL DEFAULT 0,
     last_failed_at       INTEGER,
+    -- Sessions that began before this moment (Unix ms) are over: logging out ends them all.
+    sessions_after       INTEGER NOT NULL DEFAULT 0,
     created_at           INTEGER NOT NULL
 );
 

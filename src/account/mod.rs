@@ -3,7 +3,7 @@
 
 mod queries;
 
-pub use queries::{Account, LoginOutcome};
+pub use queries::{Account, LoginOutcome, now_ms};
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;

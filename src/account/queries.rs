@@ -11,6 +11,11 @@ fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
+/// Sessions are ordered to the millisecond: a logout and a login in the same second must not tie.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Account {
     pub id: i64,
@@ -24,6 +29,9 @@ pub struct Account {
     failed_logins: i64,
     #[serde(skip)]
     last_failed_at: Option<i64>,
+    /// Sessions begun before this moment (Unix milliseconds) are no longer valid.
+    #[serde(skip)]
+    pub sessions_after: i64,
 }
 
 #[derive(Debug)]
@@ -36,7 +44,7 @@ pub enum LoginOutcome {
     Wait(i64),
 }
 
-const COLUMNS: &str = "id, email, role, password_hash, disabled, failed_logins, last_failed_at";
+const COLUMNS: &str = "id, email, role, password_hash, disabled, failed_logins, last_failed_at, sessions_after";
 
 fn account_from(row: &AnyRow) -> anyhow::Result<Account> {
     let role: String = row.try_get("role")?;
@@ -50,6 +58,7 @@ fn account_from(row: &AnyRow) -> anyhow::Result<Account> {
         password_hash,
         failed_logins: row.try_get("failed_logins")?,
         last_failed_at: row.try_get("last_failed_at")?,
+        sessions_after: row.try_get("sessions_after")?,
     })
 }
 
@@ -132,12 +141,13 @@ impl Store {
         }
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE accounts SET password_hash = $1, password_link_hash = NULL, password_link_until = NULL,
-                    failed_logins = 0, last_failed_at = NULL
+                    failed_logins = 0, last_failed_at = NULL, sessions_after = $4
              WHERE password_link_hash = $2 AND password_link_until >= $3 AND disabled = 0 RETURNING {COLUMNS}"
         )))
         .bind(password_hash)
         .bind(token::hash(token))
         .bind(now())
+        .bind(now_ms())
         .fetch_optional(&self.write)
         .await?;
         row.as_ref().map(account_from).transpose()
@@ -195,6 +205,17 @@ impl Store {
             Some(row) => account_from(&row),
             None => bail!("kontot finns inte"),
         }
+    }
+
+    /// Ends every session of the account begun before now: a cookie copied before logging
+    /// out is worth nothing after.
+    pub async fn end_sessions(&self, account_id: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE accounts SET sessions_after = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(account_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     /// Checks a login. Failures are counted per account in the database, so that every

@@ -608,12 +608,19 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
     second.get("/admin/konton").await;
     let page = second.post("/admin/konton", &[("email", "analys@stad.se"), ("role", "analyst")]).await;
     assert!(page.contains("Skicka den här länken"), "{}", page.body);
-    // Logging out on one ends the session on both.
+    // Logging out on one ends the session on both, even for a copy of the cookie taken before.
+    let copied = first.download("/admin/omgangar").await.headers().get_all("set-cookie").iter().find_map(|c| {
+        c.to_str().unwrap().split(';').next().filter(|kv| kv.starts_with("lagesbild_admin=")).map(str::to_string)
+    });
+    let copied = copied.expect("the session cookie is sent again with every page");
     first.get("/admin/omgangar").await;
     first.post("/admin/logga-ut", &[]).await;
     let mut after = Browser { base: bases[1].clone(), client: first.client.clone(), last: None, redirected_to: None };
     after.get("/admin/omgangar").await;
     assert!(after.redirected_to.as_deref().unwrap().starts_with("/admin/logga-in"));
+    let thief = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = thief.get(format!("{}/admin/omgangar", bases[1])).header("cookie", &copied).send().await.unwrap();
+    assert_eq!(res.status(), 303, "a cookie copied before the logout no longer works");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,8 +116,9 @@ impl FromRequest for Signed {
                 session.purge();
                 return Err(to_login("ut=tid"));
             }
+            let since = session.get::<i64>("since").ok().flatten().unwrap_or(0);
             let account = match state.store.account(id).await {
-                Ok(Some(a)) if !a.disabled && a.has_password => a,
+                Ok(Some(a)) if !a.disabled && a.has_password && since >= a.sessions_after => a,
                 Ok(_) => {
                     session.purge();
                     return Err(to_login("inloggning=1"));
@@ -232,6 +233,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: Posted) -
             session.insert("account", account.id)?;
             session.insert("csrf", csrf)?;
             session.insert("seen", now())?;
+            session.insert("since", account::now_ms())?;
             state.store.audit(&Entry::new(&account.email, "loggade in")).await?;
             Ok(see_other(destination(till)))
         }
@@ -264,14 +266,17 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: Posted) -
     }
 }
 
-pub async fn logout(req: HttpRequest, form: Posted) -> HttpResponse {
+/// Ends the account's sessions everywhere (a copied cookie included) and this browser's.
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest, form: Posted) -> Page {
     let session = req.get_session();
     if !anonymous_csrf_ok(&session, field(&form, "csrf")) {
-        let state = req.app_data::<web::Data<AppState>>().expect("the application state");
-        return csrf_page(state);
+        return Ok(csrf_page(&state));
+    }
+    if let Some(id) = session.get::<i64>("account").ok().flatten() {
+        state.store.end_sessions(id).await?;
     }
     session.purge();
-    see_other("/admin/logga-in?ut=1")
+    Ok(see_other("/admin/logga-in?ut=1"))
 }
 
 fn link_not_valid(state: &AppState) -> HttpResponse {
