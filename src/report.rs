@@ -199,12 +199,20 @@ pub fn context(
     .flatten()
     .collect();
     let everyone = tallies.section(OVERALL);
+    let folded: Vec<String> = tallies.folded.iter().filter(|f| !f.contains('/')).map(|g| group_label(g)).collect();
+    let folded_groups = match folded.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} och {last}", rest.join(", ")),
+    };
     json!({
         "title": title,
         "year": tallies.year,
         "too_few": tallies.too_few,
         "threshold": tallies.threshold,
         "folded": !tallies.folded.is_empty(),
+        // The groups behind "övriga", so that a reader knows what the share is of.
+        "folded_groups": folded_groups,
         "reach": {
             "invited": everyone.map_or(0, |s| s.invited),
             "respondents": everyone.map_or(0, |s| s.count.respondents),
