@@ -26,6 +26,15 @@ impl Entry {
         }
     }
 
+    /// An action taken on the server's command line, by the operating-system user named.
+    pub fn command_line(action: &str) -> Entry {
+        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
+        Entry::new(
+            &format!("kommandoraden{}", if user.is_empty() { String::new() } else { format!(" ({user})") }),
+            action,
+        )
+    }
+
     pub fn round(mut self, key: &str) -> Entry {
         self.round_key = Some(key.to_string());
         self

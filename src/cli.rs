@@ -2,6 +2,7 @@
 
 use crate::admin::{NewRound, create_round, find_round, parse_roster};
 use crate::analysis;
+use crate::audit::Entry;
 use crate::config::{MailSettings, ServeSettings, Settings};
 use crate::export::Dialect;
 use crate::outbox::commands::{self as mail_commands, MailChanges};
@@ -288,6 +289,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect(&settings.database_url).await?;
             let new = NewRound { survey_id: survey, year, opens, closes, key, title, disclosure_threshold };
             let round = create_round(&settings, &store, new).await?;
+            store.audit(&Entry::command_line("skapade omgången").round(&round.key)).await?;
             println!(
                 "Skapade omgången {} ({}), öppen {} – {}.",
                 round.key,
@@ -371,6 +373,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let bar = progress(rows.len() as u64, "importerar");
             let outcome = store.import_roster(round.id, &rows, &|n| bar.set_position(n.min(rows.len()) as u64)).await?;
             bar.finish_and_clear();
+            store
+                .audit(
+                    &Entry::command_line("importerade mottagare").round(&round.key).recipients(outcome.added).detail(
+                        format!("{}: {} nya, {} fanns redan", file.display(), outcome.added, outcome.already_present),
+                    ),
+                )
+                .await?;
             println!("{}: {} nya mottagare, {} fanns redan.", round.key, outcome.added, outcome.already_present);
             Ok(())
         }
@@ -462,6 +471,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect(&settings.database_url).await?;
             let round = find_round(&store, &round).await?;
             let links = store.mint_tokens(round.id, pending).await?;
+            store
+                .audit(
+                    &Entry::command_line("laddade ner personliga länkar")
+                        .round(&round.key)
+                        .recipients(links.len())
+                        .detail(if pending { "bara de som inte har svarat" } else { "alla mottagare" }),
+                )
+                .await?;
             let sink: Box<dyn Write> = match &out {
                 Some(path) => {
                     Box::new(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?)
@@ -501,7 +518,7 @@ async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Add { role, email } => {
             let (account, token) = store.create_account(&email, role).await?;
             store
-                .audit(&crate::audit::Entry::new("kommandoraden", "lade till konto").detail(format!(
+                .audit(&Entry::command_line("lade till konto").detail(format!(
                     "{} ({})",
                     account.email,
                     role.swedish()
@@ -519,11 +536,7 @@ async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
             let account =
                 store.account_by_email(&email).await?.with_context(|| format!("there is no account for {email}"))?;
             let token = store.new_password_link(account.id).await?;
-            store
-                .audit(
-                    &crate::audit::Entry::new("kommandoraden", "skapade lösenordslänk").detail(account.email.clone()),
-                )
-                .await?;
+            store.audit(&Entry::command_line("skapade lösenordslänk").detail(account.email.clone())).await?;
             println!("Ny lösenordslänk för {} (tidigare länkar slutar fungera):", account.email);
             println!("  {}", link(&token));
         }

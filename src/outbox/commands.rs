@@ -6,6 +6,7 @@ use super::queue::RoundMail;
 use super::worker::Mailer;
 use super::{ReminderStep, format_schedule, parse_schedule};
 use crate::admin::find_round;
+use crate::audit::Entry;
 use crate::config::{MailSettings, Settings};
 use crate::round::{Phase, Round, swedish_date, today};
 use crate::store::Store;
@@ -48,6 +49,7 @@ pub async fn invite(store: &Store, key: &str) -> anyhow::Result<()> {
         })
         .await?;
     bar.finish_and_clear();
+    store.audit(&Entry::command_line("skickade inbjudningar").round(&round.key).recipients(q.queued)).await?;
     println!(
         "{}: köade {} inbjudningar ({} mottagare hade redan en inbjudan eller har svarat).",
         round.key, q.queued, q.left_out
@@ -70,6 +72,7 @@ pub async fn remind(store: &Store, mail: &MailSettings, key: &str) -> anyhow::Re
         })
         .await?;
     bar.finish_and_clear();
+    store.audit(&Entry::command_line("skickade påminnelser").round(&round.key).recipients(q.queued)).await?;
     println!(
         "{}: köade {} påminnelser. Ingen påminnelse till de {} som har svarat, inte fått sin inbjudan än \
          eller fått en påminnelse de senaste {} dagarna.",
@@ -100,6 +103,8 @@ pub async fn send(
             bail!("name the round whose failed emails should be sent again: --round");
         }
         let n = store.requeue(round_id, resend_uncertain).await?;
+        let key = key.unwrap_or_default();
+        store.audit(&Entry::command_line("skickade misslyckade igen").round(key).recipients(n as usize)).await?;
         println!("{n} e-postmeddelanden köades igen.");
     }
     let mailer = Arc::new(Mailer::new(settings, mail, store.clone())?);
@@ -248,6 +253,7 @@ pub async fn round_mail(
     Letters::load(&settings.templates_dir)?.check(&round, &updated, &sender)?;
     if updated != current {
         store.set_round_mail(round.id, &updated).await?;
+        store.audit(&Entry::command_line("ändrade e-posttexter och påminnelser").round(&round.key)).await?;
         println!("Sparade ändringarna för {}.", round.key);
     }
     let own = |v: &Option<String>| match v {

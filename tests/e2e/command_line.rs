@@ -234,6 +234,13 @@ fn cli_flow_on(engine: Engine) {
         let page = browser.login("anna@stad.se", PASSWORD).await;
         assert!(page.contains("anna@stad.se (samordnare)"));
         assert!(page.contains("mars"), "the round is listed");
+        // What was done on the command line is in the audit log too.
+        let page = browser.get("/admin/logg").await;
+        assert!(page.contains("kommandoraden"), "{}", page.body);
+        for action in ["skapade omgången", "importerade mottagare", "laddade ner personliga länkar", "lade till konto"]
+        {
+            assert!(page.contains(action), "{action}");
+        }
     });
     let (accounts, _) = text(&lagesbild(dir.path(), &db, &["user", "list"]));
     assert_eq!(accounts.trim(), "anna@stad.se\tsamordnare\taktivt");
