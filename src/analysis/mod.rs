@@ -268,7 +268,7 @@ pub async fn export_tallies(store: &Store, round: &Round, dialect: Dialect, out:
 pub async fn charts(store: &Store, round: &Round) -> anyhow::Result<Vec<crate::chart::Chart>> {
     let survey = survey_of(round)?;
     let tallies = tallies(store, round, &survey).await?;
-    let trend = trend_until(store, &round.survey_id, round.year).await?;
+    let trend = trend_until(store, round).await?;
     Ok(crate::chart::charts(&survey, &tallies, &trend))
 }
 
@@ -281,7 +281,7 @@ pub async fn report(
 ) -> anyhow::Result<(String, Vec<(crate::chart::Chart, Vec<u8>)>)> {
     let survey = survey_of(round)?;
     let tallies = tallies(store, round, &survey).await?;
-    let trend = trend_until(store, &round.survey_id, round.year).await?;
+    let trend = trend_until(store, round).await?;
     let charts: Vec<(crate::chart::Chart, Vec<u8>)> = if tallies.too_few {
         Vec::new()
     } else {
@@ -298,9 +298,13 @@ pub async fn report(
     Ok((text, charts))
 }
 
-/// The trend of a survey up to and including a year.
-pub async fn trend_until(store: &Store, survey_id: &str, year: i64) -> anyhow::Result<Vec<TrendFigure>> {
-    Ok(trend(store, survey_id).await?.into_iter().filter(|t| t.figure.year <= year).collect())
+/// The trend as seen from a round: earlier years, and this round's own figures for its year
+/// (even when another round of the survey has the same year, a trial round for instance).
+pub async fn trend_until(store: &Store, round: &Round) -> anyhow::Result<Vec<TrendFigure>> {
+    let mut by_year = years(store, &round.survey_id, Some(round.year)).await?;
+    let survey = survey_of(round)?;
+    by_year.insert(round.year, tallies(store, round, &survey).await?.figures(&survey));
+    Ok(with_changes(by_year))
 }
 
 /// A figure of one year with its change since the previous year that has the same figure.
@@ -315,16 +319,31 @@ pub struct TrendFigure {
 /// Every year of a survey side by side: the imported history and each round's tallies,
 /// matched by identifiers (question, row, column, group, code), oldest year first.
 pub async fn trend(store: &Store, survey_id: &str) -> anyhow::Result<Vec<TrendFigure>> {
+    Ok(with_changes(years(store, survey_id, None).await?))
+}
+
+/// Each year's figures (before `before`, if given): the imported history, replaced by a
+/// round's own figures for its year; of two rounds of one year, the one created last.
+async fn years(store: &Store, survey_id: &str, before: Option<i64>) -> anyhow::Result<BTreeMap<i64, Vec<Figure>>> {
     let mut by_year: BTreeMap<i64, Vec<Figure>> = BTreeMap::new();
     for f in store.history(survey_id).await? {
         by_year.entry(f.year).or_default().push(f);
     }
+    let mut latest: BTreeMap<i64, Round> = BTreeMap::new();
     for round in store.rounds_of(survey_id).await? {
-        let survey = survey_of(&round)?;
-        // A round's own figures replace imported ones for its year.
-        by_year.insert(round.year, tallies(store, &round, &survey).await?.figures(&survey));
+        latest.insert(round.year, round);
     }
-    Ok(with_changes(by_year))
+    for (year, round) in latest {
+        if before.is_some_and(|b| year >= b) {
+            continue;
+        }
+        let survey = survey_of(&round)?;
+        by_year.insert(year, tallies(store, &round, &survey).await?.figures(&survey));
+    }
+    if let Some(before) = before {
+        by_year.retain(|&year, _| year < before);
+    }
+    Ok(by_year)
 }
 
 type FigureKey = (String, String, String, String, String);

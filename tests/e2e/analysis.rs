@@ -6,7 +6,10 @@ use crate::on_both_engines;
 use std::path::Path;
 use std::process::Command;
 
-on_both_engines!(known_answers_come_out_of_every_export_with_exact_figures);
+on_both_engines!(
+    known_answers_come_out_of_every_export_with_exact_figures,
+    a_round_compares_its_own_year_even_beside_a_trial_round_of_that_year,
+);
 
 fn lagesbild(app: &TestApp, dir: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
@@ -235,4 +238,32 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     let html = lagesbild(&app, d, &["report", "--round", "r", "--format", "html"]);
     assert!(html.starts_with("<!doctype html>") && html.contains("data:image/png;base64,"));
     assert!(html.contains("ökat, från 25 % till 42 %"));
+}
+
+async fn a_round_compares_its_own_year_even_beside_a_trial_round_of_that_year(app: TestApp) {
+    use lagesbild::tally::{RESPONSE_RATE, code};
+    let real = app.open_round("skarp").await;
+    let trial = app.open_round("prov").await;
+    assert_eq!(real.year, trial.year);
+    let rows: Vec<(String, &str, &str)> = (0..10).map(|i| (format!("e{i}@example.se"), "intern", "skola")).collect();
+    let rows: Vec<(&str, &str, &str)> = rows.iter().map(|(e, g, c)| (e.as_str(), *g, *c)).collect();
+    let mut everyone = app.recipients(&real, &rows).await;
+    for r in everyone.iter_mut().take(5) {
+        r.answer_nothing_seen().await;
+    }
+    let mut testers = app.recipients(&trial, &rows[..5]).await;
+    for r in testers.iter_mut() {
+        r.answer_nothing_seen().await;
+    }
+    let rate = |trend: &[lagesbild::analysis::TrendFigure]| {
+        trend
+            .iter()
+            .find(|t| {
+                t.figure.question == RESPONSE_RATE && t.figure.group == "alla" && t.figure.code == code::RESPONDENTS
+            })
+            .and_then(|t| t.figure.share)
+    };
+    // The trial round was created last, but each round's trend shows its own response rate.
+    assert_eq!(rate(&lagesbild::analysis::trend_until(&app.store, &real).await.unwrap()), Some(0.5));
+    assert_eq!(rate(&lagesbild::analysis::trend_until(&app.store, &trial).await.unwrap()), Some(1.0));
 }

@@ -45,17 +45,23 @@ pub async fn page(state: web::Data<AppState>, signed: Signed, key: web::Path<Str
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    let charts: Vec<_> = analysis::charts(&state.store, &round)
-        .await?
-        .iter()
-        .map(|c| json!({ "name": c.name, "title": c.title }))
-        .collect();
     let submitted: i64 = state.store.rounds().await?.iter().find(|r| r.round.id == round.id).map_or(0, |r| r.submitted);
+    let too_few = (submitted as u64) < round.disclosure_threshold;
+    // Below the threshold every chart would be empty: none is offered.
+    let charts: Vec<_> = if too_few {
+        Vec::new()
+    } else {
+        analysis::charts(&state.store, &round)
+            .await?
+            .iter()
+            .map(|c| json!({ "name": c.name, "title": c.title }))
+            .collect()
+    };
     let data = json!({
         "round": round_view(&round),
         "charts": charts,
         "submitted": submitted,
-        "too_few": (submitted as u64) < round.disclosure_threshold,
+        "too_few": too_few,
     });
     signed.ok(&state, "admin/analysis", data)
 }

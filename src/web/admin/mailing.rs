@@ -184,7 +184,7 @@ pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web:
                 &mail,
                 state.mailer.sender(),
                 "Förnamn Efternamn",
-                "Verksamheten",
+                "Förskolan Exempel",
                 format!("{}/s/…", state.base_url.trim_end_matches('/')),
             );
             let letter = state.mailer.letters().render(kind, &mail, &data)?;

@@ -48,6 +48,7 @@ pub async fn list(
     if !signed.is(Role::Coordinator) {
         return Ok(forbidden(&state, &signed));
     }
+    let survey = state.survey(round.id).await?;
     let total = state.store.recipient_count(round.id).await?;
     let pages = ((total + PAGE - 1) / PAGE).max(1);
     let page = query.sida.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, pages);
@@ -60,7 +61,7 @@ pub async fn list(
             let (invitation, failed) = state_text(r);
             json!({
                 "email": r.email, "name": r.name, "organisation": r.organisation,
-                "group": r.group, "category": r.category,
+                "group": survey.group_label(&r.group), "category": r.category,
                 "invitation": invitation, "failed": failed, "error": r.error,
                 "reminders": r.reminders_sent, "reminder_waiting": r.reminder_waiting,
                 "opened": r.opened, "submitted": r.submitted,
@@ -176,6 +177,7 @@ pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<S
     // Parsing succeeded, so the file is UTF-8 (a BOM, if any, is dropped on the way).
     let text =
         String::from_utf8_lossy(upload.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&upload.bytes)).into_owned();
+    let survey = state.survey(round.id).await?;
     let present = state.store.roster_emails(round.id).await?;
     let new: Vec<_> = rows.iter().filter(|r| !present.contains(&r.email)).collect();
     let mut by_group: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -189,7 +191,7 @@ pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<S
         "rows": rows.len(),
         "new": new.len(),
         "already": rows.len() - new.len(),
-        "by_group": by_group.iter().map(|((g, c), n)| json!({ "group": g, "category": c, "count": n })).collect::<Vec<_>>(),
+        "by_group": by_group.iter().map(|((g, c), n)| json!({ "group": survey.group_label(g), "category": c, "count": n })).collect::<Vec<_>>(),
         "sample": new.iter().take(20).map(|r| json!({ "email": r.email, "name": r.name, "organisation": r.organisation, "group": r.group, "category": r.category })).collect::<Vec<_>>(),
         "more": new.len().saturating_sub(20),
         "action": format!("/admin/omgangar/{}/mottagare/importera/{id}", round.key),
