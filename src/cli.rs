@@ -74,7 +74,8 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Write a CSV of email and personal link for a round's recipients (for a mail merge).
+    /// Write a CSV of email, name, organisation and personal link for a round's recipients
+    /// (for a mail merge).
     /// Each run mints new links; links written earlier keep working.
     Links {
         #[arg(long)]
@@ -470,7 +471,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Links { round, pending, out } => {
             let store = Store::connect(&settings.database_url).await?;
             let round = find_round(&store, &round).await?;
-            let links = store.mint_tokens(round.id, pending).await?;
+            let links = store.mint_links(round.id, pending).await?;
             store
                 .audit(
                     &Entry::command_line("laddade ner personliga länkar")
@@ -479,18 +480,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         .detail(if pending { "bara de som inte har svarat" } else { "alla mottagare" }),
                 )
                 .await?;
-            let sink: Box<dyn Write> = match &out {
-                Some(path) => {
-                    Box::new(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?)
-                }
-                None => Box::new(std::io::stdout().lock()),
-            };
-            let mut w = csv::Writer::from_writer(sink);
-            w.write_record(["email", "link"])?;
-            for (email, token) in &links {
-                w.write_record([email.as_str(), &settings.link(token)])?;
-            }
-            w.flush()?;
+            crate::admin::write_links(output(&out)?, &links, |token| settings.link(token))?;
             if let Some(path) = out {
                 eprintln!("Skrev {} personliga länkar till {}.", links.len(), path.display());
             }

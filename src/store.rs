@@ -49,6 +49,15 @@ pub struct Respondent {
     pub draft: (usize, RawAnswers),
 }
 
+/// A personal link just minted, with whom it is for; the token is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct MintedLink {
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    pub token: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportOutcome {
     pub added: usize,
@@ -274,9 +283,14 @@ impl Store {
     /// Mints a new personal link token for each recipient of the round (only those who have
     /// not answered when `pending_only`) and returns (email, token). Earlier tokens keep working.
     pub async fn mint_tokens(&self, round_id: i64, pending_only: bool) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(self.mint_links(round_id, pending_only).await?.into_iter().map(|l| (l.email, l.token)).collect())
+    }
+
+    /// As `mint_tokens`, with each recipient's name and organisation for a mail merge.
+    pub async fn mint_links(&self, round_id: i64, pending_only: bool) -> anyhow::Result<Vec<MintedLink>> {
         let filter = if pending_only { " AND submitted_on IS NULL" } else { "" };
         let recipients = sqlx::query(AssertSqlSafe(format!(
-            "SELECT id, email FROM recipients WHERE round_id = $1{filter} ORDER BY id"
+            "SELECT id, email, name, organisation FROM recipients WHERE round_id = $1{filter} ORDER BY id"
         )))
         .bind(round_id)
         .fetch_all(&self.read)
@@ -291,7 +305,12 @@ impl Store {
             )));
             for row in chunk {
                 let (token, hash) = token::mint();
-                links.push((row.try_get::<String, _>("email")?, token));
+                links.push(MintedLink {
+                    email: row.try_get("email")?,
+                    name: row.try_get("name")?,
+                    organisation: row.try_get("organisation")?,
+                    token,
+                });
                 q = q.bind(hash).bind(row.try_get::<i64, _>("id")?).bind(created);
             }
             q.execute(&mut *tx).await?;

@@ -23,6 +23,27 @@ pub struct NewRound {
     pub disclosure_threshold: Option<u64>,
 }
 
+/// The links file for a mail merge: `email,name,organisation,link`, one row per recipient.
+pub fn write_links(
+    out: impl std::io::Write,
+    links: &[crate::store::MintedLink],
+    link: impl Fn(&str) -> String,
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["email", "name", "organisation", "link"])?;
+    for l in links {
+        let cells = [
+            l.email.as_str(),
+            &crate::export::neutralise(&l.name),
+            &crate::export::neutralise(&l.organisation),
+            &link(&l.token),
+        ];
+        w.write_record(cells)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 pub fn parse_roster(round: &Round, bytes: &[u8]) -> Result<Vec<RosterRow>, Vec<String>> {
     let survey = survey::parse(&round.definition)
         .map_err(|p| vec![format!("the round's survey definition is broken: {p:?}")])?;

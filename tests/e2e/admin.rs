@@ -270,7 +270,10 @@ async fn a_roster_upload_is_checked_previewed_and_then_imported(app: TestApp) {
     let mut rows = csv::Reader::from_reader(body.as_bytes());
     let links: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
     assert_eq!(links.len(), 3);
-    let mut respondent = crate::helpers::Respondent::new(&links[0][1]);
+    assert_eq!(rows.headers().unwrap(), vec!["email", "name", "organisation", "link"]);
+    let maria = links.iter().find(|l| &l[0] == "forskolan@example.se").unwrap();
+    assert_eq!((&maria[1], &maria[2]), ("Maria Åkesson", "Förskolan Solrosen"));
+    let mut respondent = crate::helpers::Respondent::new(&links[0][3]);
     assert_eq!(respondent.open().await.status, 200);
 
     let page = coordinator.get("/admin/logg").await;

@@ -191,8 +191,11 @@ fn cli_flow_on(engine: Engine) {
     let out = lagesbild(dir.path(), &db, &["--base-url", &base, "links", "--round", "mars", "--out", "lankar.csv"]);
     assert!(out.status.success(), "{:?}", text(&out));
     let mut links = csv::Reader::from_path(dir.path().join("lankar.csv")).unwrap();
-    assert_eq!(links.headers().unwrap(), vec!["email", "link"]);
-    let links: Vec<(String, String)> = links.deserialize().map(Result::unwrap).collect();
+    assert_eq!(links.headers().unwrap(), vec!["email", "name", "organisation", "link"]);
+    let links: Vec<(String, String, String, String)> = links.deserialize().map(Result::unwrap).collect();
+    let solrosen = links.iter().find(|l| l.0.starts_with("forskolan.solrosen")).unwrap();
+    assert_eq!((solrosen.1.as_str(), solrosen.2.as_str()), ("Maria Åkesson", "Förskolan Solrosen"));
+    let links: Vec<(String, String)> = links.into_iter().map(|(e, _, _, l)| (e, l)).collect();
     let sample_rows = std::fs::read_to_string(&sample).unwrap().lines().filter(|l| !l.trim().is_empty()).count() - 1;
     assert_eq!(links.len(), sample_rows);
     let (email, link) = links.iter().find(|(e, _)| e.starts_with("forskolan.solrosen")).unwrap().clone();

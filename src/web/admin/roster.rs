@@ -260,13 +260,9 @@ pub async fn links(state: web::Data<AppState>, signed: Signed, key: web::Path<St
         return Ok(signed.csrf_refused(&state));
     }
     let pending = field(&form, "pending") == "1";
-    let links = state.store.mint_tokens(round.id, pending).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["email", "link"])?;
-    for (email, token) in &links {
-        w.write_record([email.as_str(), &state.link(token)])?;
-    }
-    let body = w.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+    let links = state.store.mint_links(round.id, pending).await?;
+    let mut body = Vec::new();
+    crate::admin::write_links(&mut body, &links, |token| state.link(token))?;
     signed
         .audit(
             &state,
