@@ -261,6 +261,7 @@ where
                 .y_label_area_size(10)
                 .build_cartesian_2d(0.0..x_max, 0.0..bands)?;
             c.configure_mesh()
+                .light_line_style(TRANSPARENT)
                 .disable_y_mesh()
                 .disable_y_axis()
                 .x_desc(&chart.axis)
@@ -313,14 +314,16 @@ where
                 .margin(25)
                 .x_label_area_size(60)
                 .y_label_area_size(90)
-                .build_cartesian_2d((first - 1)..(last + 1), 0.0..100.0)?;
+                // Headroom above 100 % for the value printed over each point.
+                .build_cartesian_2d((first - 1)..(last + 1), 0.0..112.0)?;
             c.configure_mesh()
+                .light_line_style(TRANSPARENT)
                 .y_desc(&chart.axis)
                 .x_labels((last - first + 3) as usize)
                 .x_label_formatter(&|y| if *y < first || *y > last { String::new() } else { y.to_string() })
                 .label_style(("sans-serif", 24))
                 .axis_desc_style(("sans-serif", 26))
-                .y_label_formatter(&|v| number(*v, true))
+                .y_label_formatter(&|v| if *v > 100.0 { String::new() } else { number(*v, true) })
                 .draw()?;
             for (k, (name, points)) in series.iter().enumerate() {
                 let color = PALETTE[k % PALETTE.len()];
