@@ -580,15 +580,9 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
             base_url: String::new(),
         };
         let serve = lagesbild::config::ServeSettings {
-            bind: "127.0.0.1:0".into(),
-            body_limit: 64 * 1024,
-            misses_per_minute: 20,
-            behind_proxy: false,
-            conceal_every_seconds: 300,
             workers: Some(1),
-            session_idle_minutes: 30,
-            login_attempts_per_minute: 100,
-            upload_limit: 1024 * 1024,
+            conceal_every_seconds: 300,
+            ..crate::helpers::serve_settings()
         };
         let s = lagesbild::store::Store::connect(&database_url).await.unwrap();
         let app = lagesbild::web::Application::build(settings, serve, mail_settings(&dir), s.clone()).await.unwrap();
@@ -750,4 +744,42 @@ async fn the_email_is_shown_before_sending_and_texts_that_would_print_wrong_are_
     let page = coordinator.get("/admin/finns-inte").await;
     assert_eq!(page.status, 404);
     assert!(page.contains("Till omgångarna"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_cookie_is_secure_when_the_service_is_reached_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, _) = fresh_database(Engine::Sqlite, &dir).await.unwrap();
+    let settings = lagesbild::config::Settings {
+        database_url: database_url.clone(),
+        surveys_dir: project_dir().join("surveys"),
+        templates_dir: project_dir().join("templates"),
+        base_url: "https://enkat.stad.se".into(),
+    };
+    let store = lagesbild::store::Store::connect(&database_url).await.unwrap();
+    let app = lagesbild::web::Application::build(
+        settings,
+        crate::helpers::serve_settings(),
+        mail_settings(&dir),
+        store.clone(),
+    )
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run());
+    let (_, token) = store.create_account("samordnare@stad.se", Role::Coordinator).await.unwrap();
+    store.set_password_by_link(&token, &lagesbild::account::hash_password(PASSWORD).unwrap()).await.unwrap();
+
+    let mut browser = Browser::new(&base);
+    browser.get("/admin/logga-in").await;
+    let res = browser
+        .client
+        .post(format!("{base}/admin/logga-in"))
+        .form(&[("csrf", browser.csrf().as_str()), ("email", "samordnare@stad.se"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>().join("\n");
+    assert!(cookie.contains("lagesbild_admin=") && cookie.contains("Secure"), "{cookie}");
 }

@@ -116,17 +116,7 @@ impl TestApp {
             templates_dir: project_dir().join("templates"),
             base_url: String::new(),
         };
-        let mut serve = ServeSettings {
-            bind: "127.0.0.1:0".into(),
-            body_limit: 64 * 1024,
-            misses_per_minute: 20,
-            behind_proxy: false,
-            conceal_every_seconds: 1,
-            workers: Some(2),
-            session_idle_minutes: 30,
-            login_attempts_per_minute: 100,
-            upload_limit: 1024 * 1024,
-        };
+        let mut serve = serve_settings();
         tune(&mut serve);
         let mut mail = mail_settings(&dir);
         tune_mail(&mut mail);
@@ -191,6 +181,21 @@ impl TestApp {
 
     pub async fn respondent(&self, round: &Round, email: &str, group: &str) -> Respondent {
         self.recipients(round, &[(email, group, "skola")]).await.remove(0)
+    }
+}
+
+/// Server settings for a test: a port chosen by the system, two workers, generous brakes.
+pub fn serve_settings() -> ServeSettings {
+    ServeSettings {
+        bind: "127.0.0.1:0".into(),
+        body_limit: 64 * 1024,
+        misses_per_minute: 20,
+        behind_proxy: false,
+        conceal_every_seconds: 1,
+        workers: Some(2),
+        session_idle_minutes: 30,
+        login_attempts_per_minute: 100,
+        upload_limit: 1024 * 1024,
     }
 }
 

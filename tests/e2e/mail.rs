@@ -5,7 +5,7 @@
 use crate::helpers::{Engine, Respondent, TestApp, fresh_database, mail_settings, project_dir};
 use crate::smtp::{Email, SmtpServer, not_exactly_once};
 use lagesbild::admin::{NewRound, create_round, parse_roster};
-use lagesbild::config::{ServeSettings, Settings};
+use lagesbild::config::Settings;
 use lagesbild::round::{Round, swedish_date};
 use lagesbild::store::Store;
 use lagesbild::web::Application;
@@ -340,16 +340,10 @@ async fn two_servers_on_one_postgresql_database_deliver_every_email_exactly_once
         let mut mail = mail_settings(&dir);
         mail.smtp_url = Some(smtp.url());
         mail.mail_from = from.into();
-        let serve = ServeSettings {
-            bind: "127.0.0.1:0".into(),
-            body_limit: 64 * 1024,
-            misses_per_minute: 20,
-            behind_proxy: false,
-            conceal_every_seconds: 300,
+        let serve = lagesbild::config::ServeSettings {
             workers: Some(1),
-            session_idle_minutes: 30,
-            login_attempts_per_minute: 100,
-            upload_limit: 1024 * 1024,
+            conceal_every_seconds: 300,
+            ..crate::helpers::serve_settings()
         };
         let store = Store::connect(&f.settings.database_url).await.unwrap();
         let app = Application::build(f.settings.clone(), serve, mail, store).await.unwrap();
