@@ -559,6 +559,12 @@ async fn invitations_sent_from_the_browser_reach_the_smtp_server() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(delivered, "{}", coordinator.last.as_ref().unwrap().body);
+    // Nobody is reminded minutes after the invitation: the reminder waits REMINDER_MIN_DAYS.
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick").await;
+    assert!(page.contains("Påminnelse kan skickas till <strong>0</strong>"), "{}", page.body);
+    assert!(!page.contains("/utskick/paminnelser\""));
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick/paminnelser").await;
+    assert!(page.contains("0 påminnelser kommer att skickas"), "{}", page.body);
     let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick/inbjudningar").await;
     assert!(page.contains("0 inbjudningar kommer att skickas"));
     assert!(page.contains("Det finns inget att skicka just nu."));
