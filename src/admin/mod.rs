@@ -104,4 +104,4 @@ pub async fn create_round(settings: &Settings, store: &Store, new: NewRound) -> 
 }
 
 mod queries;
-pub use queries::{RecipientState, RosterUpload};
+pub use queries::{RecipientState, Removal, RosterUpload};

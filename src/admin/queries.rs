@@ -29,6 +29,18 @@ pub struct RecipientState {
     pub submitted: bool,
 }
 
+/// What became of a request to take a recipient off the roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    /// Not on this round's roster.
+    NotFound,
+    /// Has answered: stays, so that the response rate keeps counting them.
+    Answered,
+    /// An email to them is being handed to the relay right now.
+    Sending,
+}
+
 #[derive(Debug, Clone)]
 pub struct RosterUpload {
     pub id: i64,
@@ -91,6 +103,42 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Takes a recipient who has not answered off the roster, with their links, draft and
+    /// emails: for an address imported by mistake. One transaction.
+    pub async fn remove_recipient(&self, round_id: i64, email: &str) -> anyhow::Result<Removal> {
+        let mut tx = self.write.begin().await?;
+        let found: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT id, submitted_on FROM recipients WHERE round_id = $1 AND email = $2")
+                .bind(round_id)
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((id, submitted_on)) = found else { return Ok(Removal::NotFound) };
+        if submitted_on.is_some() {
+            return Ok(Removal::Answered);
+        }
+        // On PostgreSQL the rows are locked, so that a sender cannot claim one meanwhile.
+        let lock = if self.engine == crate::store::Engine::Postgres { " FOR UPDATE" } else { "" };
+        let states: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT state FROM outbox WHERE recipient_id = $1{lock}")))
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        if states.iter().any(|s| s == "sending") {
+            return Ok(Removal::Sending);
+        }
+        for sql in [
+            "DELETE FROM outbox WHERE recipient_id = $1",
+            "DELETE FROM tokens WHERE recipient_id = $1",
+            "DELETE FROM drafts WHERE recipient_id = $1",
+            "DELETE FROM recipients WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(Removal::Removed)
     }
 
     /// The categories on the round's roster, in order.

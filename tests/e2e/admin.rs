@@ -133,7 +133,7 @@ async fn an_analyst_is_refused_every_change_and_every_address(app: TestApp) {
         assert!(page.contains("analytikerkonto"), "{path}");
     }
     analyst.get("/admin/omgangar/lagesbild-2027/analys").await;
-    let posts: [(&str, &[(&str, &str)]); 6] = [
+    let posts: [(&str, &[(&str, &str)]); 7] = [
         (
             "/admin/omgangar/ny",
             &[
@@ -149,6 +149,7 @@ async fn an_analyst_is_refused_every_change_and_every_address(app: TestApp) {
         ("/admin/omgangar/lagesbild-2027/lankar.csv", &[("pending", "0")]),
         ("/admin/konton", &[("email", "ny@stad.se"), ("role", "coordinator")]),
         ("/admin/omgangar/lagesbild-2027/utskick-texter", &[("contact", "Ring mig")]),
+        ("/admin/omgangar/lagesbild-2027/mottagare/ta-bort", &[("email", "skolan@example.se"), ("confirm", "1")]),
     ];
     for (path, fields) in posts {
         let page = analyst.post(path, fields).await;
@@ -276,7 +277,25 @@ async fn a_roster_upload_is_checked_previewed_and_then_imported(app: TestApp) {
     let mut respondent = crate::helpers::Respondent::new(&links[0][3]);
     assert_eq!(respondent.open().await.status, 200);
 
+    // A recipient imported by mistake comes off the roster; one who has answered does not.
+    let link_of = |email: &str| links.iter().find(|l| &l[0] == email).unwrap()[3].to_string();
+    let mut answered = crate::helpers::Respondent::new(&link_of("trafik@example.se"));
+    answered.answer_nothing_seen().await;
+    let remove = "/admin/omgangar/lagesbild-2027/mottagare/ta-bort";
+    coordinator.get("/admin/omgangar/lagesbild-2027/mottagare").await;
+    let page = coordinator.post(remove, &[("email", "trafik@example.se"), ("confirm", "1")]).await;
+    assert!(page.contains("trafik@example.se har redan svarat och kan inte tas bort"), "{}", page.body);
+    let page = coordinator.post(remove, &[("email", "forening@example.se")]).await;
+    assert!(page.contains("Ta bort forening@example.se?"), "a confirmation first: {}", page.body);
+    assert_eq!(app.store.recipient_count(round.id).await.unwrap(), 3);
+    let page = coordinator.post(remove, &[("email", "forening@example.se"), ("confirm", "1")]).await;
+    assert!(page.contains("forening@example.se är borttagen från mottagarlistan"), "{}", page.body);
+    assert_eq!(app.store.recipient_count(round.id).await.unwrap(), 2);
+    assert_eq!(crate::helpers::Respondent::new(&link_of("forening@example.se")).open().await.status, 404);
+    assert_eq!(app.store.responses(round.id).await.unwrap().len(), 1, "the response stays");
+
     let page = coordinator.get("/admin/logg").await;
+    assert!(page.contains("tog bort mottagare"));
     assert!(page.contains("importerade mottagare"));
     assert!(page.contains("mottagare.csv: 3 nya, 0 fanns redan"));
     assert!(page.contains("laddade ner personliga länkar"));

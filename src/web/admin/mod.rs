@@ -58,6 +58,7 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .route("/omgangar/{key}/mottagare/importera", web::get().to(roster::upload_form))
         .route("/omgangar/{key}/mottagare/importera", web::post().to(roster::upload))
         .route("/omgangar/{key}/mottagare/importera/{upload}", web::post().to(roster::confirm))
+        .route("/omgangar/{key}/mottagare/ta-bort", web::post().to(roster::remove))
         .route("/omgangar/{key}/lankar.csv", web::post().to(roster::links))
         .route("/omgangar/{key}/utskick", web::get().to(mailing::overview))
         .route("/omgangar/{key}/utskick/{kind}", web::get().to(mailing::confirm_form))

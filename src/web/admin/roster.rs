@@ -3,7 +3,7 @@
 
 use super::{Page, Posted, Signed, field, forbidden, round_or_404, round_view, see_other};
 use crate::account::Role;
-use crate::admin::parse_roster;
+use crate::admin::{Removal, parse_roster};
 use crate::web::AppState;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
@@ -277,4 +277,45 @@ pub async fn links(state: web::Data<AppState>, signed: Signed, key: web::Path<St
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"lankar-{}.csv\"", round.key)))
         .body(body))
+}
+
+/// Takes a recipient who has not answered off the roster (an address imported by mistake),
+/// after a confirmation that says what it means.
+pub async fn remove(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
+    let round = match round_or_404(&state, &signed, &key).await? {
+        Ok(r) => r,
+        Err(page) => return Ok(page),
+    };
+    if !signed.is(Role::Coordinator) {
+        return Ok(forbidden(&state, &signed));
+    }
+    if !signed.csrf_ok(field(&form, "csrf")) {
+        return Ok(signed.csrf_refused(&state));
+    }
+    let email = field(&form, "email").to_string();
+    let back = format!("/admin/omgangar/{}/mottagare", round.key);
+    if field(&form, "confirm") != "1" {
+        return signed.ok(
+            &state,
+            "admin/roster_remove",
+            json!({ "round": round_view(&round), "email": email, "back": back }),
+        );
+    }
+    let message = match state.store.remove_recipient(round.id, &email).await? {
+        Removal::Removed => {
+            signed
+                .audit(&state, signed.entry("tog bort mottagare").round(&round.key).recipients(1).detail(email.clone()))
+                .await?;
+            format!("{email} är borttagen från mottagarlistan. Dess länkar fungerar inte längre.")
+        }
+        Removal::NotFound => format!("{email} finns inte på mottagarlistan; inget ändrades."),
+        Removal::Answered => format!(
+            "{email} har redan svarat och kan inte tas bort: svaret är anonymt och ingår i svarsfrekvensen. Inget ändrades."
+        ),
+        Removal::Sending => {
+            format!("Ett e-postmeddelande till {email} skickas just nu. Försök igen om en minut; inget ändrades.")
+        }
+    };
+    signed.flash(message);
+    Ok(see_other(&back))
 }
