@@ -18,6 +18,9 @@ pub const PASSWORD_LINK_DAYS: i64 = 7;
 /// Failed logins on one account before each further attempt has to wait.
 pub const FREE_FAILURES: i64 = 5;
 
+/// The first wait after `FREE_FAILURES`; it doubles with each further failure.
+pub const FIRST_WAIT_SECONDS: i64 = 30;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -96,7 +99,7 @@ pub fn login_wait(failures: i64, last_failed_at: Option<i64>, now: i64) -> Optio
     if failures < FREE_FAILURES {
         return None;
     }
-    let wait = (30i64 << (failures - FREE_FAILURES).min(5)).min(15 * 60);
+    let wait = (FIRST_WAIT_SECONDS << (failures - FREE_FAILURES).min(5)).min(15 * 60);
     let until = last_failed_at.unwrap_or(0) + wait;
     (until > now).then_some(until - now)
 }

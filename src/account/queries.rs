@@ -37,9 +37,11 @@ pub struct Account {
 #[derive(Debug)]
 pub enum LoginOutcome {
     LoggedIn(Account),
-    /// Unknown address, wrong password, no password yet or a disabled account: one answer for
-    /// all, so that a guesser learns nothing about which addresses have accounts.
+    /// Wrong password, no password yet or a disabled account.
     Refused,
+    /// No account has this address. The pages answer it exactly as `Refused` (and brake it
+    /// the same way), so that a guesser learns nothing about which addresses have accounts.
+    Unknown,
     /// Too many failures in a row on this account: try again after this many seconds.
     Wait(i64),
 }
@@ -181,12 +183,15 @@ impl Store {
     pub async fn set_account_disabled(&self, id: i64, disabled: bool) -> anyhow::Result<Account> {
         let mut tx = self.write.begin().await?;
         if disabled {
-            let others: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM accounts WHERE role = 'coordinator' AND disabled = 0 AND id <> $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
+            // On PostgreSQL the active coordinators are locked, so that two coordinators
+            // disabling each other at once cannot both pass this check.
+            let lock = if self.engine == crate::store::Engine::Postgres { " FOR UPDATE" } else { "" };
+            let active: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM accounts WHERE role = 'coordinator' AND disabled = 0 ORDER BY id{lock}"
+            )))
+            .fetch_all(&mut *tx)
             .await?;
+            let others = active.iter().filter(|&&a| a != id).count();
             let is_coordinator: Option<String> =
                 sqlx::query_scalar("SELECT role FROM accounts WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
             if is_coordinator.as_deref() == Some("coordinator") && others == 0 {
@@ -194,10 +199,13 @@ impl Store {
             }
         }
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE accounts SET disabled = $1, failed_logins = 0, last_failed_at = NULL WHERE id = $2 RETURNING {COLUMNS}"
+            "UPDATE accounts SET disabled = $1, failed_logins = 0, last_failed_at = NULL,
+                    sessions_after = CASE WHEN $1 = 1 THEN $3 ELSE sessions_after END
+             WHERE id = $2 RETURNING {COLUMNS}"
         )))
         .bind(i64::from(disabled))
         .bind(id)
+        .bind(now_ms())
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -223,10 +231,12 @@ impl Store {
     pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<LoginOutcome> {
         let Some(account) = self.account_by_email(email).await? else {
             checked(password, None).await?;
-            return Ok(LoginOutcome::Refused);
+            return Ok(LoginOutcome::Unknown);
         };
         let now = now();
         if let Some(wait) = login_wait(account.failed_logins, account.last_failed_at, now) {
+            // As long as a check would take: the answer's timing says nothing either.
+            checked(password, None).await?;
             return Ok(LoginOutcome::Wait(wait));
         }
         let good = checked(password, account.password_hash.clone()).await?;

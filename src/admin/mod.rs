@@ -33,10 +33,10 @@ pub fn write_links(
     w.write_record(["email", "name", "organisation", "link"])?;
     for l in links {
         let cells = [
-            l.email.as_str(),
-            &crate::export::neutralise(&l.name),
-            &crate::export::neutralise(&l.organisation),
-            &link(&l.token),
+            crate::export::neutralise(&l.email).into_owned(),
+            crate::export::neutralise(&l.name).into_owned(),
+            crate::export::neutralise(&l.organisation).into_owned(),
+            link(&l.token),
         ];
         w.write_record(cells)?;
     }

@@ -109,18 +109,21 @@ impl Store {
     /// emails: for an address imported by mistake. One transaction.
     pub async fn remove_recipient(&self, round_id: i64, email: &str) -> anyhow::Result<Removal> {
         let mut tx = self.write.begin().await?;
-        let found: Option<(i64, Option<String>)> =
-            sqlx::query_as("SELECT id, submitted_on FROM recipients WHERE round_id = $1 AND email = $2")
-                .bind(round_id)
-                .bind(email.trim().to_lowercase())
-                .fetch_optional(&mut *tx)
-                .await?;
+        // On PostgreSQL the recipient's row is locked: a submission racing with the removal
+        // either commits first (and the recipient stays) or finds the recipient gone.
+        let lock = if self.engine == crate::store::Engine::Postgres { " FOR UPDATE" } else { "" };
+        let found: Option<(i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, submitted_on FROM recipients WHERE round_id = $1 AND email = $2{lock}"
+        )))
+        .bind(round_id)
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some((id, submitted_on)) = found else { return Ok(Removal::NotFound) };
         if submitted_on.is_some() {
             return Ok(Removal::Answered);
         }
-        // On PostgreSQL the rows are locked, so that a sender cannot claim one meanwhile.
-        let lock = if self.engine == crate::store::Engine::Postgres { " FOR UPDATE" } else { "" };
+        // The outbox rows are locked too, so that a sender cannot claim one meanwhile.
         let states: Vec<String> =
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT state FROM outbox WHERE recipient_id = $1{lock}")))
                 .bind(id)

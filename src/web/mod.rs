@@ -28,6 +28,9 @@ pub struct AppState {
     pub misses: protect::MissLimiter,
     /// Login attempts per client address (accounts have their own brake in the database).
     pub logins: protect::MissLimiter,
+    /// Failed logins per address that has no account, braked like an account's, so that the
+    /// brake does not tell which addresses have accounts.
+    pub unknown_logins: protect::UnknownLoginLimiter,
     pub mail: MailSettings,
     /// Renders and checks the round's emails; the same one the outbox worker sends with.
     pub mailer: Arc<Mailer>,
@@ -119,6 +122,7 @@ impl Application {
             csrf,
             misses,
             logins,
+            unknown_logins: protect::unknown_login_limiter(),
             mail,
             mailer: mailer.clone(),
             base_url: mail_settings.base_url.clone(),

@@ -79,6 +79,15 @@ pub fn miss_limiter(per_minute: u32) -> MissLimiter {
     RateLimiter::keyed(Quota::per_minute(n))
 }
 
+pub type UnknownLoginLimiter = DefaultKeyedRateLimiter<String>;
+
+/// `FREE_FAILURES` failures at once, then one more per `FIRST_WAIT_SECONDS`, per address.
+pub fn unknown_login_limiter() -> UnknownLoginLimiter {
+    let burst = NonZeroU32::new(crate::account::FREE_FAILURES as u32).expect("at least one");
+    let every = std::time::Duration::from_secs(crate::account::FIRST_WAIT_SECONDS as u64);
+    RateLimiter::keyed(Quota::with_period(every).expect("a period").allow_burst(burst))
+}
+
 pub fn client_address(req: &HttpRequest, behind_proxy: bool) -> IpAddr {
     let info = req.connection_info();
     let from_proxy = behind_proxy.then(|| info.realip_remote_addr().and_then(|a| a.parse().ok())).flatten();

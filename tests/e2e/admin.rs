@@ -107,6 +107,14 @@ async fn repeated_failures_slow_an_account_down(app: TestApp) {
     // Another browser (another instance, another address) gets the same brake: it is in the database.
     let page = Browser::new(&app.base).login("samordnare@stad.se", PASSWORD).await;
     assert_eq!(page.status, 429);
+    // An address without an account is braked the same way: the brake tells nothing.
+    let mut guesser = Browser::new(&app.base);
+    for _ in 0..lagesbild::account::FREE_FAILURES {
+        assert_eq!(guesser.login("ingen@stad.se", "gissning gissning").await.status, 401);
+    }
+    let page = guesser.login("ingen@stad.se", "gissning gissning").await;
+    assert_eq!(page.status, 429);
+    assert!(page.contains("för många misslyckade inloggningar i rad. Vänta 1 minut"), "{}", page.body);
 }
 
 async fn an_analyst_is_refused_every_change_and_every_address(app: TestApp) {
@@ -327,6 +335,17 @@ async fn a_round_is_created_previewed_watched_and_closed_in_the_browser(app: Tes
     assert!(problems[2].contains("minst 3"));
     assert!(problems[3].contains("Påminnelseschemat"));
     assert!(page.contains("value=\"20x7\""), "what was typed is kept");
+    let page = coordinator
+        .post(
+            "/admin/omgangar/ny",
+            &[("survey", "finns-inte"), ("year", "2027"), ("opens", &opens), ("closes", &closes), ("threshold", "5")],
+        )
+        .await;
+    let problems = page.error_summary();
+    assert!(
+        problems.len() == 1 && problems[0].ends_with("Det finns ingen enkät som heter ”finns-inte”. Välj en i listan."),
+        "{problems:?}"
+    );
     assert!(app.store.rounds().await.unwrap().is_empty());
 
     let page = coordinator
@@ -388,7 +407,26 @@ async fn a_round_is_created_previewed_watched_and_closed_in_the_browser(app: Tes
     assert!(page.contains("<span class=\"big\">1</span> har svarat"));
     assert!(page.contains("<span class=\"big\">33,3 %</span> svarsfrekvens"), "{}", page.body);
     assert!(page.contains("<meter min=\"0\" max=\"1\" value=\"0.5\">50 %</meter> 50 %"), "{}", page.body);
-    assert!(page.contains("http-equiv=\"refresh\""));
+    // It reloads itself, marked so that the reload does not count as the coordinator being there.
+    assert!(page.contains("http-equiv=\"refresh\" content=\"60; url&#x3D;?auto&#x3D;1\""), "{}", page.body);
+    // A second round with the same name is refused, in words.
+    coordinator.get("/admin/omgangar/ny").await;
+    let page = coordinator
+        .post(
+            "/admin/omgangar/ny",
+            &[
+                ("survey", "lagesbild"),
+                ("year", "2027"),
+                ("opens", &opens),
+                ("closes", &closes),
+                ("threshold", "5"),
+                ("key", "vt27"),
+            ],
+        )
+        .await;
+    let problems = page.error_summary();
+    let expected = "Det finns redan en omgång med kortnamnet vt27. Skriv ett annat kortnamn, till exempel vt27-b.";
+    assert!(problems.len() == 1 && problems[0].ends_with(expected), "{problems:?}");
 
     // Closing: the links say so at once. Reopening with a new last day: they work again.
     let page = coordinator.post("/admin/omgangar/vt27/datum", &[("action", "close")]).await;
@@ -508,6 +546,10 @@ async fn accounts_are_added_disabled_and_logged(app: TestApp) {
     assert!(page.contains("analys@stad.se (analytiker)"));
 
     // Disabled: out at once, and cannot log in again.
+    let copied = newcomer.download("/admin/omgangar").await.headers().get_all("set-cookie").iter().find_map(|c| {
+        c.to_str().unwrap().split(';').next().filter(|kv| kv.starts_with("lagesbild_admin=")).map(str::to_string)
+    });
+    let copied = copied.expect("the session cookie");
     let page = coordinator.get("/admin/konton").await;
     let id = app.store.account_by_email("analys@stad.se").await.unwrap().unwrap().id;
     assert!(page.contains(&format!("/admin/konton/{id}/stang-av")));
@@ -525,6 +567,17 @@ async fn accounts_are_added_disabled_and_logged(app: TestApp) {
 
     coordinator.post(&format!("/admin/konton/{id}/aktivera"), &[]).await;
     assert_eq!(Browser::new(&app.base).login("analys@stad.se", PASSWORD).await.status, 200);
+    // Re-enabled, the account logs in anew: a session from before the disabling stays over.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/admin/omgangar", app.base))
+        .header("cookie", &copied)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
     let page = coordinator.get("/admin/logg").await;
     for action in ["lade till konto", "stängde av konto", "aktiverade konto", "valde lösenord", "loggade in"] {
         assert!(page.contains(action), "{action}");

@@ -39,6 +39,14 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .wrap(actix_web::middleware::from_fn(no_store))
         .wrap(sessions)
         .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(unreadable_form))
+        // A path whose parts do not parse (an account number that is not a number) leads nowhere.
+        .app_data(web::PathConfig::default().error_handler(|err, req| {
+            let page = match req.app_data::<web::Data<AppState>>() {
+                Some(state) => not_found_page(state),
+                None => HttpResponse::NotFound().finish(),
+            };
+            actix_web::error::InternalError::from_response(err, page).into()
+        }))
         .route("", web::get().to(|| async { see_other("/admin/omgangar") }))
         .route("/", web::get().to(|| async { see_other("/admin/omgangar") }))
         .route("/logga-in", web::get().to(session::login_form))
@@ -78,6 +86,10 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
 }
 
 async fn not_found(state: web::Data<AppState>) -> HttpResponse {
+    not_found_page(&state)
+}
+
+fn not_found_page(state: &AppState) -> HttpResponse {
     state.pages.respond(
         StatusCode::NOT_FOUND,
         "admin/message",

@@ -123,6 +123,17 @@ pub async fn create(state: web::Data<AppState>, signed: Signed, form: Posted) ->
         error("key", "Kortnamnet får bara innehålla bokstäverna a–z, siffror, - och _.".into());
     }
     let survey_id = field(&form, "survey").to_string();
+    if !survey_choices(&state)?.iter().any(|s| s["id"] == survey_id.as_str()) {
+        error("survey", format!("Det finns ingen enkät som heter ”{survey_id}”. Välj en i listan."));
+    }
+    // The key the round will get; a round of that name must not exist already.
+    let key = if key.is_empty() { format!("{survey_id}-{year}") } else { key.to_string() };
+    if state.store.round(&key).await?.is_some() {
+        error(
+            "key",
+            format!("Det finns redan en omgång med kortnamnet {key}. Skriv ett annat kortnamn, till exempel {key}-b."),
+        );
+    }
     let refill = |errors: Vec<Value>| -> Page {
         Ok(signed.page(
             &state,
@@ -140,20 +151,19 @@ pub async fn create(state: web::Data<AppState>, signed: Signed, form: Posted) ->
         year,
         opens,
         closes,
-        key: optional("key"),
+        key: Some(key.clone()),
         title: optional("title"),
         disclosure_threshold: Some(threshold),
     };
     let round = match create_round(&state.settings, &state.store, new).await {
         Ok(r) => r,
+        // Checked above; only a round created by someone else at the same moment gets here.
         Err(e) if e.to_string().contains("exists already") => {
-            return refill(vec![
-                json!({ "field": "key", "message": "Det finns redan en omgång med det kortnamnet (eller samma enkät och år). Välj ett annat kortnamn." }),
-            ]);
+            let message =
+                format!("Omgången kunde inte skapas: en omgång med kortnamnet {key} skapades nyss av någon annan.");
+            return refill(vec![json!({ "field": "key", "message": message })]);
         }
-        Err(e) => {
-            return refill(vec![json!({ "field": "survey", "message": format!("Omgången kunde inte skapas: {e}") })]);
-        }
+        Err(e) => return Err(e.into()),
     };
     let mail = RoundMail {
         invitation_subject: optional("invitation_subject"),
@@ -400,11 +410,21 @@ pub async fn preview_post(
     state: web::Data<AppState>,
     signed: Signed,
     key: web::Path<String>,
-    body: web::Bytes,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
 ) -> Page {
     let round = match round_or_404(&state, &signed, &key).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
+    };
+    let Ok(body) = crate::web::protect::read_body(&req, payload, state.serve.body_limit).await else {
+        let text = "Sidan som skickades var för stor eller kom inte fram hel. Förhandsvisningen sparar ingenting, så inget har gått förlorat: börja om.";
+        return Ok(signed.page(
+            &state,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "admin/message",
+            json!({ "heading": "Sidan kunde inte tas emot", "text": text, "back": format!("/admin/omgangar/{}/forhandsvisning", round.key) }),
+        ));
     };
     let survey = state.survey(round.id).await?;
     // Checkboxes repeat their name, so the form is read as pairs rather than a map.

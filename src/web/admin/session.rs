@@ -125,8 +125,11 @@ impl FromRequest for Signed {
                 }
                 Err(e) => return Err(Failure(e).into()),
             };
-            // Seen now: the idle time starts again.
-            let _ = session.insert("seen", now);
+            // Seen now: the idle time starts again, unless the page reloaded itself (the
+            // dashboard does, every minute): an unattended browser still times out.
+            if !req.query_string().split('&').any(|p| p == "auto=1") {
+                let _ = session.insert("seen", now);
+            }
             let csrf = session.get::<String>("csrf").ok().flatten().unwrap_or_default();
             let flash = session.remove_as::<String>("flash").and_then(Result::ok);
             Ok(Signed { account, csrf, session, flash })
@@ -237,7 +240,10 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: Posted) -
             state.store.audit(&Entry::new(&account.email, "loggade in")).await?;
             Ok(see_other(destination(till)))
         }
-        LoginOutcome::Refused => Ok(login_page(
+        LoginOutcome::Unknown if state.unknown_logins.check_key(&email.to_lowercase()).is_err() => {
+            Ok(wait_page(&state, &session, email, till, account::FIRST_WAIT_SECONDS))
+        }
+        LoginOutcome::Refused | LoginOutcome::Unknown => Ok(login_page(
             &state,
             &session,
             StatusCode::UNAUTHORIZED,
@@ -248,22 +254,24 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: Posted) -
                 "Fel e-postadress eller lösenord. Kontrollera stavningen och försök igen. Har du glömt lösenordet: be en samordnare om en ny lösenordslänk.",
             ),
         )),
-        LoginOutcome::Wait(seconds) => {
-            let minutes = (seconds + 59) / 60;
-            Ok(login_page(
-                &state,
-                &session,
-                StatusCode::TOO_MANY_REQUESTS,
-                email,
-                till,
-                None,
-                Some(&format!(
-                    "Kontot har haft för många misslyckade inloggningar i rad. Vänta {minutes} minut{} och försök igen.",
-                    if minutes == 1 { "" } else { "er" }
-                )),
-            ))
-        }
+        LoginOutcome::Wait(seconds) => Ok(wait_page(&state, &session, email, till, seconds)),
     }
+}
+
+fn wait_page(state: &AppState, session: &Session, email: &str, till: &str, seconds: i64) -> HttpResponse {
+    let minutes = (seconds + 59) / 60;
+    login_page(
+        state,
+        session,
+        StatusCode::TOO_MANY_REQUESTS,
+        email,
+        till,
+        None,
+        Some(&format!(
+            "Kontot har haft för många misslyckade inloggningar i rad. Vänta {minutes} minut{} och försök igen.",
+            if minutes == 1 { "" } else { "er" }
+        )),
+    )
 }
 
 /// Ends the account's sessions everywhere (a copied cookie included) and this browser's.
