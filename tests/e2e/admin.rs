@@ -131,6 +131,7 @@ async fn an_analyst_is_refused_every_change_and_every_address(app: TestApp) {
         "/admin/omgangar/lagesbild-2027/mottagare/importera",
         "/admin/omgangar/lagesbild-2027/utskick",
         "/admin/omgangar/lagesbild-2027/utskick/inbjudningar",
+        "/admin/omgangar/lagesbild-2027/svarsfrekvens.svg",
         "/admin/konton",
         "/admin/logg",
     ];
@@ -407,6 +408,12 @@ async fn a_round_is_created_previewed_watched_and_closed_in_the_browser(app: Tes
     assert!(page.contains("<span class=\"big\">1</span> har svarat"));
     assert!(page.contains("<span class=\"big\">33,3 %</span> svarsfrekvens"), "{}", page.body);
     assert!(page.contains("<meter min=\"0\" max=\"1\" value=\"0.5\">50 %</meter> 50 %"), "{}", page.body);
+    assert!(page.contains("src=\"/admin/omgangar/vt27/svarsfrekvens.svg\""));
+    let res = coordinator.download("/admin/omgangar/vt27/svarsfrekvens.svg").await;
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    let svg = res.text().await.unwrap();
+    assert!(svg.contains("Förvaltningens verksamheter") && svg.contains("50 %"), "{svg}");
+    assert!(svg.contains("Förvaltningens verksamheter: 1 av 2"), "the base under the chart");
     // It reloads itself, marked so that the reload does not count as the coordinator being there.
     assert!(page.contains("http-equiv=\"refresh\" content=\"60; url&#x3D;?auto&#x3D;1\""), "{}", page.body);
     // A second round with the same name is refused, in words.

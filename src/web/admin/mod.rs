@@ -59,6 +59,7 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .route("/omgangar/ny", web::post().to(rounds::create))
         .route("/omgangar/{key}", web::get().to(rounds::dashboard))
         .route("/omgangar/{key}/svarstid", web::get().to(rounds::dates_page))
+        .route("/omgangar/{key}/svarsfrekvens.svg", web::get().to(rounds::response_chart))
         .route("/omgangar/{key}/datum", web::post().to(rounds::change_dates))
         .route("/omgangar/{key}/forhandsvisning", web::get().to(rounds::preview))
         .route("/omgangar/{key}/forhandsvisning", web::post().to(rounds::preview_post))

@@ -211,9 +211,7 @@ pub async fn dashboard(state: web::Data<AppState>, signed: Signed, key: web::Pat
     }
     let survey = state.survey(round.id).await?;
     let lines = state.store.mail_status(round.id).await?;
-    let label_of = |code: &str| {
-        survey.groups.iter().find(|g| g.code == code).map(|g| g.label.clone()).unwrap_or_else(|| code.to_string())
-    };
+    let label_of = |code: &str| survey.group_label(code).to_string();
     let mut groups: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
     let mut categories: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
     let mut total = (0, 0, 0, 0, 0, 0);
@@ -473,4 +471,42 @@ pub async fn preview_post(
             ),
         },
     }
+}
+
+/// The dashboard's small chart: the response rate per group as an SVG bar chart. For the
+/// coordinator, who sees who answered anyway, so no group is folded.
+pub async fn response_chart(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
+    let round = match round_or_404(&state, &signed, &key).await? {
+        Ok(r) => r,
+        Err(page) => return Ok(page),
+    };
+    if !signed.is(Role::Coordinator) {
+        return Ok(forbidden(&state, &signed));
+    }
+    let survey = state.survey(round.id).await?;
+    let mut groups: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for l in state.store.mail_status(round.id).await? {
+        let e = groups.entry(l.group).or_default();
+        e.0 += l.recipients;
+        e.1 += l.submitted;
+    }
+    let rate = |(recipients, submitted): &(i64, i64)| {
+        if *recipients > 0 { 100.0 * *submitted as f64 / *recipients as f64 } else { 0.0 }
+    };
+    let chart = crate::chart::Chart {
+        name: "svarsfrekvens",
+        title: "Svarsfrekvens per grupp".into(),
+        axis: "Andel av mottagarna som svarat (%)".into(),
+        note: groups
+            .iter()
+            .map(|(g, (r, s))| format!("{}: {s} av {r}", survey.group_label(g)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        body: crate::chart::Body::Bars {
+            categories: groups.keys().map(|g| survey.group_label(g).to_string()).collect(),
+            series: vec![("Svarat".into(), groups.values().map(rate).collect())],
+            percent: true,
+        },
+    };
+    Ok(actix_web::HttpResponse::Ok().content_type("image/svg+xml").body(crate::chart::svg(&chart)?))
 }
