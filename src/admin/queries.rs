@@ -67,6 +67,13 @@ impl Store {
             .await?)
     }
 
+    pub async fn submitted_count(&self, round_id: i64) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM recipients WHERE round_id = $1 AND submitted_on IS NOT NULL")
+            .bind(round_id)
+            .fetch_one(&self.read)
+            .await?)
+    }
+
     /// A page of the roster in address order, each recipient with their state.
     pub async fn roster_page(&self, round_id: i64, offset: i64, limit: i64) -> anyhow::Result<Vec<RecipientState>> {
         let rows = sqlx::query(

@@ -268,7 +268,7 @@ pub async fn export_tallies(store: &Store, round: &Round, dialect: Dialect, out:
 pub async fn charts(store: &Store, round: &Round) -> anyhow::Result<Vec<crate::chart::Chart>> {
     let survey = survey_of(round)?;
     let tallies = tallies(store, round, &survey).await?;
-    let trend = trend_until(store, round).await?;
+    let trend = trend_until(store, round, tallies.figures(&survey)).await?;
     Ok(crate::chart::charts(&survey, &tallies, &trend))
 }
 
@@ -281,7 +281,7 @@ pub async fn report(
 ) -> anyhow::Result<(String, Vec<(crate::chart::Chart, Vec<u8>)>)> {
     let survey = survey_of(round)?;
     let tallies = tallies(store, round, &survey).await?;
-    let trend = trend_until(store, round).await?;
+    let trend = trend_until(store, round, tallies.figures(&survey)).await?;
     let charts: Vec<(crate::chart::Chart, Vec<u8>)> = if tallies.too_few {
         Vec::new()
     } else {
@@ -300,10 +300,10 @@ pub async fn report(
 
 /// The trend as seen from a round: earlier years, and this round's own figures for its year
 /// (even when another round of the survey has the same year, a trial round for instance).
-pub async fn trend_until(store: &Store, round: &Round) -> anyhow::Result<Vec<TrendFigure>> {
+/// `own` are the round's figures, as its caller has already counted them.
+pub async fn trend_until(store: &Store, round: &Round, own: Vec<Figure>) -> anyhow::Result<Vec<TrendFigure>> {
     let mut by_year = years(store, &round.survey_id, Some(round.year)).await?;
-    let survey = survey_of(round)?;
-    by_year.insert(round.year, tallies(store, round, &survey).await?.figures(&survey));
+    by_year.insert(round.year, own);
     Ok(with_changes(by_year))
 }
 

@@ -264,6 +264,11 @@ async fn a_round_compares_its_own_year_even_beside_a_trial_round_of_that_year(ap
             .and_then(|t| t.figure.share)
     };
     // The trial round was created last, but each round's trend shows its own response rate.
-    assert_eq!(rate(&lagesbild::analysis::trend_until(&app.store, &real).await.unwrap()), Some(0.5));
-    assert_eq!(rate(&lagesbild::analysis::trend_until(&app.store, &trial).await.unwrap()), Some(1.0));
+    let trend_of = async |round: &lagesbild::round::Round| {
+        let survey = lagesbild::analysis::survey_of(round).unwrap();
+        let own = lagesbild::analysis::tallies(&app.store, round, &survey).await.unwrap().figures(&survey);
+        lagesbild::analysis::trend_until(&app.store, round, own).await.unwrap()
+    };
+    assert_eq!(rate(&trend_of(&real).await), Some(0.5));
+    assert_eq!(rate(&trend_of(&trial).await), Some(1.0));
 }

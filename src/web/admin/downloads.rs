@@ -6,8 +6,7 @@
 //! tell what a small unit answered; analysts never see the roster. Tallies, charts and the
 //! report are disclosure-controlled and open to both roles.
 
-use super::{Page, Signed, forbidden, round_or_404, round_view};
-use crate::account::Role;
+use super::{Need, Page, Signed, allowed, round_view};
 use crate::analysis;
 use crate::export::Dialect;
 use crate::report::Format;
@@ -41,11 +40,11 @@ fn attachment(content_type: &str, file_name: &str) -> actix_web::HttpResponseBui
 }
 
 pub async fn page(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Read).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    let submitted: i64 = state.store.rounds().await?.iter().find(|r| r.round.id == round.id).map_or(0, |r| r.submitted);
+    let submitted = state.store.submitted_count(round.id).await?;
     let too_few = (submitted as u64) < round.disclosure_threshold;
     // Below the threshold every chart would be empty: none is offered.
     let charts: Vec<_> = if too_few {
@@ -75,13 +74,10 @@ pub async fn responses(
     key: web::Path<String>,
     query: web::Query<DialectQuery>,
 ) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Analyst).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Analyst) {
-        return Ok(forbidden(&state, &signed));
-    }
     let labels = query.etiketter.as_deref() == Some("1");
     let mut file = std::io::BufWriter::new(tempfile::tempfile()?);
     let n = analysis::export_responses(&state.store, &round, query.dialect(), labels, &mut file, &|_| {}).await?;
@@ -101,7 +97,7 @@ pub async fn tallies(
     key: web::Path<String>,
     query: web::Query<DialectQuery>,
 ) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Read).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
@@ -116,7 +112,7 @@ pub async fn trend(
     key: web::Path<String>,
     query: web::Query<DialectQuery>,
 ) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Read).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
@@ -127,7 +123,7 @@ pub async fn trend(
 
 pub async fn chart(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, String)>) -> Page {
     let (key, file) = path.into_inner();
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Read).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
@@ -145,7 +141,7 @@ pub async fn chart(state: web::Data<AppState>, signed: Signed, path: web::Path<(
 
 pub async fn report(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, String)>) -> Page {
     let (key, format) = path.into_inner();
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Read).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };

@@ -1,8 +1,7 @@
 //! Emails from the browser: what is due, a confirmation that says how many emails will go
 //! out, the round's texts and automatic reminders, and the addresses that failed.
 
-use super::{Page, Posted, Signed, field, forbidden, round_or_404, round_view, see_other};
-use crate::account::Role;
+use super::{Need, Page, Posted, Signed, allowed, field, round_view, see_other};
 use crate::outbox::Kind;
 use crate::outbox::letter::{LetterData, placeholder_problem};
 use crate::outbox::queue::RoundMail;
@@ -10,7 +9,7 @@ use crate::outbox::{ReminderStep, format_schedule, parse_schedule};
 use crate::round::{Phase, Round, today};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use serde_json::json;
 
 fn now() -> i64 {
@@ -48,21 +47,6 @@ impl Sending {
     }
 }
 
-async fn coordinator_round(
-    state: &AppState,
-    signed: &Signed,
-    key: &str,
-) -> Result<Result<Round, HttpResponse>, super::Failure> {
-    let round = match round_or_404(state, signed, key).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(Err(page)),
-    };
-    if !signed.is(Role::Coordinator) {
-        return Ok(Err(forbidden(state, signed)));
-    }
-    Ok(Ok(round))
-}
-
 fn describe_schedule(text: &str) -> String {
     let steps = parse_schedule(text).unwrap_or_default();
     if steps.is_empty() {
@@ -79,7 +63,7 @@ fn describe_schedule(text: &str) -> String {
 }
 
 pub async fn overview(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match coordinator_round(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
@@ -140,7 +124,7 @@ async fn due(state: &AppState, round: &Round, sending: Sending) -> anyhow::Resul
 
 pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, String)>) -> Page {
     let (key, kind) = path.into_inner();
-    let round = match coordinator_round(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
@@ -208,13 +192,10 @@ pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web:
 
 pub async fn send(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, String)>, form: Posted) -> Page {
     let (key, kind) = path.into_inner();
-    let round = match coordinator_round(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.csrf_ok(field(&form, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
-    }
     let Some(sending) = Sending::from_path(&kind) else {
         return Ok(crate::web::pages::not_found(state).await);
     };
@@ -252,13 +233,10 @@ pub async fn send(state: web::Data<AppState>, signed: Signed, path: web::Path<(S
 }
 
 pub async fn save_texts(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
-    let round = match coordinator_round(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.csrf_ok(field(&form, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
-    }
     let back = format!("/admin/omgangar/{}/utskick", round.key);
     let schedule = match parse_schedule(field(&form, "reminders")) {
         Ok(steps) => format_schedule(&steps),

@@ -181,17 +181,46 @@ pub fn field<'a>(posted: &'a HashMap<String, String>, name: &str) -> &'a str {
     posted.get(name).map(|v| v.trim()).unwrap_or_default()
 }
 
-/// The round named in the path, or a 404 page.
-async fn round_or_404(state: &AppState, signed: &Signed, key: &str) -> Result<Result<Round, HttpResponse>, Failure> {
-    Ok(match state.store.round(key).await? {
-        Some(r) => Ok(r),
-        None => Err(signed.page(
+/// What a request about a round needs beyond being signed in.
+pub enum Need<'a> {
+    /// Any role may read it.
+    Read,
+    Coordinator,
+    Analyst,
+    /// A coordinator's form that changes something, with the CSRF token it carried.
+    CoordinatorPost(&'a str),
+}
+
+/// The round named in the path, if it exists and the signed-in account may do this with it;
+/// otherwise the page to answer with (404, 403), checked before anything is changed.
+async fn allowed(
+    state: &AppState,
+    signed: &Signed,
+    key: &str,
+    need: Need<'_>,
+) -> Result<Result<Round, HttpResponse>, Failure> {
+    let Some(round) = state.store.round(key).await? else {
+        return Ok(Err(signed.page(
             state,
             StatusCode::NOT_FOUND,
             "admin/message",
             json!({ "heading": "Omgången finns inte", "text": format!("Det finns ingen omgång som heter {key}."), "back": "/admin/omgangar" }),
-        )),
-    })
+        )));
+    };
+    let role = match need {
+        Need::Read => None,
+        Need::Coordinator | Need::CoordinatorPost(_) => Some(Role::Coordinator),
+        Need::Analyst => Some(Role::Analyst),
+    };
+    if role.is_some_and(|r| !signed.is(r)) {
+        return Ok(Err(forbidden(state, signed)));
+    }
+    if let Need::CoordinatorPost(csrf) = need
+        && !signed.csrf_ok(csrf)
+    {
+        return Ok(Err(signed.csrf_refused(state)));
+    }
+    Ok(Ok(round))
 }
 
 /// The round's facts every round page shows in its heading.

@@ -1,8 +1,7 @@
 //! The roster in the browser: each recipient's state, uploading a file (checked, previewed,
 //! then confirmed) and the personal links as CSV.
 
-use super::{Page, Posted, Signed, field, forbidden, round_or_404, round_view, see_other};
-use crate::account::Role;
+use super::{Need, Page, Posted, Signed, allowed, field, round_view, see_other};
 use crate::admin::{Removal, parse_roster};
 use crate::web::AppState;
 use actix_multipart::Multipart;
@@ -41,13 +40,10 @@ pub async fn list(
     key: web::Path<String>,
     query: web::Query<RosterQuery>,
 ) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
     let survey = state.survey(round.id).await?;
     let total = state.store.recipient_count(round.id).await?;
     let pages = ((total + PAGE - 1) / PAGE).max(1);
@@ -81,13 +77,10 @@ pub async fn list(
 }
 
 pub async fn upload_form(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
     let groups: Vec<_> =
         state.survey(round.id).await?.groups.iter().map(|g| json!({ "code": g.code, "label": g.label })).collect();
     signed.ok(&state, "admin/roster_upload", json!({ "round": round_view(&round), "groups": groups }))
@@ -129,13 +122,10 @@ async fn read_upload(mut multipart: Multipart, limit: usize) -> Result<Upload, U
 }
 
 pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, multipart: Multipart) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
     let problem_page = |status: StatusCode, problems: Vec<String>, file_name: &str| {
         signed.page(
             &state,
@@ -201,16 +191,10 @@ pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<S
 
 pub async fn confirm(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, i64)>, form: Posted) -> Page {
     let (key, upload_id) = path.into_inner();
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
-    if !signed.csrf_ok(field(&form, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
-    }
     let back = format!("/admin/omgangar/{}/mottagare", round.key);
     let Some(upload) = state.store.roster_upload(upload_id).await?.filter(|u| u.round_id == round.id) else {
         signed.flash("Filen finns inte kvar (den är redan importerad eller äldre än ett dygn). Ladda upp den igen.");
@@ -249,16 +233,10 @@ pub async fn confirm(state: web::Data<AppState>, signed: Signed, path: web::Path
 /// A CSV of email and personal link, for a mail merge. Each download mints new links (only
 /// their hashes are stored); links handed out earlier keep working.
 pub async fn links(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
-    if !signed.csrf_ok(field(&form, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
-    }
     let pending = field(&form, "pending") == "1";
     let links = state.store.mint_links(round.id, pending).await?;
     let mut body = Vec::new();
@@ -282,16 +260,10 @@ pub async fn links(state: web::Data<AppState>, signed: Signed, key: web::Path<St
 /// Takes a recipient who has not answered off the roster (an address imported by mistake),
 /// after a confirmation that says what it means.
 pub async fn remove(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
-    if !signed.csrf_ok(field(&form, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
-    }
     let email = field(&form, "email").to_string();
     let back = format!("/admin/omgangar/{}/mottagare", round.key);
     if field(&form, "confirm") != "1" {

@@ -1,6 +1,6 @@
 //! The rounds: the list, creating one, its dashboard, its dates, and a preview of its form.
 
-use super::{Page, Posted, Signed, field, forbidden, round_or_404, round_view, see_other};
+use super::{Need, Page, Posted, Signed, allowed, field, forbidden, round_view, see_other};
 use crate::account::Role;
 use crate::admin::{NewRound, create_round};
 use crate::outbox::queue::RoundMail;
@@ -202,7 +202,7 @@ fn rate_line(label: &str, recipients: i64, invited: i64, submitted: i64) -> Valu
 }
 
 pub async fn dashboard(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Read).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
@@ -263,13 +263,10 @@ pub async fn dashboard(state: web::Data<AppState>, signed: Signed, key: web::Pat
 
 /// The page to close the round now, reopen it or move its last day.
 pub async fn dates_page(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
     let today = today();
     // A closed round is offered two more weeks; an open one keeps its day until changed.
     let suggested =
@@ -280,16 +277,10 @@ pub async fn dates_page(state: web::Data<AppState>, signed: Signed, key: web::Pa
 
 /// Closing now, reopening or extending: the last day moves, the first stays.
 pub async fn change_dates(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
-    if !signed.csrf_ok(field(&form, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
-    }
     let today = today();
     let back = format!("/admin/omgangar/{}/svarstid", round.key);
     let (closes, what) = match field(&form, "action") {
@@ -356,7 +347,7 @@ pub async fn preview(
     key: web::Path<String>,
     query: web::Query<PreviewQuery>,
 ) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Read).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
@@ -411,7 +402,7 @@ pub async fn preview_post(
     req: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Read).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
@@ -476,13 +467,10 @@ pub async fn preview_post(
 /// The dashboard's small chart: the response rate per group as an SVG bar chart. For the
 /// coordinator, who sees who answered anyway, so no group is folded.
 pub async fn response_chart(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match round_or_404(&state, &signed, &key).await? {
+    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
     let survey = state.survey(round.id).await?;
     let mut groups: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for l in state.store.mail_status(round.id).await? {
