@@ -9,8 +9,8 @@
 
 mod common;
 
-use lagesbild::admin::{NewRound, create_round};
 use lagesbild::config::Settings;
+use lagesbild::coordinator::{Actor, NewRound, create_round};
 use lagesbild::store::Store;
 use lagesbild::survey::{Answer, Answers};
 use std::collections::BTreeMap;
@@ -69,25 +69,19 @@ fn answers(i: u64, group: &str) -> Answers {
 }
 
 async fn fill(db: &str, dir: &Path, n: u64) {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let settings = Settings {
-        database_url: db.to_string(),
-        surveys_dir: format!("{root}/surveys").into(),
-        templates_dir: format!("{root}/templates").into(),
-        base_url: String::new(),
-    };
+    let settings =
+        Settings { database_url: db.to_string(), surveys_dir: None, templates_dir: None, base_url: String::new() };
     let store = Store::connect(db).await.unwrap();
     let today = jiff::Zoned::now().date();
     let new = NewRound {
         survey_id: "lagesbild".into(),
         year: today.year(),
-        opens: today,
-        closes: today,
+        opens: Some(today),
+        closes: Some(today),
         key: Some("bench".into()),
-        title: None,
-        disclosure_threshold: None,
+        ..NewRound::default()
     };
-    let round = create_round(&settings, &store, new).await.unwrap();
+    let round = create_round(&store, &settings.surveys().unwrap(), &Actor::command_line(), new).await.unwrap();
     drop(store);
     // Rows go in through a connection of the benchmark's own, many to a statement.
     let pool = sqlx::SqlitePool::connect(&format!("{db}?mode=rw")).await.unwrap();

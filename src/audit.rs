@@ -1,8 +1,6 @@
 //! The audit log: what coordinators did, for the record. An entry names who, what, when,
-//! which round and how many recipients, never an answer or a token.
-
-use crate::store::Store;
-use sqlx::Row;
+//! which round and how many recipients, never an answer or a token. It is stored in the
+//! same transaction as the action it records (`store::Tx::audit`).
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Entry {
@@ -26,13 +24,11 @@ impl Entry {
         }
     }
 
-    /// An action taken on the server's command line, by the operating-system user named.
-    pub fn command_line(action: &str) -> Entry {
+    /// The actor named for an action taken on the server's command line, by the
+    /// operating-system user.
+    pub fn command_line_actor() -> String {
         let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
-        Entry::new(
-            &format!("kommandoraden{}", if user.is_empty() { String::new() } else { format!(" ({user})") }),
-            action,
-        )
+        format!("kommandoraden{}", if user.is_empty() { String::new() } else { format!(" ({user})") })
     }
 
     pub fn round(mut self, key: &str) -> Entry {
@@ -48,44 +44,5 @@ impl Entry {
     pub fn detail(mut self, text: impl Into<String>) -> Entry {
         self.detail = text.into();
         self
-    }
-}
-
-impl Store {
-    pub async fn audit(&self, e: &Entry) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, round_key, recipients, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(e.at)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.round_key)
-        .bind(e.recipients)
-        .bind(&e.detail)
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
-
-    /// The latest entries, newest first.
-    pub async fn audit_log(&self, limit: i64) -> anyhow::Result<Vec<Entry>> {
-        let rows = sqlx::query(
-            "SELECT at, actor, action, round_key, recipients, detail FROM audit_log ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Entry {
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    round_key: r.try_get("round_key")?,
-                    recipients: r.try_get("recipients")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
     }
 }

@@ -9,13 +9,14 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/lagesbild.db", global = true)]
     pub database_url: String,
 
-    /// Folder of survey definitions.
-    #[arg(long, env = "SURVEYS_DIR", default_value = "surveys", global = true)]
-    pub surveys_dir: PathBuf,
+    /// A folder of survey definitions; each file there replaces (or adds to) the shipped ones.
+    #[arg(long, env = "SURVEYS_DIR", global = true)]
+    pub surveys_dir: Option<PathBuf>,
 
-    /// Folder of page, email and report templates.
-    #[arg(long, env = "TEMPLATES_DIR", default_value = "templates", global = true)]
-    pub templates_dir: PathBuf,
+    /// A folder of page, email and report templates; each file there replaces the shipped one
+    /// of the same name (for example `email/invitation.txt.hbs`).
+    #[arg(long, env = "TEMPLATES_DIR", global = true)]
+    pub templates_dir: Option<PathBuf>,
 
     /// The address respondents' links start with, as seen from their browsers.
     #[arg(long, env = "BASE_URL", default_value = "http://127.0.0.1:8080", global = true)]
@@ -64,6 +65,17 @@ pub struct ServeSettings {
 }
 
 impl Settings {
+    /// The templates: shipped, with TEMPLATES_DIR's files over them.
+    pub fn templates(&self) -> anyhow::Result<crate::shipped::Files> {
+        crate::shipped::Files::templates(self.templates_dir.as_deref())
+    }
+
+    /// The survey catalogue: shipped, with SURVEYS_DIR's files over them, every file checked.
+    pub fn surveys(&self) -> anyhow::Result<std::collections::BTreeMap<String, crate::survey::Definition>> {
+        let files = crate::shipped::Files::surveys(self.surveys_dir.as_deref())?;
+        crate::survey::load(&files).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))
+    }
+
     pub fn link(&self, token: &str) -> String {
         format!("{}/s/{token}", self.base_url.trim_end_matches('/'))
     }

@@ -12,7 +12,6 @@ use base64::Engine;
 use handlebars::{Handlebars, handlebars_helper};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -81,7 +80,7 @@ handlebars_helper!(procentenheter: |v: Value| v.as_f64().map_or("–".into(), |c
     if pp > 0 { format!("+{pp}") } else if pp < 0 { format!("−{}", -pp) } else { "0".into() }
 }));
 
-pub fn registry(templates: &Path, format: Format) -> anyhow::Result<Handlebars<'static>> {
+pub fn registry(templates: &crate::shipped::Files, format: Format) -> anyhow::Result<Handlebars<'static>> {
     let mut hbs = Handlebars::new();
     if format == Format::Markdown {
         hbs.register_escape_fn(handlebars::no_escape);
@@ -97,13 +96,12 @@ pub fn registry(templates: &Path, format: Format) -> anyhow::Result<Handlebars<'
     ] {
         hbs.register_helper(name, helper);
     }
-    let file = templates.join("report").join(match format {
-        Format::Markdown => "lokal_lagesbild.md.hbs",
-        Format::Html => "lokal_lagesbild.html.hbs",
-    });
-    let source = std::fs::read_to_string(&file)
-        .with_context(|| format!("cannot read the report template {}", file.display()))?;
-    hbs.register_template_string("report", source).with_context(|| format!("template {}", file.display()))?;
+    let name = match format {
+        Format::Markdown => "report/lokal_lagesbild.md.hbs",
+        Format::Html => "report/lokal_lagesbild.html.hbs",
+    };
+    let (source, origin) = templates.get(name).with_context(|| format!("the report template {name} is missing"))?;
+    hbs.register_template_string("report", source).with_context(|| format!("template {origin}"))?;
     Ok(hbs)
 }
 
@@ -264,7 +262,7 @@ mod tests {
     use super::*;
 
     fn hbs() -> Handlebars<'static> {
-        registry(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates")), Format::Markdown).unwrap()
+        registry(&crate::shipped::Files::templates(None).unwrap(), Format::Markdown).unwrap()
     }
 
     fn say(template: &str, data: Value) -> String {

@@ -3,6 +3,7 @@
 //! Every row is checked before anything is stored; a file with any bad row is refused
 //! whole, with every bad row listed by its line number.
 
+use crate::address::EmailAddress;
 use crate::survey::Survey;
 use std::collections::HashMap;
 use std::fmt;
@@ -10,8 +11,7 @@ use std::fmt;
 /// One checked roster row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterRow {
-    /// Lower-cased, so that the same address written twice is one recipient.
-    pub email: String,
+    pub email: EmailAddress,
     pub name: String,
     pub organisation: String,
     pub group: String,
@@ -95,13 +95,14 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
         }
         let field = |name: &str| position.get(name).and_then(|&i| record.get(i)).unwrap_or("").trim().to_string();
         let mut reasons = Vec::new();
-        let email = field("email").to_lowercase();
-        if email.is_empty() {
-            reasons.push("e-postadress saknas".to_string());
-        } else if !email_address::EmailAddress::is_valid(&email) || !email.contains('.') {
-            reasons.push(format!("\"{email}\" är inte en giltig e-postadress"));
-        } else if let Some(first) = first_seen.get(&email) {
-            reasons.push(format!("{email} finns redan på rad {first}"));
+        let email = EmailAddress::parse(&field("email"));
+        match &email {
+            Err(problem) => reasons.push(problem.to_string()),
+            Ok(email) => {
+                if let Some(first) = first_seen.get(email.as_str()) {
+                    reasons.push(format!("{email} finns redan på rad {first}"));
+                }
+            }
         }
         let organisation = field("organisation");
         if organisation.is_empty() {
@@ -121,13 +122,18 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
                 "category \"{category}\" får bara innehålla bokstäver, siffror, - och _ (till exempel forskola)"
             ));
         }
-        if reasons.is_empty() {
-            first_seen.insert(email.clone(), line);
-            rows.push(RosterRow { email, name: field("name"), organisation, group, category });
-        } else {
-            first_seen.entry(email).or_insert(line);
-            problems.push(RowProblem { line, message: reasons.join("; ") });
+        match email {
+            Ok(email) if reasons.is_empty() => {
+                first_seen.insert(email.as_str().to_string(), line);
+                rows.push(RosterRow { email, name: field("name"), organisation, group, category });
+                continue;
+            }
+            Ok(email) => {
+                first_seen.entry(email.as_str().to_string()).or_insert(line);
+            }
+            Err(_) => {}
         }
+        problems.push(RowProblem { line, message: reasons.join("; ") });
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -153,7 +159,7 @@ mod tests {
         let a = parse(comma.as_bytes(), &survey()).unwrap();
         let b = parse(semi.as_bytes(), &survey()).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a[0].email, "a@example.se");
+        assert_eq!(a[0].email.as_str(), "a@example.se");
     }
 
     #[test]

@@ -39,6 +39,25 @@ impl Phase {
     }
 }
 
+/// A round's name on the command line and in URLs: letters a-z, digits, - and _.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundKey(String);
+
+impl RoundKey {
+    pub fn parse(key: &str) -> Result<RoundKey, String> {
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(format!("Kortnamnet ”{key}” får bara innehålla bokstäverna a–z, siffror, - och _."));
+        }
+        Ok(RoundKey(key.to_string()))
+    }
+}
+
+impl std::fmt::Display for RoundKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl Round {
     pub fn phase(&self, today: Date) -> Phase {
         Phase::on(today, self.opens_on, self.closes_on)

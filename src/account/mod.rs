@@ -1,9 +1,9 @@
 //! Accounts of the admin pages: roles, the password policy, password hashing and the brake
-//! on guessed passwords. `queries` holds the SQL.
+//! on guessed passwords. `store::accounts` holds the rows.
 
-mod queries;
-
-pub use queries::{Account, LoginOutcome, now_ms};
+use crate::address::EmailAddress;
+pub use crate::store::Account;
+use crate::store::{LoginAttempt, Store};
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
@@ -93,15 +93,74 @@ pub fn password_matches(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// How long an account must wait before the next attempt after `failures` failures in a row,
-/// the last at `last_failed_at`: nothing for the first few, then a doubling wait up to 15 minutes.
-pub fn login_wait(failures: i64, last_failed_at: Option<i64>, now: i64) -> Option<i64> {
-    if failures < FREE_FAILURES {
-        return None;
-    }
-    let wait = (FIRST_WAIT_SECONDS << (failures - FREE_FAILURES).min(5)).min(15 * 60);
-    let until = last_failed_at.unwrap_or(0) + wait;
-    (until > now).then_some(until - now)
+/// How long the next attempt must wait after a failed login that made `failures` failures
+/// in a row: nothing for the first few, then a doubling wait up to 15 minutes.
+pub fn brake_after(failures: i64) -> Option<i64> {
+    (failures >= FREE_FAILURES).then(|| (FIRST_WAIT_SECONDS << (failures - FREE_FAILURES).min(5)).min(15 * 60))
+}
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    LoggedIn(Account),
+    /// Wrong password, no password yet or a disabled account.
+    Refused,
+    /// No account has this address. The pages answer it exactly as `Refused` (and brake it
+    /// the same way), so that a guesser learns nothing about which addresses have accounts.
+    Unknown,
+    /// Too many failures in a row on this account: try again after this many seconds.
+    Wait(i64),
+}
+
+/// A hash to check a password against when the address has no account, so that an unknown
+/// address takes as long to refuse as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password that matches nothing").expect("argon2 hashes"))
+}
+
+/// Checks a password off the async threads: argon2 is meant to take a while. Without a
+/// stored hash the decoy is checked, so that the answer takes as long.
+async fn checked(password: &str, stored: Option<String>) -> anyhow::Result<bool> {
+    let password = password.to_string();
+    Ok(tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => password_matches(&password, &hash),
+        None => {
+            password_matches(&password, decoy_hash());
+            false
+        }
+    })
+    .await?)
+}
+
+/// Checks a login. The attempt is reserved (and counted as a failure) in one statement
+/// before the password is checked, so the brake holds however many attempts run at once,
+/// on every server instance sharing the database.
+pub async fn login(store: &Store, email: &str, password: &str) -> anyhow::Result<LoginOutcome> {
+    let Ok(email) = EmailAddress::parse(email) else {
+        checked(password, None).await?;
+        return Ok(LoginOutcome::Unknown);
+    };
+    let account = match store.reserve_login(&email, FREE_FAILURES).await? {
+        LoginAttempt::Unknown => {
+            checked(password, None).await?;
+            return Ok(LoginOutcome::Unknown);
+        }
+        LoginAttempt::Braked { wait } => {
+            // As long as a check would take: the answer's timing says nothing either. A
+            // brake not yet set means attempts are still being checked: the first wait.
+            checked(password, None).await?;
+            return Ok(LoginOutcome::Wait(if wait > 0 { wait } else { FIRST_WAIT_SECONDS }));
+        }
+        LoginAttempt::Reserved(account) => account,
+    };
+    let right = checked(password, account.password_hash.clone()).await? && !account.disabled;
+    let braked_until = if right { None } else { brake_after(account.failed_logins).map(|w| now() + w) };
+    store.login_settled(account.id, right, braked_until).await?;
+    Ok(if right { LoginOutcome::LoggedIn(account) } else { LoginOutcome::Refused })
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
 }
 
 /// Whether a session last seen at `seen` has lapsed at `now`.
@@ -133,11 +192,11 @@ mod tests {
 
     #[test]
     fn failed_logins_wait_longer_and_longer() {
-        assert_eq!(login_wait(4, Some(100), 100), None);
-        assert_eq!(login_wait(5, Some(100), 100), Some(30));
-        assert_eq!(login_wait(5, Some(100), 131), None);
-        assert_eq!(login_wait(6, Some(100), 100), Some(60));
-        assert_eq!(login_wait(50, Some(100), 100), Some(15 * 60));
+        assert_eq!(brake_after(4), None);
+        assert_eq!(brake_after(5), Some(30));
+        assert_eq!(brake_after(6), Some(60));
+        assert_eq!(brake_after(7), Some(120));
+        assert_eq!(brake_after(50), Some(15 * 60));
     }
 
     #[test]

@@ -7,160 +7,18 @@ pub use history::parse_tallies_csv;
 
 use crate::export::{Dialect, ResponseColumns, neutralise, write_tallies};
 use crate::round::Round;
-use crate::store::{Engine, Store};
+use crate::store::{ResponseBatch, Store};
 use crate::survey::{Answers, RosterAttributes, Survey};
 use crate::tally::{Counter, Figure, Tallies};
-use anyhow::Context;
-use futures_util::{Stream, TryStreamExt};
-use sqlx::{AssertSqlSafe, Row};
+use futures_util::TryStreamExt;
 use std::collections::BTreeMap;
 use std::io::Write;
-
-impl Store {
-    /// A round's submitted responses in batches, in the order of their random ids. The
-    /// database joins each column of a batch into one text, a line per response, which costs
-    /// far less than handing over rows one by one.
-    pub fn response_batches(&self, round_id: i64) -> impl Stream<Item = anyhow::Result<ResponseBatch>> + '_ {
-        const BATCH: i64 = 5000;
-        let sql = match self.engine {
-            Engine::Sqlite => {
-                "SELECT MAX(id) AS last, COUNT(*) AS n, group_concat(grp, char(10)) AS groups,
-                        group_concat(category, char(10)) AS categories, group_concat(answers, char(10)) AS answers
-                 FROM (SELECT id, grp, category, answers FROM responses WHERE round_id = $1 AND id > $2 ORDER BY id LIMIT $3) AS batch"
-            }
-            Engine::Postgres => {
-                "SELECT MAX(id) AS last, COUNT(*) AS n, string_agg(grp, chr(10) ORDER BY id) AS groups,
-                        string_agg(category, chr(10) ORDER BY id) AS categories, string_agg(answers, chr(10) ORDER BY id) AS answers
-                 FROM (SELECT id, grp, category, answers FROM responses WHERE round_id = $1 AND id > $2 ORDER BY id LIMIT $3) AS batch"
-            }
-        };
-        futures_util::stream::try_unfold(Some(String::new()), move |after| async move {
-            let Some(after) = after else { return Ok(None) };
-            let row = sqlx::query(sql).bind(round_id).bind(&after).bind(BATCH).fetch_one(&self.read).await?;
-            let n: i64 = row.try_get("n")?;
-            if n == 0 {
-                return Ok(None);
-            }
-            let next = (n == BATCH).then(|| row.try_get::<String, _>("last")).transpose()?;
-            let batch = ResponseBatch {
-                groups: row.try_get("groups")?,
-                categories: row.try_get("categories")?,
-                answers: row.try_get("answers")?,
-            };
-            Ok(Some((batch, next)))
-        })
-    }
-
-    /// Recipients per (group, category): the base of the response rate.
-    pub async fn invited(&self, round_id: i64) -> anyhow::Result<BTreeMap<(String, String), u64>> {
-        let rows = sqlx::query(
-            "SELECT grp, category, COUNT(*) AS n FROM recipients WHERE round_id = $1 GROUP BY grp, category",
-        )
-        .bind(round_id)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| Ok(((r.try_get("grp")?, r.try_get("category")?), r.try_get::<i64, _>("n")? as u64)))
-            .collect()
-    }
-
-    /// Every round of a survey, oldest first.
-    pub async fn rounds_of(&self, survey_id: &str) -> anyhow::Result<Vec<Round>> {
-        let mut rounds: Vec<Round> =
-            self.rounds().await?.into_iter().map(|s| s.round).filter(|r| r.survey_id == survey_id).collect();
-        rounds.sort_by_key(|r| (r.year, r.id));
-        Ok(rounds)
-    }
-
-    /// Stores earlier years' figures, replacing what was imported before for those years.
-    pub async fn import_history(&self, survey_id: &str, figures: &[Figure]) -> anyhow::Result<usize> {
-        let mut years: Vec<i64> = figures.iter().map(|f| f.year).collect();
-        years.sort();
-        years.dedup();
-        let mut tx = self.write.begin().await?;
-        for year in &years {
-            sqlx::query("DELETE FROM history_figures WHERE survey_id = $1 AND year = $2")
-                .bind(survey_id)
-                .bind(year)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for f in figures {
-            sqlx::query(
-                "INSERT INTO history_figures (survey_id, year, question, row_code, column_code, grp, code, count, share, base)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(survey_id)
-            .bind(f.year)
-            .bind(&f.question)
-            .bind(&f.row)
-            .bind(&f.column)
-            .bind(&f.group)
-            .bind(&f.code)
-            .bind(f.count)
-            .bind(f.share)
-            .bind(f.base as i64)
-            .execute(&mut *tx)
-            .await
-            .with_context(|| format!("{} {} {} {} {}: stored twice in the file?", f.year, f.question, f.row, f.group, f.code))?;
-        }
-        tx.commit().await?;
-        Ok(figures.len())
-    }
-
-    pub async fn history(&self, survey_id: &str) -> anyhow::Result<Vec<Figure>> {
-        let rows = sqlx::query(AssertSqlSafe(
-            "SELECT year, question, row_code, column_code, grp, code, count, share, base FROM history_figures
-             WHERE survey_id = $1 ORDER BY year"
-                .to_string(),
-        ))
-        .bind(survey_id)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Figure {
-                    question: r.try_get("question")?,
-                    row: r.try_get("row_code")?,
-                    column: r.try_get("column_code")?,
-                    group: r.try_get("grp")?,
-                    code: r.try_get("code")?,
-                    count: r.try_get("count")?,
-                    share: r.try_get("share")?,
-                    base: r.try_get::<i64, _>("base")? as u64,
-                    year: r.try_get("year")?,
-                })
-            })
-            .collect()
-    }
-}
 
 /// A submitted response as the analysis reads it: roster attributes and answers.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub roster: RosterAttributes,
     pub answers: Answers,
-}
-
-/// Responses as the database hands them over: three texts with a line per response (see
-/// `Store::response_batches`). Groups and categories are codes and the answers compact
-/// JSON, so none of them holds a line break.
-pub struct ResponseBatch {
-    groups: String,
-    categories: String,
-    answers: String,
-}
-
-impl ResponseBatch {
-    pub fn responses(&self) -> impl Iterator<Item = anyhow::Result<Response>> + '_ {
-        let lines = self.groups.split('\n').zip(self.categories.split('\n')).zip(self.answers.split('\n'));
-        lines.map(|((group, category), answers)| {
-            Ok(Response {
-                roster: RosterAttributes { group: group.to_string(), category: category.to_string() },
-                answers: serde_json::from_str(answers).context("a stored response's answers could not be read")?,
-            })
-        })
-    }
 }
 
 /// Runs `work` on every batch of a round's responses on the blocking thread pool, several
@@ -276,7 +134,7 @@ pub async fn charts(store: &Store, round: &Round) -> anyhow::Result<Vec<crate::c
 pub async fn report(
     store: &Store,
     round: &Round,
-    templates: &std::path::Path,
+    templates: &crate::shipped::Files,
     format: crate::report::Format,
 ) -> anyhow::Result<(String, Vec<(crate::chart::Chart, Vec<u8>)>)> {
     let survey = survey_of(round)?;

@@ -3,14 +3,13 @@
 //! set them. Plain text is rendered without HTML escaping, the HTML part with it.
 
 use super::Kind;
-use super::queue::RoundMail;
+use super::RoundMail;
 use crate::round::{Round, swedish_date};
 use anyhow::Context;
 use handlebars::Handlebars;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
 use serde::Serialize;
-use std::path::Path;
 
 pub struct Letters {
     text: Handlebars<'static>,
@@ -71,21 +70,19 @@ impl LetterData {
 const PARTS: [&str; 3] = ["subject", "txt", "html"];
 
 impl Letters {
-    pub fn load(templates_dir: &Path) -> anyhow::Result<Letters> {
+    pub fn load(templates: &crate::shipped::Files) -> anyhow::Result<Letters> {
         let mut text = Handlebars::new();
         text.register_escape_fn(handlebars::no_escape);
         let mut html = Handlebars::new();
         html.register_escape_fn(handlebars::html_escape);
         for kind in [Kind::Invitation, Kind::Reminder] {
             for part in PARTS {
-                let path = templates_dir.join(format!("email/{}.{part}.hbs", kind.as_str()));
-                let source = std::fs::read_to_string(&path)
-                    .with_context(|| format!("the email template {} is missing", path.display()))?;
+                let path = format!("email/{}.{part}.hbs", kind.as_str());
+                let (source, origin) =
+                    templates.get(&path).with_context(|| format!("the email template {path} is missing"))?;
                 let name = format!("{}.{part}", kind.as_str());
                 let registry = if part == "html" { &mut html } else { &mut text };
-                registry
-                    .register_template_string(&name, source)
-                    .with_context(|| format!("template {}", path.display()))?;
+                registry.register_template_string(&name, source).with_context(|| format!("template {origin}"))?;
             }
         }
         Ok(Letters { text, html })
@@ -212,7 +209,7 @@ mod tests {
     }
 
     fn letters() -> Letters {
-        Letters::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")).unwrap()
+        Letters::load(&crate::shipped::Files::templates(None).unwrap()).unwrap()
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The outbox: invitations and reminders queued as rows and delivered by a worker.
 //!
 //! This file holds the rules, as plain functions: when to retry, what counts as a permanent
-//! failure, what a reminder schedule means and when each of its steps is due. `queue` holds
-//! the SQL, `letter` renders emails, `transport` delivers them and `worker` ties them together.
+//! failure, what a reminder schedule means and when each of its steps is due, and which
+//! reminders a sending by hand may queue (`ReminderCutoff`). `store::outbox` holds the rows,
+//! `letter` renders emails, `transport` delivers them and `worker` ties them together.
 //!
 //! Delivery guarantee: a row is claimed (state `sending`, committed) before it is handed to
 //! SMTP and marked `sent` after the relay accepted it. Only `queued` rows are ever claimed, so
@@ -10,13 +11,159 @@
 //! `sending` leaves at most its in-flight emails (one per concurrent sender) behind; once
 //! their claim expires they become `uncertain`, shown to the coordinator, and are not resent.
 
-pub mod commands;
 pub mod letter;
-pub mod queue;
 pub mod transport;
 pub mod worker;
 
 use std::fmt;
+
+/// The reason shown for an email whose sender died while handing it to the relay.
+pub const INTERRUPTED: &str = "avbrutet under sändning – kontrollera innan omsändning";
+
+/// Where an email is on its way. Stored as the lower-case English word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    Queued,
+    /// Claimed by a sender and being handed to the relay.
+    Sending,
+    Sent,
+    Failed,
+    /// The sender died while handing it over: it may have arrived, so it is not resent blindly.
+    Uncertain,
+    /// A reminder to someone who answered after it was queued.
+    Skipped,
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Queued => "queued",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+            OutboxState::Uncertain => "uncertain",
+            OutboxState::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::str::FromStr for OutboxState {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<OutboxState> {
+        Ok(match s {
+            "queued" => OutboxState::Queued,
+            "sending" => OutboxState::Sending,
+            "sent" => OutboxState::Sent,
+            "failed" => OutboxState::Failed,
+            "uncertain" => OutboxState::Uncertain,
+            "skipped" => OutboxState::Skipped,
+            _ => anyhow::bail!("unknown outbox state `{s}` in the database"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    pub queued: usize,
+    /// Recipients left out: already invited (or reminded too recently), or already answered.
+    pub left_out: usize,
+}
+
+/// An email claimed for sending, with a personal link minted for it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub round_id: i64,
+    pub kind: Kind,
+    pub attempts: u32,
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    /// Shown once, in the email; only its hash is stored.
+    pub token: String,
+}
+
+/// What the coordinator changed in a round's emails; `None` is the template's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoundMail {
+    pub invitation_subject: Option<String>,
+    pub invitation_text: Option<String>,
+    pub reminder_subject: Option<String>,
+    pub reminder_text: Option<String>,
+    pub contact: Option<String>,
+    pub reminder_schedule: String,
+}
+
+/// One line of a round's mail status: a group and category of the roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailStatus {
+    pub group: String,
+    pub category: String,
+    pub recipients: i64,
+    pub invited: i64,
+    pub delivered: i64,
+    pub waiting: i64,
+    pub failed: i64,
+    pub opened: i64,
+    pub submitted: i64,
+    pub reminded: i64,
+}
+
+/// An email that did not (or may not have) arrived, or is waiting for another try.
+#[derive(Debug, Clone)]
+pub struct MailProblem {
+    pub email: String,
+    pub kind: Kind,
+    pub state: OutboxState,
+    pub attempts: i64,
+    pub error: String,
+    pub next_attempt_at: i64,
+}
+
+/// The one rule for which recipients a reminder may go to, by hand (command line or admin
+/// pages) or by a round's schedule: only those whose invitation was delivered at least
+/// `REMINDER_MIN_DAYS` days ago, and who got no reminder in the last `REMINDER_MIN_DAYS`
+/// days. A reminder never follows its invitation, or another reminder, within minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReminderCutoff {
+    /// Unix seconds: the invitation was delivered at or before this moment.
+    pub invited_before: i64,
+    /// Unix seconds: no reminder was delivered after this moment.
+    pub reminded_before: i64,
+}
+
+const DAY: i64 = 24 * 3600;
+
+impl ReminderCutoff {
+    /// For reminders sent by hand, from the command line or the admin pages.
+    pub fn by_hand(now: i64, min_days: u32) -> ReminderCutoff {
+        let gap = i64::from(min_days) * DAY;
+        ReminderCutoff { invited_before: now - gap, reminded_before: now - gap }
+    }
+
+    /// For one step of a round's schedule, or `None` when the step is not due yet: the step
+    /// itself says how long after the invitation (or how close to the last day) it goes, and
+    /// `min_days` still keeps it from following another reminder closely.
+    pub fn scheduled(
+        step: ReminderStep,
+        closes_on: jiff::civil::Date,
+        today: jiff::civil::Date,
+        now: i64,
+        min_days: u32,
+    ) -> Option<ReminderCutoff> {
+        let invited_before = match step {
+            ReminderStep::AfterInvitation(days) => now - i64::from(days) * DAY,
+            ReminderStep::BeforeClosing(days) => {
+                let from = closes_on.saturating_sub(jiff::Span::new().days(i64::from(days)));
+                if today < from {
+                    return None;
+                }
+                now
+            }
+        };
+        Some(ReminderCutoff { invited_before, reminded_before: now - i64::from(min_days) * DAY })
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -32,19 +179,22 @@ impl Kind {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "invitation" => Some(Kind::Invitation),
-            "reminder" => Some(Kind::Reminder),
-            _ => None,
-        }
-    }
-
     /// The word a coordinator reads.
     pub fn swedish(self) -> &'static str {
         match self {
             Kind::Invitation => "inbjudan",
             Kind::Reminder => "påminnelse",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Kind> {
+        match s {
+            "invitation" => Ok(Kind::Invitation),
+            "reminder" => Ok(Kind::Reminder),
+            _ => anyhow::bail!("unknown email kind `{s}` in the database"),
         }
     }
 }

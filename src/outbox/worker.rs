@@ -3,9 +3,8 @@
 //! handed to the transport and recorded; see the module above for the guarantee.
 
 use super::letter::{LetterData, Letters, mailbox, message};
-use super::queue::Claimed;
 use super::transport::Transport;
-use super::{AfterFailure, Failure, ReminderStep, after_failure, parse_schedule};
+use super::{AfterFailure, Claimed, Failure, ReminderCutoff, after_failure, parse_schedule};
 use crate::config::{MailSettings, Settings};
 use crate::round::{Phase, today};
 use crate::store::Store;
@@ -14,8 +13,6 @@ use lettre::message::Mailbox;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-
-const DAY: i64 = 24 * 3600;
 
 pub struct Mailer {
     store: Store,
@@ -79,7 +76,7 @@ impl Mailer {
         }
         Ok(Mailer {
             store,
-            letters: Letters::load(&settings.templates_dir)?,
+            letters: Letters::load(&settings.templates()?)?,
             transport: Transport::from_settings(mail)?,
             sender: Mailbox::new((!name.is_empty()).then(|| name.to_string()), address),
             settings: settings.clone(),
@@ -154,7 +151,7 @@ impl Mailer {
     /// One sender: delivers due emails until none is left, or until asked to stop.
     async fn drain(
         &self,
-        round_id: i64,
+        round_id: Option<i64>,
         tally: &Tally,
         progress: &(dyn Fn() + Send + Sync),
         stop: &AtomicBool,
@@ -168,12 +165,12 @@ impl Mailer {
         Ok(())
     }
 
-    /// Delivers the outbox (of one round, or all when `round_id` is 0) with several senders
+    /// Delivers the outbox (of one round, or of all) with several senders
     /// at once. With `wait`, also waits for emails that are to be retried later, until every
     /// email is sent or has failed.
     pub async fn send_all(
         self: &Arc<Self>,
-        round_id: i64,
+        round_id: Option<i64>,
         wait: bool,
         progress: Arc<dyn Fn() + Send + Sync>,
     ) -> anyhow::Result<Arc<Tally>> {
@@ -201,7 +198,6 @@ impl Mailer {
     pub async fn scheduled_reminders(&self) -> anyhow::Result<usize> {
         let mut queued = 0;
         let now = now();
-        let reminded_before = now - i64::from(self.mail.reminder_min_days) * DAY;
         for (round_id, schedule) in self.store.reminder_schedules().await? {
             let steps = match parse_schedule(&schedule) {
                 Ok(steps) => steps,
@@ -215,20 +211,12 @@ impl Mailer {
                 continue;
             }
             for step in steps {
-                let invited_before = match step {
-                    ReminderStep::AfterInvitation(days) => now - i64::from(days) * DAY,
-                    ReminderStep::BeforeClosing(days) => {
-                        let from = round.closes_on.saturating_sub(jiff::Span::new().days(i64::from(days)));
-                        if today() < from {
-                            continue;
-                        }
-                        now
-                    }
+                let Some(cutoff) =
+                    ReminderCutoff::scheduled(step, round.closes_on, today(), now, self.mail.reminder_min_days)
+                else {
+                    continue;
                 };
-                let q = self
-                    .store
-                    .queue_reminders(round_id, Some(step), invited_before, reminded_before, &|_, _| {})
-                    .await?;
+                let q = self.store.queue_scheduled_reminders(round_id, &step.occasion(), cutoff).await?;
                 if q.queued > 0 {
                     tracing::info!(round = %round.key, step = %step.occasion(), "queued {} scheduled reminders", q.queued);
                 }
@@ -271,7 +259,7 @@ pub fn spawn(mailer: Arc<Mailer>) -> Running {
         senders.push(tokio::spawn(async move {
             let tally = Tally::default();
             while !stop.load(Ordering::Relaxed) {
-                if let Err(e) = mailer.drain(0, &tally, &|| {}, &stop).await {
+                if let Err(e) = mailer.drain(None, &tally, &|| {}, &stop).await {
                     tracing::warn!("the outbox could not be read: {e:#}");
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;

@@ -205,33 +205,22 @@ pub struct Definition {
     pub source: String,
 }
 
-/// Reads and checks every `*.toml` in the folder. Any broken file fails the whole load,
-/// with every problem of every file, so a server never starts on half its surveys.
-pub fn load_dir(dir: &std::path::Path) -> Result<BTreeMap<String, Definition>, Vec<String>> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| vec![format!("{}: cannot read the surveys folder: {e}", dir.display())])?;
-    let mut paths: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
+/// Reads and checks every `*.toml` definition (shipped, or from SURVEYS_DIR). Any broken
+/// file fails the whole load, with every problem of every file as `FILE:LINE:COL: text`, so
+/// a server never starts on half its surveys.
+pub fn load(files: &crate::shipped::Files) -> Result<BTreeMap<String, Definition>, Vec<String>> {
     let mut found = BTreeMap::new();
     let mut problems = Vec::new();
-    for path in paths {
-        match check_file(&path) {
+    for (_, source, origin) in files.ending_with(".toml") {
+        match parse(source) {
             Ok(survey) => {
                 if found.contains_key(&survey.id) {
-                    problems.push(format!(
-                        "{}: the survey id `{}` is already used by another file",
-                        path.display(),
-                        survey.id
-                    ));
+                    problems.push(format!("{origin}: the survey id `{}` is already used by another file", survey.id));
                     continue;
                 }
-                let source = std::fs::read_to_string(&path).unwrap_or_default();
-                found.insert(survey.id.clone(), Definition { survey, source });
+                found.insert(survey.id.clone(), Definition { survey, source: source.to_string() });
             }
-            Err(mut p) => problems.append(&mut p),
+            Err(p) => problems.extend(p.iter().map(|p| format!("{origin}:{p}"))),
         }
     }
     if problems.is_empty() { Ok(found) } else { Err(problems) }

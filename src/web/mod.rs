@@ -22,6 +22,8 @@ pub use pages::Pages;
 pub struct AppState {
     pub store: Store,
     pub pages: Pages,
+    /// The templates (shipped, or TEMPLATES_DIR's), for the report.
+    pub templates: crate::shipped::Files,
     pub settings: Settings,
     pub serve: ServeSettings,
     pub csrf: protect::CsrfKey,
@@ -54,11 +56,7 @@ impl AppState {
     }
 
     /// Whether the round's emails render with these texts.
-    pub fn letters_check(
-        &self,
-        round: &crate::round::Round,
-        mail: &crate::outbox::queue::RoundMail,
-    ) -> anyhow::Result<()> {
+    pub fn letters_check(&self, round: &crate::round::Round, mail: &crate::outbox::RoundMail) -> anyhow::Result<()> {
         self.mailer.letters().check(round, mail, self.mailer.sender())
     }
 
@@ -92,8 +90,9 @@ impl Application {
         store: Store,
     ) -> anyhow::Result<Application> {
         // A broken definition in surveys/ stops the server before it listens.
-        crate::survey::load_dir(&settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
-        let pages = Pages::load(&settings.templates_dir)?;
+        settings.surveys()?;
+        let templates = settings.templates()?;
+        let pages = Pages::load(&templates)?;
         let secret = store.secret().await?;
         let csrf = protect::CsrfKey::new(&secret);
         let misses = protect::miss_limiter(serve.misses_per_minute);
@@ -103,7 +102,7 @@ impl Application {
         // On SQLite every query runs on a thread of the connection's own, so HTTP gets half
         // the cores and SQLite the other half (measured in BENCHMARKS.md).
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let workers = serve.workers.unwrap_or(match store.engine {
+        let workers = serve.workers.unwrap_or(match store.engine() {
             crate::store::Engine::Sqlite => (cores / 2).max(1),
             crate::store::Engine::Postgres => cores,
         });
@@ -117,6 +116,7 @@ impl Application {
         let state = web::Data::new(AppState {
             store,
             pages,
+            templates,
             settings,
             serve,
             csrf,

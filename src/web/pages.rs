@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, web};
 use anyhow::Context;
 use handlebars::Handlebars;
 use serde_json::{Value, json};
-use std::path::Path;
 
 pub struct Pages {
     hbs: Handlebars<'static>,
@@ -14,31 +13,18 @@ pub struct Pages {
 }
 
 impl Pages {
-    /// Loads every `*.hbs` under the folder (names relative to it, without the extension).
-    /// `layout` is also registered as a partial that the pages wrap themselves in.
-    pub fn load(dir: &Path) -> anyhow::Result<Pages> {
+    /// Registers every `*.hbs` template (names without the extension), each also as a
+    /// partial, since the pages wrap themselves in `layout`.
+    pub fn load(templates: &crate::shipped::Files) -> anyhow::Result<Pages> {
         let mut hbs = Handlebars::new();
         hbs.set_strict_mode(false);
         hbs.register_escape_fn(handlebars::html_escape);
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(folder) = stack.pop() {
-            for entry in std::fs::read_dir(&folder)
-                .with_context(|| format!("cannot read the templates folder {}", folder.display()))?
-            {
-                let path = entry?.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|x| x == "hbs") {
-                    let name = path.strip_prefix(dir)?.with_extension("").to_string_lossy().replace('\\', "/");
-                    let source = std::fs::read_to_string(&path)?;
-                    hbs.register_template_string(&name, &source)
-                        .with_context(|| format!("template {}", path.display()))?;
-                    hbs.register_partial(&name, source).with_context(|| format!("template {}", path.display()))?;
-                }
-            }
+        for (name, source, origin) in templates.ending_with(".hbs") {
+            let name = name.trim_end_matches(".hbs");
+            hbs.register_template_string(name, source).with_context(|| format!("template {origin}"))?;
+            hbs.register_partial(name, source).with_context(|| format!("template {origin}"))?;
         }
-        let stylesheet =
-            std::fs::read_to_string(dir.join("lagesbild.css")).context("templates/lagesbild.css is missing")?;
+        let stylesheet = templates.text("lagesbild.css")?.to_string();
         Ok(Pages { hbs, stylesheet })
     }
 

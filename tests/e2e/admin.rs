@@ -170,8 +170,8 @@ async fn an_analyst_is_refused_every_change_and_every_address(app: TestApp) {
     let rounds = app.store.rounds().await.unwrap();
     assert_eq!(rounds.len(), 1);
     assert_eq!(rounds[0].round.closes_on, round.closes_on);
-    assert_eq!(app.store.outbox_pending(round.id).await.unwrap().0, 0);
-    assert!(app.store.account_by_email("ny@stad.se").await.unwrap().is_none());
+    assert_eq!(app.store.outbox_pending(Some(round.id)).await.unwrap().0, 0);
+    assert!(app.store.account_by_email(&crate::helpers::email("ny@stad.se")).await.unwrap().is_none());
     assert_eq!(app.store.round_mail(round.id).await.unwrap().contact, None);
     let upload = reqwest::multipart::Form::new()
         .text("csrf", analyst.csrf())
@@ -558,7 +558,7 @@ async fn accounts_are_added_disabled_and_logged(app: TestApp) {
     });
     let copied = copied.expect("the session cookie");
     let page = coordinator.get("/admin/konton").await;
-    let id = app.store.account_by_email("analys@stad.se").await.unwrap().unwrap().id;
+    let id = app.store.account_by_email(&crate::helpers::email("analys@stad.se")).await.unwrap().unwrap().id;
     assert!(page.contains(&format!("/admin/konton/{id}/stang-av")));
     let page = coordinator.post(&format!("/admin/konton/{id}/stang-av"), &[]).await;
     assert!(page.contains("analys@stad.se är avstängt"));
@@ -567,7 +567,7 @@ async fn accounts_are_added_disabled_and_logged(app: TestApp) {
     assert_eq!(Browser::new(&app.base).login("analys@stad.se", PASSWORD).await.status, 401);
 
     // The last coordinator cannot lock everyone out.
-    let me = app.store.account_by_email("samordnare@stad.se").await.unwrap().unwrap().id;
+    let me = app.store.account_by_email(&crate::helpers::email("samordnare@stad.se")).await.unwrap().unwrap().id;
     coordinator.get("/admin/konton").await;
     let page = coordinator.post(&format!("/admin/konton/{me}/stang-av"), &[]).await;
     assert!(page.contains("det sista aktiva samordnarkontot kan inte stängas av"), "{}", page.body);
@@ -617,7 +617,7 @@ async fn invitations_sent_from_the_browser_reach_the_smtp_server() {
     assert!(page.contains("Inbjudan saknas för <strong>3</strong>"), "{}", page.body);
     let page = coordinator.get("/admin/omgangar/lagesbild-2027/utskick/inbjudningar").await;
     assert!(page.contains("3 inbjudningar kommer att skickas"), "{}", page.body);
-    assert_eq!(app.store.outbox_pending(round.id).await.unwrap().0, 0, "the confirmation page sends nothing");
+    assert_eq!(app.store.outbox_pending(Some(round.id)).await.unwrap().0, 0, "the confirmation page sends nothing");
     let page = coordinator.post("/admin/omgangar/lagesbild-2027/utskick/inbjudningar", &[]).await;
     assert!(page.contains("3 inbjudningar skickas nu."), "{}", page.body);
     smtp.wait_until(30, "three invitations", |s| s.received().len() == 3).await;
@@ -660,8 +660,8 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
     for _ in 0..2 {
         let settings = lagesbild::config::Settings {
             database_url: database_url.clone(),
-            surveys_dir: project_dir().join("surveys"),
-            templates_dir: project_dir().join("templates"),
+            surveys_dir: Some(project_dir().join("surveys")),
+            templates_dir: Some(project_dir().join("templates")),
             base_url: String::new(),
         };
         let serve = lagesbild::config::ServeSettings {
@@ -676,8 +676,7 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
         store = Some(s);
     }
     let store = store.unwrap();
-    let (_, token) = store.create_account("samordnare@stad.se", Role::Coordinator).await.unwrap();
-    store.set_password_by_link(&token, &lagesbild::account::hash_password(PASSWORD).unwrap()).await.unwrap();
+    crate::helpers::account_with_password(&store, "samordnare@stad.se", Role::Coordinator, PASSWORD).await;
 
     let mut first = Browser::new(&bases[0]);
     assert_eq!(first.login("samordnare@stad.se", PASSWORD).await.status, 200);
@@ -837,8 +836,8 @@ async fn the_session_cookie_is_secure_when_the_service_is_reached_over_https() {
     let (database_url, _) = fresh_database(Engine::Sqlite, &dir).await.unwrap();
     let settings = lagesbild::config::Settings {
         database_url: database_url.clone(),
-        surveys_dir: project_dir().join("surveys"),
-        templates_dir: project_dir().join("templates"),
+        surveys_dir: Some(project_dir().join("surveys")),
+        templates_dir: Some(project_dir().join("templates")),
         base_url: "https://enkat.stad.se".into(),
     };
     let store = lagesbild::store::Store::connect(&database_url).await.unwrap();
@@ -852,8 +851,7 @@ async fn the_session_cookie_is_secure_when_the_service_is_reached_over_https() {
     .unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run());
-    let (_, token) = store.create_account("samordnare@stad.se", Role::Coordinator).await.unwrap();
-    store.set_password_by_link(&token, &lagesbild::account::hash_password(PASSWORD).unwrap()).await.unwrap();
+    crate::helpers::account_with_password(&store, "samordnare@stad.se", Role::Coordinator, PASSWORD).await;
 
     let mut browser = Browser::new(&base);
     browser.get("/admin/logga-in").await;
@@ -867,4 +865,28 @@ async fn the_session_cookie_is_secure_when_the_service_is_reached_over_https() {
     assert_eq!(res.status(), 303);
     let cookie = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>().join("\n");
     assert!(cookie.contains("lagesbild_admin=") && cookie.contains("Secure"), "{cookie}");
+}
+
+on_both_engines!(twenty_wrong_passwords_at_once_meet_the_same_brake_as_twenty_in_a_row);
+
+/// The brake reserves each attempt in one statement before the password is checked, so
+/// attempts fired in parallel cannot all pass the check.
+async fn twenty_wrong_passwords_at_once_meet_the_same_brake_as_twenty_in_a_row(app: TestApp) {
+    app.account("mal@stad.se", Role::Coordinator, PASSWORD).await;
+    let mut browsers = Vec::new();
+    for _ in 0..20 {
+        let mut b = Browser::new(&app.base);
+        b.get("/admin/logga-in").await;
+        browsers.push(b);
+    }
+    let attempts = browsers.into_iter().map(|mut b| async move {
+        b.post("/admin/logga-in", &[("email", "mal@stad.se"), ("password", "fel lösenord igen och igen")]).await.status
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let refused = statuses.iter().filter(|&&s| s == 401).count();
+    let braked = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(refused as i64, lagesbild::account::FREE_FAILURES, "{statuses:?}");
+    assert_eq!(braked, 20 - refused, "{statuses:?}");
+    // The right password waits too.
+    assert_eq!(Browser::new(&app.base).login("mal@stad.se", PASSWORD).await.status, 429);
 }

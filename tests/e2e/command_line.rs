@@ -109,7 +109,7 @@ fn the_roster_import_refuses_a_file_with_any_bad_row_and_adds_nobody_twice() {
         ],
     );
     assert!(!out.status.success());
-    assert!(text(&out).1.contains("a round named `lagesbild-2027` exists already"));
+    assert!(text(&out).1.contains("Det finns redan en omgång med kortnamnet lagesbild-2027"));
 
     let bad = dir.path().join("fel.csv");
     std::fs::write(&bad, "\u{feff}email;name;organisation;group;category\nok@example.se;;Skolan;intern;skola\nfel;;Skolan;intern;skola\nx@example.se;;Kyrkan;kyrka;trossamfund\n").unwrap();

@@ -163,8 +163,9 @@ async fn a_respondent_can_leave_and_resume_where_they_left_off(app: TestApp) {
     assert!(p.checked("q.frekvens", "enstaka"));
 
     // A second link minted later (a reminder) opens the same draft.
-    let links = app.store.mint_tokens(round.id, true).await.unwrap();
-    let mut reminded = crate::helpers::Respondent::new(&app.settings.link(&links[0].1));
+    let actor = lagesbild::coordinator::Actor::command_line();
+    let links = lagesbild::coordinator::links(&app.store, &actor, &round, true).await.unwrap();
+    let mut reminded = crate::helpers::Respondent::new(&app.settings.link(&links[0].token));
     let p = reminded.open().await;
     assert!(p.checked("q.uttryck.hot", "okand"));
 }

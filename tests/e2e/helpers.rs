@@ -3,8 +3,9 @@
 
 use jiff::civil::Date;
 use lagesbild::account::Role;
-use lagesbild::admin::{NewRound, create_round, parse_roster};
+use lagesbild::address::EmailAddress;
 use lagesbild::config::{MailSettings, ServeSettings, Settings};
+use lagesbild::coordinator::{self, Actor, NewRound, Sending};
 use lagesbild::round::{Round, today};
 use lagesbild::store::Store;
 use lagesbild::web::Application;
@@ -88,6 +89,52 @@ impl Drop for PgDatabase {
     }
 }
 
+/// A round of the shipped questionnaire through the coordinator's use case; one whose last
+/// day has passed is created open and then closed, as a coordinator would.
+pub async fn create_round(store: &Store, settings: &Settings, key: &str, opens: Date, closes: Date) -> Round {
+    let new = NewRound {
+        survey_id: "lagesbild".into(),
+        year: opens.year(),
+        opens: Some(opens),
+        closes: Some(closes.max(today())),
+        key: Some(key.into()),
+        ..NewRound::default()
+    };
+    let actor = Actor::command_line();
+    let round = coordinator::create_round(store, &settings.surveys().unwrap(), &actor, new).await.unwrap();
+    if closes >= today() {
+        return round;
+    }
+    let mut tx = store.begin().await.unwrap();
+    tx.set_closes_on(round.id, closes).await.unwrap();
+    tx.commit().await.unwrap();
+    store.round(key).await.unwrap().unwrap()
+}
+
+/// Imports a roster CSV through the coordinator's use case.
+pub async fn import_roster(store: &Store, round: &Round, csv: &str) {
+    coordinator::import_roster(store, &Actor::command_line(), round, "test.csv", csv.as_bytes(), None, &|_| {})
+        .await
+        .unwrap();
+}
+
+/// Queues the round's invitations as `lagesbild invite` does.
+pub async fn queue_invitations(store: &Store, round: &Round) {
+    coordinator::queue_sending(store, &Actor::command_line(), round, Sending::Invitations, 3, &|_, _| {})
+        .await
+        .unwrap();
+}
+
+/// An account with its password set, as after following the one-time link.
+pub async fn account_with_password(store: &Store, email: &str, role: Role, password: &str) {
+    let (_, token) = coordinator::add_account(store, &Actor::command_line(), email, role).await.unwrap();
+    coordinator::set_password(store, &token, password, password).await.unwrap();
+}
+
+pub fn email(text: &str) -> EmailAddress {
+    EmailAddress::parse(text).unwrap()
+}
+
 pub fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -112,8 +159,8 @@ impl TestApp {
         let (database_url, database) = fresh_database(engine, &dir).await?;
         let settings = Settings {
             database_url,
-            surveys_dir: project_dir().join("surveys"),
-            templates_dir: project_dir().join("templates"),
+            surveys_dir: Some(project_dir().join("surveys")),
+            templates_dir: Some(project_dir().join("templates")),
             base_url: String::new(),
         };
         let mut serve = serve_settings();
@@ -129,17 +176,9 @@ impl TestApp {
     }
 
     /// A round of the shipped questionnaire, open from `opens` to `closes`.
+    /// A round that closed already is created open, then closed as a coordinator would.
     pub async fn round(&self, key: &str, opens: Date, closes: Date) -> Round {
-        let new = NewRound {
-            survey_id: "lagesbild".into(),
-            year: opens.year(),
-            opens,
-            closes,
-            key: Some(key.into()),
-            title: None,
-            disclosure_threshold: None,
-        };
-        create_round(&self.settings, &self.store, new).await.unwrap()
+        create_round(&self.store, &self.settings, key, opens, closes).await
     }
 
     pub async fn open_round(&self, key: &str) -> Round {
@@ -152,22 +191,19 @@ impl TestApp {
         for (email, group, category) in rows {
             csv.push_str(&format!("{email},Namn Namnsson,Organisation för {email},{group},{category}\n"));
         }
-        let parsed = parse_roster(round, csv.as_bytes()).unwrap();
-        self.store.import_roster(round.id, &parsed, &|_| {}).await.unwrap();
-        let links = self.store.mint_tokens(round.id, false).await.unwrap();
+        import_roster(&self.store, round, &csv).await;
+        let links = coordinator::links(&self.store, &Actor::command_line(), round, false).await.unwrap();
         rows.iter()
             .map(|(email, _, _)| {
-                let (_, token) = links.iter().find(|(e, _)| e == email).unwrap();
-                Respondent::new(&self.settings.link(token))
+                let link = links.iter().find(|l| l.email == *email).unwrap();
+                Respondent::new(&self.settings.link(&link.token))
             })
             .collect()
     }
 
     /// An account with its password set, as after following the one-time link.
     pub async fn account(&self, email: &str, role: Role, password: &str) {
-        let (_, token) = self.store.create_account(email, role).await.unwrap();
-        let hash = lagesbild::account::hash_password(password).unwrap();
-        self.store.set_password_by_link(&token, &hash).await.unwrap().expect("the link is valid");
+        account_with_password(&self.store, email, role, password).await;
     }
 
     /// A browser logged in to the admin pages with a new account of this role.

@@ -4,7 +4,6 @@
 
 use crate::helpers::{Engine, Respondent, TestApp, fresh_database, mail_settings, project_dir};
 use crate::smtp::{Email, SmtpServer, not_exactly_once};
-use lagesbild::admin::{NewRound, create_round, parse_roster};
 use lagesbild::config::Settings;
 use lagesbild::round::{Round, swedish_date};
 use lagesbild::store::Store;
@@ -64,14 +63,24 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Moves the delivery of every invitation back in time, as if days had passed.
+async fn invitations_delivered_days_ago(database_url: &str, days: i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.unwrap();
+    sqlx::query("UPDATE outbox SET sent_at = sent_at - $1 WHERE kind = 'invitation'")
+        .bind(days * 24 * 3600)
+        .execute(&pool)
+        .await
+        .unwrap();
+}
+
 async fn add_to_roster(store: &Store, round: &Round, emails: &[String]) {
     let mut csv = String::from("email,name,organisation,group,category\n");
     for (i, e) in emails.iter().enumerate() {
         let group = if i % 2 == 0 { "intern" } else { "extern" };
         csv.push_str(&format!("{e},Namn Namnsson,Organisation för {e},{group},skola\n"));
     }
-    let rows = parse_roster(round, csv.as_bytes()).unwrap();
-    store.import_roster(round.id, &rows, &|_| {}).await.unwrap();
+    crate::helpers::import_roster(store, round, &csv).await;
 }
 
 fn addresses(prefix: &str, n: usize) -> Vec<String> {
@@ -86,7 +95,7 @@ async fn with_relay(app_engine: Engine, smtp: &SmtpServer) -> TestApp {
 /// Waits until every queued email of the round was sent or given up.
 async fn wait_for_outbox(store: &Store, round: &Round) {
     for _ in 0..300 {
-        if store.outbox_pending(round.id).await.unwrap().0 == 0 {
+        if store.outbox_pending(Some(round.id)).await.unwrap().0 == 0 {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -178,6 +187,11 @@ async fn reminders_reach_only_those_who_have_not_answered(engine: Engine) {
     let mut answered = Respondent::new(&emails_to(&smtp, "enhet0@example.se")[0].link("text/plain"));
     answer(&mut answered).await;
 
+    // None minutes after the invitation (REMINDER_MIN_DAYS is 3)...
+    let out = lagesbild(dir.path(), &db, &[], &["remind", "--round", "r"]);
+    assert!(stdout(&out).contains("köade 0 påminnelser"), "{}", stdout(&out));
+    // ...but once the invitations are four days old.
+    invitations_delivered_days_ago(&db, 4).await;
     let out = lagesbild(dir.path(), &db, &[], &["remind", "--round", "r"]);
     assert!(stdout(&out).contains("köade 2 påminnelser"), "{}", stdout(&out));
     smtp.wait_until(20, "two reminders", |s| s.received().len() == 5).await;
@@ -211,7 +225,7 @@ async fn a_relay_that_refuses_with_4xx_and_then_accepts_gets_the_email_once(engi
     let app = with_relay(engine, &smtp).await;
     let round = app.open_round("r").await;
     add_to_roster(&app.store, &round, &["enhet@example.se".to_string()]).await;
-    app.store.queue_invitations(round.id, &|_, _| {}).await.unwrap();
+    crate::helpers::queue_invitations(&app.store, &round).await;
     smtp.wait_until(30, "the invitation after two refusals", |s| s.received().len() == 1).await;
     wait_for_outbox(&app.store, &round).await;
     assert_eq!(smtp.data_refused(), 2);
@@ -228,7 +242,7 @@ async fn a_5xx_is_recorded_with_the_reply_and_not_retried(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let round = app.open_round("r").await;
     add_to_roster(&app.store, &round, &["okand@example.se".to_string(), "finns@example.se".to_string()]).await;
-    app.store.queue_invitations(round.id, &|_, _| {}).await.unwrap();
+    crate::helpers::queue_invitations(&app.store, &round).await;
     smtp.wait_until(20, "the good invitation", |s| s.received().len() == 1).await;
     let db = app.settings.database_url.clone();
     let mut status = String::new();
@@ -254,20 +268,18 @@ async fn round_without_server(engine: Engine, dir: &tempfile::TempDir, recipient
     let store = Store::connect(&database_url).await.unwrap();
     let settings = Settings {
         database_url,
-        surveys_dir: project_dir().join("surveys"),
-        templates_dir: project_dir().join("templates"),
+        surveys_dir: Some(project_dir().join("surveys")),
+        templates_dir: Some(project_dir().join("templates")),
         base_url: "http://127.0.0.1:8080".into(),
     };
-    let new = NewRound {
-        survey_id: "lagesbild".into(),
-        year: 2027,
-        opens: crate::helpers::days_from_today(-1),
-        closes: crate::helpers::days_from_today(14),
-        key: Some("r".into()),
-        title: None,
-        disclosure_threshold: None,
-    };
-    let round = create_round(&settings, &store, new).await.unwrap();
+    let round = crate::helpers::create_round(
+        &store,
+        &settings,
+        "r",
+        crate::helpers::days_from_today(-1),
+        crate::helpers::days_from_today(14),
+    )
+    .await;
     add_to_roster(&store, &round, recipients).await;
     Some(Fixture { store, settings, round, _guard: guard })
 }
@@ -288,7 +300,7 @@ async fn a_sender_killed_mid_batch_and_restarted_delivers_every_email_exactly_on
     let dir = tempfile::tempdir().unwrap();
     let all = addresses("enhet", 20);
     let f = round_without_server(engine, &dir, &all).await.unwrap();
-    f.store.queue_invitations(f.round.id, &|_, _| {}).await.unwrap();
+    crate::helpers::queue_invitations(&f.store, &f.round).await;
     let url = smtp.url();
     // One email at a time, so exactly one is in flight when the sender dies; claims last a second.
     let envs = [("SMTP_URL", url.as_str()), ("MAIL_CONCURRENCY", "1"), ("MAIL_CLAIM_SECONDS", "1")];
@@ -349,7 +361,7 @@ async fn two_servers_on_one_postgresql_database_deliver_every_email_exactly_once
         let app = Application::build(f.settings.clone(), serve, mail, store).await.unwrap();
         tokio::spawn(app.run());
     }
-    f.store.queue_invitations(f.round.id, &|_, _| {}).await.unwrap();
+    crate::helpers::queue_invitations(&f.store, &f.round).await;
     smtp.wait_until(120, "600 invitations", |s| s.received().len() >= 600).await;
     wait_for_outbox(&f.store, &f.round).await;
     assert_eq!(not_exactly_once(&smtp.per_address(), &all), Vec::<String>::new());
@@ -420,7 +432,7 @@ fn bad_input_gets_a_message_that_names_the_problem() {
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let e = run(&[], &["invite", "--round", "finns-inte"]);
-    assert!(e.contains("there is no round `finns-inte`"), "{e}");
+    assert!(e.contains("Det finns ingen omgång som heter finns-inte"), "{e}");
     let e = run(&[("SMTP_URL", "http://user:hemligt@mail.example.se")], &["send"]);
     assert!(e.contains("scheme `http`") && !e.contains("hemligt"), "{e}");
     let e = run(&[("MAIL_FROM", "inte en adress")], &["send"]);
@@ -448,7 +460,7 @@ async fn a_server_stopped_mid_batch_finishes_the_email_it_is_sending_and_leaves_
     let dir = tempfile::tempdir().unwrap();
     let all = addresses("enhet", 20);
     let f = round_without_server(engine, &dir, &all).await.unwrap();
-    f.store.queue_invitations(f.round.id, &|_, _| {}).await.unwrap();
+    crate::helpers::queue_invitations(&f.store, &f.round).await;
     let url = smtp.url();
     let envs = [("SMTP_URL", url.as_str()), ("MAIL_CONCURRENCY", "1")];
     let mut server = Command::new(env!("CARGO_BIN_EXE_lagesbild"))

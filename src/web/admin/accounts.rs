@@ -1,7 +1,8 @@
 //! Accounts (added, disabled and re-enabled by coordinators) and the audit log.
 
-use super::{Page, Posted, Signed, field, forbidden, see_other};
+use super::{AdminError, CheckedForm, Coordinator, Page, Signed, SignedAs, see_other};
 use crate::account::Role;
+use crate::coordinator;
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -29,99 +30,62 @@ async fn accounts_page(
     Ok(signed.page(state, status, "admin/accounts", data))
 }
 
-pub async fn list(state: web::Data<AppState>, signed: Signed) -> Page {
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
-    accounts_page(&state, &signed, StatusCode::OK, None, None, "").await
+pub async fn list(state: web::Data<AppState>, me: SignedAs<Coordinator>) -> Page {
+    accounts_page(&state, &me.signed, StatusCode::OK, None, None, "").await
 }
 
-pub async fn add(state: web::Data<AppState>, signed: Signed, form: Posted) -> Page {
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
-    if !signed.csrf_ok(field(&form, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
-    }
-    let email = field(&form, "email");
-    let Some(role) = Role::parse(field(&form, "role")) else {
-        return accounts_page(
-            &state,
-            &signed,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            Some("Välj en roll: samordnare eller analytiker.".into()),
-            email,
-        )
-        .await;
+pub async fn add(state: web::Data<AppState>, me: SignedAs<Coordinator>, form: CheckedForm) -> Page {
+    let signed = &me.signed;
+    let email = form.field("email");
+    let refused =
+        |text: String| accounts_page(&state, signed, StatusCode::UNPROCESSABLE_ENTITY, None, Some(text), email);
+    let Some(role) = Role::parse(form.field("role")) else {
+        return refused("Välj en roll: samordnare eller analytiker.".into()).await;
     };
-    match state.store.create_account(email, role).await {
+    match coordinator::add_account(&state.store, &signed.actor(), email, role).await {
         Ok((account, token)) => {
-            signed
-                .audit(
-                    &state,
-                    signed.entry("lade till konto").detail(format!("{} ({})", account.email, role.swedish())),
-                )
-                .await?;
             let link = json!({ "email": account.email, "link": state.password_link(&token) });
-            accounts_page(&state, &signed, StatusCode::OK, Some(link), None, "").await
+            accounts_page(&state, signed, StatusCode::OK, Some(link), None, "").await
         }
-        Err(e) => {
-            accounts_page(
-                &state,
-                &signed,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some(format!("Kontot lades inte till: {e}.")),
-                email,
-            )
-            .await
-        }
+        Err(e @ coordinator::Error::Technical(_)) => Err(e.into()),
+        Err(e) => refused(format!("Kontot lades inte till: {e}")).await,
     }
 }
 
-pub async fn change(state: web::Data<AppState>, signed: Signed, path: web::Path<(i64, String)>, form: Posted) -> Page {
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
-    if !signed.csrf_ok(field(&form, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
-    }
+pub async fn change(
+    state: web::Data<AppState>,
+    me: SignedAs<Coordinator>,
+    path: web::Path<(i64, String)>,
+    _form: CheckedForm,
+) -> Page {
+    let signed = &me.signed;
     let (id, change) = path.into_inner();
-    let Some(account) = state.store.account(id).await? else {
-        return Ok(crate::web::pages::not_found(state).await);
-    };
+    let account = state.store.account(id).await?.ok_or(AdminError::NotFound)?;
     match change.as_str() {
         "stang-av" | "aktivera" => {
             let disable = change == "stang-av";
-            match state.store.set_account_disabled(id, disable).await {
-                Ok(_) => {
-                    let what = if disable { "stängde av konto" } else { "aktiverade konto" };
-                    signed.audit(&state, signed.entry(what).detail(account.email.clone())).await?;
-                    signed.flash(format!(
-                        "{} {}.",
-                        account.email,
-                        if disable { "är avstängt och kan inte logga in" } else { "kan logga in igen" }
-                    ));
-                }
-                Err(e) => signed.flash(format!("Inget ändrades: {e}.")),
+            match coordinator::set_account_disabled(&state.store, &signed.actor(), id, disable).await {
+                Ok(_) => signed.flash(format!(
+                    "{} {}.",
+                    account.email,
+                    if disable { "är avstängt och kan inte logga in" } else { "kan logga in igen" }
+                )),
+                Err(e @ coordinator::Error::Technical(_)) => return Err(e.into()),
+                Err(e) => signed.flash(format!("Inget ändrades: {e}")),
             }
             Ok(see_other("/admin/konton"))
         }
         "ny-lank" => {
-            let token = state.store.new_password_link(id).await?;
-            signed.audit(&state, signed.entry("skapade lösenordslänk").detail(account.email.clone())).await?;
+            let token = coordinator::new_password_link(&state.store, &signed.actor(), &account).await?;
             let link = json!({ "email": account.email, "link": state.password_link(&token) });
-            accounts_page(&state, &signed, StatusCode::OK, Some(link), None, "").await
+            accounts_page(&state, signed, StatusCode::OK, Some(link), None, "").await
         }
-        _ => Ok(crate::web::pages::not_found(state).await),
+        _ => Err(AdminError::NotFound),
     }
 }
 
-pub async fn audit_log(state: web::Data<AppState>, signed: Signed) -> Page {
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
+pub async fn audit_log(state: web::Data<AppState>, me: SignedAs<Coordinator>) -> Page {
+    let signed = me.signed;
     let zone = jiff::tz::TimeZone::get(crate::round::TIME_ZONE)?;
     let entries: Vec<_> = state
         .store

@@ -6,7 +6,7 @@
 //! tell what a small unit answered; analysts never see the roster. Tallies, charts and the
 //! report are disclosure-controlled and open to both roles.
 
-use super::{Need, Page, Signed, allowed, round_view};
+use super::{Analyst, AnyRole, Page, RoundFor, round_view};
 use crate::analysis;
 use crate::export::Dialect;
 use crate::report::Format;
@@ -39,11 +39,8 @@ fn attachment(content_type: &str, file_name: &str) -> actix_web::HttpResponseBui
     res
 }
 
-pub async fn page(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Read).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn page(state: web::Data<AppState>, access: RoundFor<AnyRole>) -> Page {
+    let RoundFor { round, signed, .. } = access;
     let submitted = state.store.submitted_count(round.id).await?;
     let too_few = (submitted as u64) < round.disclosure_threshold;
     // Below the threshold every chart would be empty: none is offered.
@@ -68,16 +65,8 @@ pub async fn page(state: web::Data<AppState>, signed: Signed, key: web::Path<Str
 /// Every response as a row. Written to a temporary file first and then sent with its size:
 /// memory stays flat however large the round, and a failure midway is an error page rather
 /// than a file that silently ends too early.
-pub async fn responses(
-    state: web::Data<AppState>,
-    signed: Signed,
-    key: web::Path<String>,
-    query: web::Query<DialectQuery>,
-) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Analyst).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn responses(state: web::Data<AppState>, access: RoundFor<Analyst>, query: web::Query<DialectQuery>) -> Page {
+    let RoundFor { round, signed, .. } = access;
     let labels = query.etiketter.as_deref() == Some("1");
     let mut file = std::io::BufWriter::new(tempfile::tempfile()?);
     let n = analysis::export_responses(&state.store, &round, query.dialect(), labels, &mut file, &|_| {}).await?;
@@ -86,47 +75,29 @@ pub async fn responses(
     let size = file.stream_position()?;
     file.rewind()?;
     let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
-    signed.audit(&state, signed.entry("laddade ner svaren").round(&round.key).detail(format!("{n} svar"))).await?;
+    let entry = crate::audit::Entry::new(&signed.account.email, "laddade ner svaren");
+    state.store.audit(&entry.round(&round.key).detail(format!("{n} svar"))).await?;
     Ok(attachment("text/csv; charset=utf-8", &format!("svar-{}{}.csv", round.key, query.suffix()))
         .body(SizedStream::new(size, stream)))
 }
 
-pub async fn tallies(
-    state: web::Data<AppState>,
-    signed: Signed,
-    key: web::Path<String>,
-    query: web::Query<DialectQuery>,
-) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Read).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn tallies(state: web::Data<AppState>, access: RoundFor<AnyRole>, query: web::Query<DialectQuery>) -> Page {
+    let round = access.round;
     let mut body = Vec::new();
     analysis::export_tallies(&state.store, &round, query.dialect(), &mut body).await?;
     Ok(attachment("text/csv; charset=utf-8", &format!("siffror-{}{}.csv", round.key, query.suffix())).body(body))
 }
 
-pub async fn trend(
-    state: web::Data<AppState>,
-    signed: Signed,
-    key: web::Path<String>,
-    query: web::Query<DialectQuery>,
-) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Read).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn trend(state: web::Data<AppState>, access: RoundFor<AnyRole>, query: web::Query<DialectQuery>) -> Page {
+    let round = access.round;
     let mut body = Vec::new();
     analysis::export_trend(&state.store, &round.survey_id, query.dialect(), &mut body).await?;
     Ok(attachment("text/csv; charset=utf-8", &format!("trend-{}{}.csv", round.survey_id, query.suffix())).body(body))
 }
 
-pub async fn chart(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, String)>) -> Page {
-    let (key, file) = path.into_inner();
-    let round = match allowed(&state, &signed, &key, Need::Read).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn chart(state: web::Data<AppState>, access: RoundFor<AnyRole>, path: web::Path<(String, String)>) -> Page {
+    let round = access.round;
+    let (_, file) = path.into_inner();
     let (name, extension) = file.rsplit_once('.').unwrap_or((&file, ""));
     let charts = analysis::charts(&state.store, &round).await?;
     let Some(chart) = charts.iter().find(|c| c.name == name) else {
@@ -139,18 +110,15 @@ pub async fn chart(state: web::Data<AppState>, signed: Signed, path: web::Path<(
     })
 }
 
-pub async fn report(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, String)>) -> Page {
-    let (key, format) = path.into_inner();
-    let round = match allowed(&state, &signed, &key, Need::Read).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn report(state: web::Data<AppState>, access: RoundFor<AnyRole>, path: web::Path<(String, String)>) -> Page {
+    let round = access.round;
+    let (_, format) = path.into_inner();
     let (format, content_type) = match format.as_str() {
         "md" => (Format::Markdown, "text/markdown; charset=utf-8"),
         "html" => (Format::Html, "text/html; charset=utf-8"),
         _ => return Ok(crate::web::pages::not_found(state).await),
     };
-    let (text, _) = analysis::report(&state.store, &round, &state.settings.templates_dir, format).await?;
+    let (text, _) = analysis::report(&state.store, &round, &state.templates, format).await?;
     let name = format!("lokal-lagesbild-{}.{}", round.key, if format == Format::Html { "html" } else { "md" });
     Ok(attachment(content_type, &name).body(text))
 }

@@ -1,74 +1,36 @@
 //! Emails from the browser: what is due, a confirmation that says how many emails will go
 //! out, the round's texts and automatic reminders, and the addresses that failed.
 
-use super::{Need, Page, Posted, Signed, allowed, field, round_view, see_other};
-use crate::outbox::Kind;
-use crate::outbox::letter::{LetterData, placeholder_problem};
-use crate::outbox::queue::RoundMail;
-use crate::outbox::{ReminderStep, format_schedule, parse_schedule};
-use crate::round::{Phase, Round, today};
+use super::{CheckedForm, Coordinator, Page, RoundFor, round_view, see_other};
+use crate::coordinator::{self, Sending, describe_schedule};
+use crate::outbox::letter::LetterData;
+use crate::outbox::{Kind, OutboxState, RoundMail};
+use crate::round::{Phase, today};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::json;
-
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
 
 /// "1 inbjudan", "3 inbjudningar".
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Reminders from the browser go to those whose invitation arrived at least this long ago,
-/// so that a reminder never follows its invitation within minutes.
-fn invited_before(state: &AppState) -> i64 {
-    now() - i64::from(state.mail.reminder_min_days) * 24 * 3600
-}
-
-/// The two kinds of sending, as named in the path.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Sending {
-    Invitations,
-    Reminders,
-    /// Failed emails queued again, after the coordinator fixed what made them fail.
-    Retry,
-}
-
-impl Sending {
-    fn from_path(s: &str) -> Option<Sending> {
-        match s {
-            "inbjudningar" => Some(Sending::Invitations),
-            "paminnelser" => Some(Sending::Reminders),
-            "forsok-igen" => Some(Sending::Retry),
-            _ => None,
-        }
+/// The sendings, as named in the path.
+fn sending(path: &str) -> Option<Sending> {
+    match path {
+        "inbjudningar" => Some(Sending::Invitations),
+        "paminnelser" => Some(Sending::Reminders),
+        "forsok-igen" => Some(Sending::Retry { uncertain_too: false }),
+        _ => None,
     }
 }
 
-fn describe_schedule(text: &str) -> String {
-    let steps = parse_schedule(text).unwrap_or_default();
-    if steps.is_empty() {
-        return "Inga automatiska påminnelser.".into();
-    }
-    let parts: Vec<String> = steps
-        .iter()
-        .map(|s| match s {
-            ReminderStep::AfterInvitation(d) => format!("{d} dagar efter inbjudan"),
-            ReminderStep::BeforeClosing(d) => format!("{d} dagar före sista svarsdagen"),
-        })
-        .collect();
-    format!("Automatiska påminnelser till dem som inte har svarat: {}.", parts.join(", "))
-}
-
-pub async fn overview(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
-    let invitations = state.store.invitations_due(round.id).await?;
-    let reminders = state.store.reminders_due(round.id, invited_before(&state), reminded_before(&state)).await?;
+pub async fn overview(state: web::Data<AppState>, access: RoundFor<Coordinator>) -> Page {
+    let RoundFor { round, signed, .. } = access;
+    let days = state.mail.reminder_min_days;
+    let invitations = coordinator::due(&state.store, &round, Sending::Invitations, days).await?;
+    let reminders = coordinator::due(&state.store, &round, Sending::Reminders, days).await?;
     let mail = state.store.round_mail(round.id).await?;
     let problems: Vec<_> = state
         .store
@@ -76,18 +38,18 @@ pub async fn overview(state: web::Data<AppState>, signed: Signed, key: web::Path
         .await?
         .into_iter()
         .map(|p| {
-            json!({ "email": p.email, "kind": p.kind.swedish(), "state": match p.state.as_str() {
-            "failed" => "misslyckades",
-            "uncertain" => "avbröts under sändning",
+            json!({ "email": p.email, "kind": p.kind.swedish(), "state": match p.state {
+            OutboxState::Failed => "misslyckades",
+            OutboxState::Uncertain => "avbröts under sändning",
             _ => "väntar på nytt försök",
         }, "error": p.error, "attempts": p.attempts })
         })
         .collect();
-    let (waiting, _) = state.store.outbox_pending(round.id).await?;
+    let (waiting, _) = state.store.outbox_pending(Some(round.id)).await?;
     let data = json!({
         "round": round_view(&round),
-        "invitations_due": invitations.queued,
-        "reminders_due": reminders.queued,
+        "invitations_due": invitations,
+        "reminders_due": reminders,
         "waiting": waiting,
         "problems": problems,
         "failed": problems.iter().filter(|p| p["state"] == "misslyckades").count(),
@@ -107,31 +69,15 @@ pub async fn overview(state: web::Data<AppState>, signed: Signed, key: web::Path
     signed.ok(&state, "admin/mailing", data)
 }
 
-fn reminded_before(state: &AppState) -> i64 {
-    now() - i64::from(state.mail.reminder_min_days) * 24 * 3600
-}
-
-/// How many emails a sending would queue now.
-async fn due(state: &AppState, round: &Round, sending: Sending) -> anyhow::Result<usize> {
-    Ok(match sending {
-        Sending::Invitations => state.store.invitations_due(round.id).await?.queued,
-        Sending::Reminders => {
-            state.store.reminders_due(round.id, invited_before(state), reminded_before(state)).await?.queued
-        }
-        Sending::Retry => state.store.mail_problems(round.id).await?.iter().filter(|p| p.state == "failed").count(),
-    })
-}
-
-pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, String)>) -> Page {
-    let (key, kind) = path.into_inner();
-    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
-    let Some(sending) = Sending::from_path(&kind) else {
-        return Ok(crate::web::pages::not_found(state).await);
-    };
-    let n = due(&state, &round, sending).await?;
+pub async fn confirm_form(
+    state: web::Data<AppState>,
+    access: RoundFor<Coordinator>,
+    path: web::Path<(String, String)>,
+) -> Page {
+    let RoundFor { round, signed, .. } = access;
+    let (_, kind) = path.into_inner();
+    let sending = sending(&kind).ok_or(super::AdminError::NotFound)?;
+    let n = coordinator::due(&state.store, &round, sending, state.mail.reminder_min_days).await?;
     let closed = round.phase(today()) == Phase::Closed;
     let days = state.mail.reminder_min_days;
     let (heading, text) = match sending {
@@ -149,7 +95,7 @@ pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web:
                 count(n, "påminnelse", "påminnelser")
             ),
         ),
-        Sending::Retry => (
+        Sending::Retry { .. } => (
             "Försök igen med misslyckade",
             format!(
                 "{} som misslyckades kommer att skickas igen. Rätta först adresserna om det var de som var fel.",
@@ -159,7 +105,7 @@ pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web:
     };
     // What the recipients will read, shown with a made-up recipient.
     let sample = match sending {
-        Sending::Retry => None,
+        Sending::Retry { .. } => None,
         Sending::Invitations | Sending::Reminders => {
             let kind = if sending == Sending::Invitations { Kind::Invitation } else { Kind::Reminder };
             let mail = state.store.round_mail(round.id).await?;
@@ -184,100 +130,80 @@ pub async fn confirm_form(state: web::Data<AppState>, signed: Signed, path: web:
         "sample": sample,
         "files_only": state.mail.smtp_url.is_none(),
         "outbox_dir": state.mail.mail_outbox_dir.display().to_string(),
-        "closed": closed && sending != Sending::Retry,
+        "closed": closed && !matches!(sending, Sending::Retry { .. }),
         "action": format!("/admin/omgangar/{}/utskick/{kind}", round.key),
     });
     signed.ok(&state, "admin/mail_confirm", data)
 }
 
-pub async fn send(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, String)>, form: Posted) -> Page {
-    let (key, kind) = path.into_inner();
-    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
-    let Some(sending) = Sending::from_path(&kind) else {
-        return Ok(crate::web::pages::not_found(state).await);
-    };
+pub async fn send(
+    state: web::Data<AppState>,
+    access: RoundFor<Coordinator>,
+    path: web::Path<(String, String)>,
+    _form: CheckedForm,
+) -> Page {
+    let RoundFor { round, signed, .. } = access;
+    let (_, kind) = path.into_inner();
+    let sending = sending(&kind).ok_or(super::AdminError::NotFound)?;
     let back = format!("/admin/omgangar/{}/utskick", round.key);
-    if round.phase(today()) == Phase::Closed && sending != Sending::Retry {
-        signed.flash(
-            "Omgången är stängd, så inga e-postmeddelanden skickades. Förläng omgången först om fler ska kunna svara.",
-        );
-        return Ok(see_other(&back));
-    }
-    let (n, action, message) = match sending {
-        Sending::Invitations => {
-            let q = state.store.queue_invitations(round.id, &|_, _| {}).await?;
-            (q.queued, "skickade inbjudningar", format!("{} skickas nu.", count(q.queued, "inbjudan", "inbjudningar")))
+    let days = state.mail.reminder_min_days;
+    let queued = coordinator::queue_sending(&state.store, &signed.actor(), &round, sending, days, &|_, _| {}).await;
+    let n = match queued {
+        Ok((n, _)) => n,
+        Err(coordinator::Error::RoundClosed { .. }) => {
+            signed.flash(
+                "Omgången är stängd, så inga e-postmeddelanden skickades. Förläng omgången först om fler ska kunna svara.",
+            );
+            return Ok(see_other(&back));
         }
-        Sending::Reminders => {
-            let q = state
-                .store
-                .queue_reminders(round.id, None, invited_before(&state), reminded_before(&state), &|_, _| {})
-                .await?;
-            (q.queued, "skickade påminnelser", format!("{} skickas nu.", count(q.queued, "påminnelse", "påminnelser")))
-        }
-        Sending::Retry => {
-            let n = state.store.requeue(round.id, false).await? as usize;
-            (
-                n,
-                "skickade misslyckade igen",
-                format!("{} skickas igen.", count(n, "e-postmeddelande", "e-postmeddelanden")),
-            )
-        }
+        Err(e) => return Err(e.into()),
     };
-    signed.audit(&state, signed.entry(action).round(&round.key).recipients(n)).await?;
+    let message = match sending {
+        Sending::Invitations => format!("{} skickas nu.", count(n, "inbjudan", "inbjudningar")),
+        Sending::Reminders => format!("{} skickas nu.", count(n, "påminnelse", "påminnelser")),
+        Sending::Retry { .. } => format!("{} skickas igen.", count(n, "e-postmeddelande", "e-postmeddelanden")),
+    };
     signed.flash(format!("{message} Följ leveransen på mottagarlistan."));
     Ok(see_other(&back))
 }
 
-pub async fn save_texts(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn save_texts(state: web::Data<AppState>, access: RoundFor<Coordinator>, form: CheckedForm) -> Page {
+    let RoundFor { round, signed, .. } = access;
     let back = format!("/admin/omgangar/{}/utskick", round.key);
-    let schedule = match parse_schedule(field(&form, "reminders")) {
-        Ok(steps) => format_schedule(&steps),
-        Err(e) => {
-            signed.flash(format!("Inget sparades: påminnelseschemat går inte att läsa: {e}"));
-            return Ok(see_other(&back));
-        }
-    };
-    let optional = |name: &str| Some(field(&form, name).to_string()).filter(|v| !v.is_empty());
+    let optional = |name: &str| Some(form.field(name).to_string()).filter(|v| !v.is_empty());
     let mail = RoundMail {
         invitation_subject: optional("invitation_subject"),
         invitation_text: optional("invitation_text"),
         reminder_subject: optional("reminder_subject"),
         reminder_text: optional("reminder_text"),
         contact: optional("contact"),
-        reminder_schedule: schedule,
+        reminder_schedule: form.field("reminders").to_string(),
     };
-    // A text the templates cannot render is refused here, not when the emails go out.
-    if let Err(e) = state.letters_check(&round, &mail) {
-        tracing::info!("round texts refused: {e:#}");
-        let own = [&mail.invitation_subject, &mail.invitation_text, &mail.reminder_subject, &mail.reminder_text];
-        let text = own.into_iter().flatten().find_map(|t| placeholder_problem(t)).unwrap_or_else(|| {
-            "En platshållare i texterna går inte att läsa. Skriv dem som {{title}}, med två klamrar på varje sida och inget annat inuti.".into()
-        });
-        return Ok(signed.page(
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "admin/message",
-            json!({ "heading": "Texterna sparades inte", "text": format!("{text} Inget har ändrats."), "back": back, "back_label": "Tillbaka till utskick" }),
-        ));
+    let (letters, sender) = (state.mailer.letters(), state.mailer.sender());
+    match coordinator::save_round_mail(&state.store, &signed.actor(), &round, letters, sender, mail).await {
+        Ok(mail) => {
+            signed.flash(format!("Texterna är sparade. {}", describe_schedule(&mail.reminder_schedule)));
+            Ok(see_other(&back))
+        }
+        Err(coordinator::Error::Invalid(problems)) if problems.iter().any(|(f, _)| *f == "reminders") => {
+            let text = problems.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ");
+            signed.flash(format!("Inget sparades: {}", lowercase_first(&text)));
+            Ok(see_other(&back))
+        }
+        Err(coordinator::Error::Invalid(problems)) => {
+            let text = problems.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ");
+            Ok(signed.page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "admin/message",
+                json!({ "heading": "Texterna sparades inte", "text": format!("{text} Inget har ändrats."), "back": back, "back_label": "Tillbaka till utskick" }),
+            ))
+        }
+        Err(e) => Err(e.into()),
     }
-    state.store.set_round_mail(round.id, &mail).await?;
-    signed
-        .audit(
-            &state,
-            signed
-                .entry("ändrade e-posttexter och påminnelser")
-                .round(&round.key)
-                .detail(describe_schedule(&mail.reminder_schedule)),
-        )
-        .await?;
-    signed.flash(format!("Texterna är sparade. {}", describe_schedule(&mail.reminder_schedule)));
-    Ok(see_other(&back))
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }

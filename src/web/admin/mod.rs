@@ -5,6 +5,7 @@
 //! request); the key comes from the database, which the instances share. Every request
 //! reloads the account, so a disabled account is out at once.
 
+mod access;
 mod accounts;
 mod downloads;
 mod mailing;
@@ -12,19 +13,18 @@ mod roster;
 mod rounds;
 mod session;
 
+pub use access::{AdminError, Analyst, AnyRole, CheckedForm, Coordinator, RoundFor, SignedAs};
 pub use session::Signed;
 
 use super::AppState;
-use crate::account::Role;
 use crate::round::Round;
 use actix_session::SessionMiddleware;
 use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, LOCATION};
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 /// Everything under `/admin`.
 pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpServiceFactory + use<> {
@@ -36,6 +36,7 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .cookie_secure(secure_cookie)
         .build();
     web::scope("/admin")
+        .wrap(actix_web::middleware::from_fn(access::render_errors))
         .wrap(actix_web::middleware::from_fn(no_store))
         .wrap(sessions)
         .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(unreadable_form))
@@ -142,86 +143,8 @@ pub fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, to)).finish()
 }
 
-/// A handler's technical failure: logged, and answered with a plain page that says nothing
-/// was lost. Handlers use `?` on anything that fails.
-#[derive(Debug)]
-pub struct Failure(anyhow::Error);
-
-impl<E: Into<anyhow::Error>> From<E> for Failure {
-    fn from(e: E) -> Failure {
-        Failure(e.into())
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:#}", self.0)
-    }
-}
-
-impl ResponseError for Failure {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        tracing::error!("admin page: {:#}", self.0);
-        HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body(
-            "Ett tekniskt fel uppstod och åtgärden kunde inte slutföras. Inget av det som redan var sparat har ändrats. Försök igen om en stund.",
-        )
-    }
-}
-
-pub type Page = Result<HttpResponse, Failure>;
-
-/// A posted form as name → value (the last value of a repeated name).
-pub type Posted = web::Form<HashMap<String, String>>;
-
-pub fn field<'a>(posted: &'a HashMap<String, String>, name: &str) -> &'a str {
-    posted.get(name).map(|v| v.trim()).unwrap_or_default()
-}
-
-/// What a request about a round needs beyond being signed in.
-pub enum Need<'a> {
-    /// Any role may read it.
-    Read,
-    Coordinator,
-    Analyst,
-    /// A coordinator's form that changes something, with the CSRF token it carried.
-    CoordinatorPost(&'a str),
-}
-
-/// The round named in the path, if it exists and the signed-in account may do this with it;
-/// otherwise the page to answer with (404, 403), checked before anything is changed.
-async fn allowed(
-    state: &AppState,
-    signed: &Signed,
-    key: &str,
-    need: Need<'_>,
-) -> Result<Result<Round, HttpResponse>, Failure> {
-    let Some(round) = state.store.round(key).await? else {
-        return Ok(Err(signed.page(
-            state,
-            StatusCode::NOT_FOUND,
-            "admin/message",
-            json!({ "heading": "Omgången finns inte", "text": format!("Det finns ingen omgång som heter {key}."), "back": "/admin/omgangar" }),
-        )));
-    };
-    let role = match need {
-        Need::Read => None,
-        Need::Coordinator | Need::CoordinatorPost(_) => Some(Role::Coordinator),
-        Need::Analyst => Some(Role::Analyst),
-    };
-    if role.is_some_and(|r| !signed.is(r)) {
-        return Ok(Err(forbidden(state, signed)));
-    }
-    if let Need::CoordinatorPost(csrf) = need
-        && !signed.csrf_ok(csrf)
-    {
-        return Ok(Err(signed.csrf_refused(state)));
-    }
-    Ok(Ok(round))
-}
+/// What an admin handler answers: a page, or an `AdminError` rendered as one.
+pub type Page = Result<HttpResponse, AdminError>;
 
 /// The round's facts every round page shows in its heading.
 fn round_view(round: &Round) -> Value {
@@ -245,22 +168,4 @@ fn round_view(round: &Round) -> Value {
         "closed": phase == crate::round::Phase::Closed,
         "threshold": round.disclosure_threshold,
     })
-}
-
-/// The answer to a request the signed-in role may not make: 403, and nothing changed.
-fn forbidden(state: &AppState, signed: &Signed) -> HttpResponse {
-    let text = match signed.account.role {
-        Role::Analyst => {
-            "Ditt konto är ett analytikerkonto: det kan läsa resultaten men inte ändra omgångar, se mottagarnas adresser eller skicka e-post. Be en samordnare om hjälp."
-        }
-        Role::Coordinator => {
-            "Svaren kan bara laddas ner av analytiker. Samordnare ser vilka som har svarat och analytiker vad som svarats, så att ingen kan koppla ihop de två."
-        }
-    };
-    signed.page(
-        state,
-        StatusCode::FORBIDDEN,
-        "admin/message",
-        json!({ "heading": "Det här får ditt konto inte göra", "text": text, "back": "/admin/omgangar" }),
-    )
 }

@@ -1,8 +1,9 @@
 //! The roster in the browser: each recipient's state, uploading a file (checked, previewed,
 //! then confirmed) and the personal links as CSV.
 
-use super::{Need, Page, Posted, Signed, allowed, field, round_view, see_other};
-use crate::admin::{Removal, parse_roster};
+use super::{AdminError, CheckedForm, Coordinator, Page, RoundFor, round_view, see_other};
+use crate::coordinator::{self, parse_roster};
+use crate::outbox::OutboxState;
 use crate::web::AppState;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
@@ -20,30 +21,20 @@ pub struct RosterQuery {
     sida: Option<String>,
 }
 
-fn state_text(r: &crate::admin::RecipientState) -> (String, bool) {
-    let failed = matches!(r.invitation.as_deref(), Some("failed"));
-    let text = match r.invitation.as_deref() {
-        None => "Inte inbjuden".to_string(),
-        Some("queued") | Some("sending") => "Inbjudan väntar på att skickas".to_string(),
-        Some("sent") => "Inbjudan levererad".to_string(),
-        Some("failed") => "Inbjudan misslyckades".to_string(),
-        Some("uncertain") => "Inbjudan avbröts under sändning (kanske inte levererad)".to_string(),
-        Some("skipped") => "Inbjudan behövdes inte".to_string(),
-        Some(other) => other.to_string(),
+fn state_text(r: &crate::store::RecipientState) -> (&'static str, bool) {
+    let text = match r.invitation {
+        None => "Inte inbjuden",
+        Some(OutboxState::Queued | OutboxState::Sending) => "Inbjudan väntar på att skickas",
+        Some(OutboxState::Sent) => "Inbjudan levererad",
+        Some(OutboxState::Failed) => "Inbjudan misslyckades",
+        Some(OutboxState::Uncertain) => "Inbjudan avbröts under sändning (kanske inte levererad)",
+        Some(OutboxState::Skipped) => "Inbjudan behövdes inte",
     };
-    (text, failed)
+    (text, r.invitation == Some(OutboxState::Failed))
 }
 
-pub async fn list(
-    state: web::Data<AppState>,
-    signed: Signed,
-    key: web::Path<String>,
-    query: web::Query<RosterQuery>,
-) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn list(state: web::Data<AppState>, access: RoundFor<Coordinator>, query: web::Query<RosterQuery>) -> Page {
+    let RoundFor { round, signed, .. } = access;
     let survey = state.survey(round.id).await?;
     let total = state.store.recipient_count(round.id).await?;
     let pages = ((total + PAGE - 1) / PAGE).max(1);
@@ -76,11 +67,8 @@ pub async fn list(
     signed.ok(&state, "admin/roster", data)
 }
 
-pub async fn upload_form(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn upload_form(state: web::Data<AppState>, access: RoundFor<Coordinator>) -> Page {
+    let RoundFor { round, signed, .. } = access;
     let groups: Vec<_> =
         state.survey(round.id).await?.groups.iter().map(|g| json!({ "code": g.code, "label": g.label })).collect();
     signed.ok(&state, "admin/roster_upload", json!({ "round": round_view(&round), "groups": groups }))
@@ -121,11 +109,13 @@ async fn read_upload(mut multipart: Multipart, limit: usize) -> Result<Upload, U
     Ok(upload)
 }
 
-pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, multipart: Multipart) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn upload(
+    state: web::Data<AppState>,
+    access: RoundFor<Coordinator>,
+    req: actix_web::HttpRequest,
+    multipart: Multipart,
+) -> Page {
+    let RoundFor { round, signed, .. } = access;
     let problem_page = |status: StatusCode, problems: Vec<String>, file_name: &str| {
         signed.page(
             &state,
@@ -150,8 +140,9 @@ pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<S
             return Ok(problem_page(StatusCode::BAD_REQUEST, vec!["Filen kom inte fram hel. Försök igen.".into()], ""));
         }
     };
-    if !signed.csrf_ok(&upload.csrf) {
-        return Ok(signed.csrf_refused(&state));
+    // A file upload carries its token inside the multipart body, so it is checked here.
+    if !super::access::csrf_matches(&req, &upload.csrf) {
+        return Err(AdminError::Csrf);
     }
     if upload.bytes.is_empty() {
         return Ok(problem_page(
@@ -169,7 +160,7 @@ pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<S
         String::from_utf8_lossy(upload.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&upload.bytes)).into_owned();
     let survey = state.survey(round.id).await?;
     let present = state.store.roster_emails(round.id).await?;
-    let new: Vec<_> = rows.iter().filter(|r| !present.contains(&r.email)).collect();
+    let new: Vec<_> = rows.iter().filter(|r| !present.contains(r.email.as_str())).collect();
     let mut by_group: BTreeMap<(String, String), usize> = BTreeMap::new();
     for r in &new {
         *by_group.entry((r.group.clone(), r.category.clone())).or_default() += 1;
@@ -189,21 +180,33 @@ pub async fn upload(state: web::Data<AppState>, signed: Signed, key: web::Path<S
     signed.ok(&state, "admin/roster_preview", data)
 }
 
-pub async fn confirm(state: web::Data<AppState>, signed: Signed, path: web::Path<(String, i64)>, form: Posted) -> Page {
-    let (key, upload_id) = path.into_inner();
-    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn confirm(
+    state: web::Data<AppState>,
+    access: RoundFor<Coordinator>,
+    path: web::Path<(String, i64)>,
+    _form: CheckedForm,
+) -> Page {
+    let RoundFor { round, signed, .. } = access;
+    let (_, upload_id) = path.into_inner();
     let back = format!("/admin/omgangar/{}/mottagare", round.key);
     let Some(upload) = state.store.roster_upload(upload_id).await?.filter(|u| u.round_id == round.id) else {
-        signed.flash("Filen finns inte kvar (den är redan importerad eller äldre än ett dygn). Ladda upp den igen.");
+        signed.flash(coordinator::Error::UploadGone.to_string());
         return Ok(see_other(&back));
     };
     // Checked again: the round's survey is the same, but nothing is taken on trust.
-    let rows = match parse_roster(&round, upload.content.as_bytes()) {
-        Ok(rows) => rows,
-        Err(problems) => {
+    let imported = coordinator::import_roster(
+        &state.store,
+        &signed.actor(),
+        &round,
+        &upload.file_name,
+        upload.content.as_bytes(),
+        Some(upload.id),
+        &|_| {},
+    )
+    .await;
+    let outcome = match imported {
+        Ok(outcome) => outcome,
+        Err(coordinator::Error::RosterProblems { problems, .. }) => {
             return Ok(signed.page(
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -211,18 +214,8 @@ pub async fn confirm(state: web::Data<AppState>, signed: Signed, path: web::Path
                 json!({ "round": round_view(&round), "problems": problems, "count": problems.len(), "file_name": upload.file_name }),
             ));
         }
+        Err(e) => return Err(e.into()),
     };
-    let outcome = state.store.import_roster(round.id, &rows, &|_| {}).await?;
-    state.store.forget_roster_upload(upload.id).await?;
-    signed
-        .audit(
-            &state,
-            signed.entry("importerade mottagare").round(&round.key).recipients(outcome.added).detail(format!(
-                "{}: {} nya, {} fanns redan",
-                upload.file_name, outcome.added, outcome.already_present
-            )),
-        )
-        .await?;
     signed.flash(format!(
         "{} nya mottagare importerades från {}; {} fanns redan.",
         outcome.added, upload.file_name, outcome.already_present
@@ -232,25 +225,11 @@ pub async fn confirm(state: web::Data<AppState>, signed: Signed, path: web::Path
 
 /// A CSV of email and personal link, for a mail merge. Each download mints new links (only
 /// their hashes are stored); links handed out earlier keep working.
-pub async fn links(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
-    let pending = field(&form, "pending") == "1";
-    let links = state.store.mint_links(round.id, pending).await?;
+pub async fn links(state: web::Data<AppState>, access: RoundFor<Coordinator>, form: CheckedForm) -> Page {
+    let RoundFor { round, signed, .. } = access;
+    let links = coordinator::links(&state.store, &signed.actor(), &round, form.field("pending") == "1").await?;
     let mut body = Vec::new();
-    crate::admin::write_links(&mut body, &links, |token| state.link(token))?;
-    signed
-        .audit(
-            &state,
-            signed
-                .entry("laddade ner personliga länkar")
-                .round(&round.key)
-                .recipients(links.len())
-                .detail(if pending { "bara de som inte har svarat" } else { "alla mottagare" }),
-        )
-        .await?;
+    coordinator::write_links(&mut body, &links, |token| state.link(token))?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"lankar-{}.csv\"", round.key)))
@@ -259,34 +238,21 @@ pub async fn links(state: web::Data<AppState>, signed: Signed, key: web::Path<St
 
 /// Takes a recipient who has not answered off the roster (an address imported by mistake),
 /// after a confirmation that says what it means.
-pub async fn remove(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
-    let email = field(&form, "email").to_string();
+pub async fn remove(state: web::Data<AppState>, access: RoundFor<Coordinator>, form: CheckedForm) -> Page {
+    let RoundFor { round, signed, .. } = access;
+    let email = form.field("email").to_string();
     let back = format!("/admin/omgangar/{}/mottagare", round.key);
-    if field(&form, "confirm") != "1" {
+    if form.field("confirm") != "1" {
         return signed.ok(
             &state,
             "admin/roster_remove",
             json!({ "round": round_view(&round), "email": email, "back": back }),
         );
     }
-    let message = match state.store.remove_recipient(round.id, &email).await? {
-        Removal::Removed => {
-            signed
-                .audit(&state, signed.entry("tog bort mottagare").round(&round.key).recipients(1).detail(email.clone()))
-                .await?;
-            format!("{email} är borttagen från mottagarlistan. Dess länkar fungerar inte längre.")
-        }
-        Removal::NotFound => format!("{email} finns inte på mottagarlistan; inget ändrades."),
-        Removal::Answered => format!(
-            "{email} har redan svarat och kan inte tas bort: svaret är anonymt och ingår i svarsfrekvensen. Inget ändrades."
-        ),
-        Removal::Sending => {
-            format!("Ett e-postmeddelande till {email} skickas just nu. Försök igen om en minut; inget ändrades.")
-        }
+    let message = match coordinator::remove_recipient(&state.store, &signed.actor(), &round, &email).await {
+        Ok(()) => format!("{email} är borttagen från mottagarlistan. Dess länkar fungerar inte längre."),
+        Err(e @ coordinator::Error::Technical(_)) => return Err(e.into()),
+        Err(refused) => refused.to_string(),
     };
     signed.flash(message);
     Ok(see_other(&back))

@@ -1,10 +1,9 @@
 //! The rounds: the list, creating one, its dashboard, its dates, and a preview of its form.
 
-use super::{Need, Page, Posted, Signed, allowed, field, forbidden, round_view, see_other};
+use super::{AnyRole, CheckedForm, Coordinator, Page, RoundFor, Signed, SignedAs, round_view, see_other};
 use crate::account::Role;
-use crate::admin::{NewRound, create_round};
-use crate::outbox::queue::RoundMail;
-use crate::outbox::{format_schedule, parse_schedule};
+use crate::coordinator::{self, DateChange, NewRound};
+use crate::outbox::RoundMail;
 use crate::round::{Phase, swedish_date, today};
 use crate::survey::{Navigation, RawAnswers, RosterAttributes};
 use crate::web::AppState;
@@ -14,6 +13,10 @@ use actix_web::web;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
+
+fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> &'a str {
+    fields.get(name).map(|v| v.trim()).unwrap_or_default()
+}
 
 /// A share as Swedish readers write it: "33,3", "50", "0".
 fn percent(part: i64, whole: i64) -> String {
@@ -40,15 +43,10 @@ pub async fn list(state: web::Data<AppState>, signed: Signed) -> Page {
 }
 
 fn survey_choices(state: &AppState) -> anyhow::Result<Vec<Value>> {
-    let surveys =
-        crate::survey::load_dir(&state.settings.surveys_dir).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
-    Ok(surveys.values().map(|d| json!({ "id": d.survey.id, "title": d.survey.title })).collect())
+    Ok(state.settings.surveys()?.values().map(|d| json!({ "id": d.survey.id, "title": d.survey.title })).collect())
 }
 
-pub async fn new_form(state: web::Data<AppState>, signed: Signed) -> Page {
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
+pub async fn new_form(state: web::Data<AppState>, me: SignedAs<Coordinator>) -> Page {
     let year = today().year() + if today().month() > 3 { 1 } else { 0 };
     let values = json!({
         "year": year,
@@ -57,12 +55,16 @@ pub async fn new_form(state: web::Data<AppState>, signed: Signed) -> Page {
         "threshold": crate::tally::DEFAULT_THRESHOLD,
         "reminders": "7,-3",
     });
-    signed.ok(&state, "admin/round_new", json!({ "surveys": survey_choices(&state)?, "values": values, "errors": [] }))
+    me.signed.ok(
+        &state,
+        "admin/round_new",
+        json!({ "surveys": survey_choices(&state)?, "values": values, "errors": [] }),
+    )
 }
 
 /// A date from a form field, or the message saying what is wrong with it.
-fn date_field(form: &HashMap<String, String>, name: &str, label: &str) -> Result<Date, String> {
-    let v = field(form, name);
+fn date_field(form: &CheckedForm, name: &str, label: &str) -> Result<Date, String> {
+    let v = form.field(name);
     if v.is_empty() {
         return Err(format!("Ange {label}."));
     }
@@ -70,123 +72,70 @@ fn date_field(form: &HashMap<String, String>, name: &str, label: &str) -> Result
         .map_err(|_| format!("{label} ”{v}” är inget datum: skriv det som ÅÅÅÅ-MM-DD, till exempel 2027-03-01."))
 }
 
-pub async fn create(state: web::Data<AppState>, signed: Signed, form: Posted) -> Page {
-    if !signed.is(Role::Coordinator) {
-        return Ok(forbidden(&state, &signed));
-    }
-    if !signed.csrf_ok(field(&form, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
-    }
-    let mut errors: Vec<Value> = Vec::new();
-    let mut error = |field: &str, message: String| errors.push(json!({ "field": field, "message": message }));
-    let year = match field(&form, "year").parse::<i16>() {
-        Ok(y) if (2000..=2100).contains(&y) => y,
-        _ => {
-            error("year", format!("Året ”{}” är inget årtal: skriv till exempel 2027.", field(&form, "year")));
-            0
-        }
-    };
-    let opens = date_field(&form, "opens", "första svarsdagen").map_err(|m| error("opens", m)).ok();
-    let closes = date_field(&form, "closes", "sista svarsdagen").map_err(|m| error("closes", m)).ok();
-    if let (Some(o), Some(c)) = (opens, closes)
-        && c < o
-    {
-        error("closes", "Sista svarsdagen kommer före den första. Byt plats på datumen eller rätta dem.".into());
-    } else if closes.is_some_and(|c| c < today()) {
-        error(
-            "closes",
-            "Sista svarsdagen har redan varit: ingen skulle kunna svara. Välj i dag eller ett senare datum.".into(),
-        );
-    }
-    let threshold = match field(&form, "threshold").parse::<u64>() {
-        Ok(t) if t >= crate::tally::MINIMUM_THRESHOLD => Some(t),
-        _ => {
-            error(
-                "threshold",
-                format!(
-                    "Minsta redovisade grupp måste vara ett heltal, minst {}, så att ingen kan pekas ut.",
-                    crate::tally::MINIMUM_THRESHOLD
-                ),
-            );
-            None
-        }
-    };
-    let reminders = match parse_schedule(field(&form, "reminders")) {
-        Ok(steps) => format_schedule(&steps),
-        Err(e) => {
-            error("reminders", format!("Påminnelseschemat går inte att läsa: {e}"));
-            String::new()
-        }
-    };
-    let key = field(&form, "key");
-    if !key.is_empty() && !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        error("key", "Kortnamnet får bara innehålla bokstäverna a–z, siffror, - och _.".into());
-    }
-    let survey_id = field(&form, "survey").to_string();
-    if !survey_choices(&state)?.iter().any(|s| s["id"] == survey_id.as_str()) {
-        error("survey", format!("Det finns ingen enkät som heter ”{survey_id}”. Välj en i listan."));
-    }
-    // The key the round will get; a round of that name must not exist already.
-    let key = if key.is_empty() { format!("{survey_id}-{year}") } else { key.to_string() };
-    if state.store.round(&key).await?.is_some() {
-        error(
-            "key",
-            format!("Det finns redan en omgång med kortnamnet {key}. Skriv ett annat kortnamn, till exempel {key}-b."),
-        );
-    }
-    let refill = |errors: Vec<Value>| -> Page {
-        Ok(signed.page(
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "admin/round_new",
-            json!({ "surveys": survey_choices(&state)?, "values": form.0.clone(), "errors": errors }),
-        ))
-    };
-    let (Some(opens), Some(closes), Some(threshold), true) = (opens, closes, threshold, errors.is_empty()) else {
-        return refill(errors);
-    };
-    let optional = |name: &str| Some(field(&form, name).to_string()).filter(|v| !v.is_empty());
+/// Reads the new-round form into the use case's input; what cannot be read is a problem
+/// at its field. The rules themselves are the use case's (`coordinator::create_round`).
+fn new_round(form: &CheckedForm) -> (NewRound, Vec<(&'static str, String)>) {
+    let mut problems = Vec::new();
+    let year = form.field("year").parse::<i16>().unwrap_or_else(|_| {
+        problems.push(("year", format!("Året ”{}” är inget årtal: skriv till exempel 2027.", form.field("year"))));
+        2000
+    });
+    let opens = date_field(form, "opens", "första svarsdagen").map_err(|m| problems.push(("opens", m))).ok();
+    let closes = date_field(form, "closes", "sista svarsdagen").map_err(|m| problems.push(("closes", m))).ok();
+    let threshold = form.field("threshold").parse::<u64>().unwrap_or_else(|_| {
+        problems.push((
+            "threshold",
+            format!(
+                "Minsta redovisade grupp måste vara ett heltal, minst {}, så att ingen kan pekas ut.",
+                crate::tally::MINIMUM_THRESHOLD
+            ),
+        ));
+        crate::tally::DEFAULT_THRESHOLD
+    });
+    let optional = |name: &str| Some(form.field(name).to_string()).filter(|v| !v.is_empty());
     let new = NewRound {
-        survey_id,
+        survey_id: form.field("survey").to_string(),
         year,
         opens,
         closes,
-        key: Some(key.clone()),
+        key: optional("key"),
         title: optional("title"),
         disclosure_threshold: Some(threshold),
+        mail: RoundMail {
+            invitation_subject: optional("invitation_subject"),
+            invitation_text: optional("invitation_text"),
+            reminder_subject: optional("reminder_subject"),
+            reminder_text: optional("reminder_text"),
+            contact: optional("contact"),
+            reminder_schedule: form.field("reminders").to_string(),
+        },
     };
-    let round = match create_round(&state.settings, &state.store, new).await {
-        Ok(r) => r,
-        // Checked above; only a round created by someone else at the same moment gets here.
-        Err(e) if e.to_string().contains("exists already") => {
-            let message =
-                format!("Omgången kunde inte skapas: en omgång med kortnamnet {key} skapades nyss av någon annan.");
-            return refill(vec![json!({ "field": "key", "message": message })]);
+    (new, problems)
+}
+
+pub async fn create(state: web::Data<AppState>, me: SignedAs<Coordinator>, form: CheckedForm) -> Page {
+    let signed = &me.signed;
+    let (new, unread) = new_round(&form);
+    let surveys = state.settings.surveys()?;
+    let mut problems = coordinator::round_problems(&new, &surveys, unread);
+    if problems.is_empty() {
+        match coordinator::create_round(&state.store, &surveys, &signed.actor(), new).await {
+            Ok(round) => {
+                signed.flash(format!("Omgången {} är skapad. Nästa steg: importera mottagarna.", round.title));
+                return Ok(see_other(&format!("/admin/omgangar/{}", round.key)));
+            }
+            Err(coordinator::Error::Invalid(p)) => problems = p,
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
-    };
-    let mail = RoundMail {
-        invitation_subject: optional("invitation_subject"),
-        invitation_text: optional("invitation_text"),
-        reminder_subject: optional("reminder_subject"),
-        reminder_text: optional("reminder_text"),
-        contact: optional("contact"),
-        reminder_schedule: reminders,
-    };
-    if mail != RoundMail::default() {
-        state.store.set_round_mail(round.id, &mail).await?;
     }
-    signed
-        .audit(
-            &state,
-            signed.entry("skapade omgången").round(&round.key).detail(format!(
-                "{} – {}, minsta redovisade grupp {}",
-                round.opens_on, round.closes_on, round.disclosure_threshold
-            )),
-        )
-        .await?;
-    signed.flash(format!("Omgången {} är skapad. Nästa steg: importera mottagarna.", round.title));
-    Ok(see_other(&format!("/admin/omgangar/{}", round.key)))
+    let errors: Vec<Value> =
+        problems.iter().map(|(field, message)| json!({ "field": field, "message": message })).collect();
+    Ok(signed.page(
+        &state,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "admin/round_new",
+        json!({ "surveys": survey_choices(&state)?, "values": form.0, "errors": errors }),
+    ))
 }
 
 /// One line of the dashboard: a group, a category or everyone.
@@ -201,11 +150,8 @@ fn rate_line(label: &str, recipients: i64, invited: i64, submitted: i64) -> Valu
     })
 }
 
-pub async fn dashboard(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Read).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn dashboard(state: web::Data<AppState>, access: RoundFor<AnyRole>) -> Page {
+    let RoundFor { round, signed, .. } = access;
     if !signed.is(Role::Coordinator) {
         return Ok(super::see_other(&format!("/admin/omgangar/{}/analys", round.key)));
     }
@@ -262,11 +208,8 @@ pub async fn dashboard(state: web::Data<AppState>, signed: Signed, key: web::Pat
 }
 
 /// The page to close the round now, reopen it or move its last day.
-pub async fn dates_page(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn dates_page(state: web::Data<AppState>, access: RoundFor<Coordinator>) -> Page {
+    let RoundFor { round, signed, .. } = access;
     let today = today();
     // A closed round is offered two more weeks; an open one keeps its day until changed.
     let suggested =
@@ -276,60 +219,29 @@ pub async fn dates_page(state: web::Data<AppState>, signed: Signed, key: web::Pa
 }
 
 /// Closing now, reopening or extending: the last day moves, the first stays.
-pub async fn change_dates(state: web::Data<AppState>, signed: Signed, key: web::Path<String>, form: Posted) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::CoordinatorPost(field(&form, "csrf"))).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
-    let today = today();
+pub async fn change_dates(state: web::Data<AppState>, access: RoundFor<Coordinator>, form: CheckedForm) -> Page {
+    let RoundFor { round, signed, .. } = access;
     let back = format!("/admin/omgangar/{}/svarstid", round.key);
-    let (closes, what) = match field(&form, "action") {
-        "close" => {
-            if round.phase(today) != Phase::Open {
-                signed.flash("Omgången är inte öppen, så det finns inget att stänga.");
-                return Ok(see_other(&back));
-            }
-            (today.yesterday().unwrap_or(today), "stängde omgången")
-        }
+    let change = match form.field("action") {
+        "close" => DateChange::CloseNow,
         _ => match date_field(&form, "closes", "den nya sista svarsdagen") {
-            Ok(d) if d < today => {
-                signed.flash(format!(
-                    "Den nya sista svarsdagen ({}) har redan varit. Välj i dag eller ett senare datum.",
-                    swedish_date(d)
-                ));
-                return Ok(see_other(&back));
-            }
-            Ok(d) if d < round.opens_on => {
-                signed.flash("Den nya sista svarsdagen kommer före den första svarsdagen.");
-                return Ok(see_other(&back));
-            }
-            Ok(d) => (
-                d,
-                if round.phase(today) == Phase::Closed {
-                    "öppnade omgången igen"
-                } else {
-                    "ändrade sista svarsdagen"
-                },
-            ),
+            Ok(d) => DateChange::LastDay(d),
             Err(message) => {
                 signed.flash(message);
                 return Ok(see_other(&back));
             }
         },
     };
-    state.store.set_closes_on(round.id, closes).await?;
-    signed
-        .audit(
-            &state,
-            signed.entry(what).round(&round.key).detail(format!("sista svarsdag {} (var {})", closes, round.closes_on)),
-        )
-        .await?;
-    signed.flash(if closes < today {
-        "Omgången är stängd. Länkarna visar nu att enkäten är stängd; påbörjade svar finns kvar om du öppnar igen."
-            .to_string()
-    } else {
-        format!("Omgången kan nu besvaras till och med den {}.", swedish_date(closes))
-    });
+    match coordinator::change_dates(&state.store, &signed.actor(), &round, change).await {
+        Ok(closes) if closes < today() => signed.flash(
+            "Omgången är stängd. Länkarna visar nu att enkäten är stängd; påbörjade svar finns kvar om du öppnar igen.",
+        ),
+        Ok(closes) => signed.flash(format!("Omgången kan nu besvaras till och med den {}.", swedish_date(closes))),
+        Err(coordinator::Error::Invalid(problems)) => {
+            signed.flash(problems.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" "))
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(see_other(&back))
 }
 
@@ -341,16 +253,8 @@ pub struct PreviewQuery {
 
 /// The form as a respondent of a group and category would see it. Nothing is stored: what
 /// was answered so far travels in the page itself.
-pub async fn preview(
-    state: web::Data<AppState>,
-    signed: Signed,
-    key: web::Path<String>,
-    query: web::Query<PreviewQuery>,
-) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Read).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn preview(state: web::Data<AppState>, access: RoundFor<AnyRole>, query: web::Query<PreviewQuery>) -> Page {
+    let RoundFor { round, signed, .. } = access;
     let survey = state.survey(round.id).await?;
     let roster = RosterAttributes {
         group: query
@@ -397,15 +301,11 @@ async fn preview_page(
 
 pub async fn preview_post(
     state: web::Data<AppState>,
-    signed: Signed,
-    key: web::Path<String>,
+    access: RoundFor<AnyRole>,
     req: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Read).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+    let RoundFor { round, signed, .. } = access;
     let Ok(body) = crate::web::protect::read_body(&req, payload, state.serve.body_limit).await else {
         let text = "Sidan som skickades var för stor eller kom inte fram hel. Förhandsvisningen sparar ingenting, så inget har gått förlorat: börja om.";
         return Ok(signed.page(
@@ -428,8 +328,9 @@ pub async fn preview_post(
             }
         }
     }
-    if !signed.csrf_ok(field(&fields, "csrf")) {
-        return Ok(signed.csrf_refused(&state));
+    // This form repeats names (checkboxes), so it is read here rather than by `CheckedForm`.
+    if !super::access::csrf_matches(&req, field(&fields, "csrf")) {
+        return Err(super::AdminError::Csrf);
     }
     let roster = RosterAttributes {
         group: field(&fields, "preview_group").to_string(),
@@ -466,11 +367,8 @@ pub async fn preview_post(
 
 /// The dashboard's small chart: the response rate per group as an SVG bar chart. For the
 /// coordinator, who sees who answered anyway, so no group is folded.
-pub async fn response_chart(state: web::Data<AppState>, signed: Signed, key: web::Path<String>) -> Page {
-    let round = match allowed(&state, &signed, &key, Need::Coordinator).await? {
-        Ok(r) => r,
-        Err(page) => return Ok(page),
-    };
+pub async fn response_chart(state: web::Data<AppState>, access: RoundFor<Coordinator>) -> Page {
+    let round = access.round;
     let survey = state.survey(round.id).await?;
     let mut groups: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for l in state.store.mail_status(round.id).await? {

@@ -1,9 +1,11 @@
 //! Logging in and out, setting a password through a one-time link, and `Signed`: the
 //! signed-in account every other admin page asks for.
 
-use super::{Failure, Page, Posted, field, see_other};
+use super::{AdminError, CheckedForm, Page, see_other};
 use crate::account::{self, Account, LoginOutcome, Role};
 use crate::audit::Entry;
+use crate::coordinator::{self, Actor};
+use crate::store::now_ms;
 use crate::web::AppState;
 use crate::web::protect::client_address;
 use actix_session::{Session, SessionExt};
@@ -13,7 +15,6 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
 
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
@@ -33,9 +34,9 @@ impl Signed {
         self.account.role == role
     }
 
-    /// Whether a posted form carries this session's CSRF token.
-    pub fn csrf_ok(&self, posted: &str) -> bool {
-        !self.csrf.is_empty() && bool::from(self.csrf.as_bytes().ct_eq(posted.as_bytes()))
+    /// The account as the actor of a use case and its audit entry.
+    pub fn actor(&self) -> Actor {
+        Actor::account(&self.account.email)
     }
 
     /// A message shown once, on the next page (after a redirect).
@@ -61,32 +62,6 @@ impl Signed {
     pub fn ok(&self, state: &AppState, template: &str, data: Value) -> Page {
         Ok(self.page(state, StatusCode::OK, template, data))
     }
-
-    /// The form was posted without this session's CSRF token: 403, nothing changed.
-    pub fn csrf_refused(&self, state: &AppState) -> HttpResponse {
-        csrf_page(state)
-    }
-
-    pub async fn audit(&self, state: &AppState, entry: Entry) -> Result<(), Failure> {
-        state.store.audit(&entry).await?;
-        Ok(())
-    }
-
-    pub fn entry(&self, action: &str) -> Entry {
-        Entry::new(&self.account.email, action)
-    }
-}
-
-fn csrf_page(state: &AppState) -> HttpResponse {
-    state.pages.respond(
-        StatusCode::FORBIDDEN,
-        "admin/message",
-        json!({
-            "heading": "Formuläret kunde inte tas emot",
-            "text": "Formuläret saknade sin säkerhetskod eller hade en gammal kod, så inget har ändrats. Gå tillbaka, ladda om sidan och försök igen.",
-            "back": "/admin/omgangar",
-        }),
-    )
 }
 
 impl FromRequest for Signed {
@@ -123,7 +98,7 @@ impl FromRequest for Signed {
                     session.purge();
                     return Err(to_login("inloggning=1"));
                 }
-                Err(e) => return Err(Failure(e).into()),
+                Err(e) => return Err(AdminError::Technical(e).into()),
             };
             // Seen now: the idle time starts again, unless the page reloaded itself (the
             // dashboard does, every minute): an unattended browser still times out.
@@ -149,14 +124,6 @@ fn session_csrf(session: &Session) -> String {
     let (token, _) = crate::token::mint();
     let _ = session.insert("csrf", &token);
     token
-}
-
-fn anonymous_csrf_ok(session: &Session, posted: &str) -> bool {
-    session
-        .get::<String>("csrf")
-        .ok()
-        .flatten()
-        .is_some_and(|t| !t.is_empty() && bool::from(t.as_bytes().ct_eq(posted.as_bytes())))
 }
 
 /// Where to go after logging in: a page under /admin, never elsewhere.
@@ -207,12 +174,9 @@ pub async fn login_form(state: web::Data<AppState>, req: HttpRequest, query: web
     login_page(&state, &req.get_session(), StatusCode::OK, "", &till, message.as_deref(), None)
 }
 
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: Posted) -> Page {
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: CheckedForm) -> Page {
     let session = req.get_session();
-    let (email, till) = (field(&form, "email"), field(&form, "till"));
-    if !anonymous_csrf_ok(&session, field(&form, "csrf")) {
-        return Ok(csrf_page(&state));
-    }
+    let (email, till) = (form.field("email"), form.field("till"));
     let address = client_address(&req, state.serve.behind_proxy);
     if state.logins.check_key(&address).is_err() {
         let mut res = login_page(
@@ -227,8 +191,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: Posted) -
         res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, "60".parse().expect("a header value"));
         return Ok(res);
     }
-    let password = form.get("password").map(String::as_str).unwrap_or_default();
-    match state.store.login(email, password).await? {
+    match account::login(&state.store, email, form.raw("password")).await? {
         LoginOutcome::LoggedIn(account) => {
             // A new session (and CSRF token) at login, so that a session planted before cannot be taken over.
             session.renew();
@@ -236,7 +199,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: Posted) -
             session.insert("account", account.id)?;
             session.insert("csrf", csrf)?;
             session.insert("seen", now())?;
-            session.insert("since", account::now_ms())?;
+            session.insert("since", now_ms())?;
             state.store.audit(&Entry::new(&account.email, "loggade in")).await?;
             Ok(see_other(destination(till)))
         }
@@ -275,11 +238,8 @@ fn wait_page(state: &AppState, session: &Session, email: &str, till: &str, secon
 }
 
 /// Ends the account's sessions everywhere (a copied cookie included) and this browser's.
-pub async fn logout(state: web::Data<AppState>, req: HttpRequest, form: Posted) -> Page {
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest, _form: CheckedForm) -> Page {
     let session = req.get_session();
-    if !anonymous_csrf_ok(&session, field(&form, "csrf")) {
-        return Ok(csrf_page(&state));
-    }
     if let Some(id) = session.get::<i64>("account").ok().flatten() {
         state.store.end_sessions(id).await?;
     }
@@ -331,38 +291,28 @@ pub async fn set_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
-    form: Posted,
+    form: CheckedForm,
 ) -> Page {
     let session = req.get_session();
-    if !anonymous_csrf_ok(&session, field(&form, "csrf")) {
-        return Ok(csrf_page(&state));
+    match coordinator::set_password(&state.store, &token, form.raw("password"), form.raw("again")).await {
+        Ok(account) => Ok(state.pages.respond(
+            StatusCode::OK,
+            "admin/message",
+            json!({
+                "heading": "Lösenordet är sparat",
+                "text": format!("Du kan nu logga in som {}.", account.email),
+                "back": "/admin/logga-in",
+                "back_label": "Till inloggningen",
+            }),
+        )),
+        Err(coordinator::Error::PasswordLinkNotValid) => Ok(link_not_valid(&state)),
+        Err(coordinator::Error::Invalid(problems)) => {
+            let Some(account) = state.store.account_by_password_link(&token).await? else {
+                return Ok(link_not_valid(&state));
+            };
+            let problem = problems.first().map(|(_, m)| m.as_str());
+            Ok(password_page(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, &account, &token, problem))
+        }
+        Err(e) => Err(e.into()),
     }
-    let Some(account) = state.store.account_by_password_link(&token).await? else {
-        return Ok(link_not_valid(&state));
-    };
-    let password = form.get("password").cloned().unwrap_or_default();
-    let again = form.get("again").cloned().unwrap_or_default();
-    let problem = if password != again {
-        Some("De två lösenorden är inte likadana. Skriv samma lösenord i båda fälten.".to_string())
-    } else {
-        account::password_problem(&password, &account.email)
-    };
-    if let Some(problem) = problem {
-        return Ok(password_page(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, &account, &token, Some(&problem)));
-    }
-    let hash = tokio::task::spawn_blocking(move || account::hash_password(&password)).await??;
-    if state.store.set_password_by_link(&token, &hash).await?.is_none() {
-        return Ok(link_not_valid(&state));
-    }
-    state.store.audit(&Entry::new(&account.email, "valde lösenord")).await?;
-    Ok(state.pages.respond(
-        StatusCode::OK,
-        "admin/message",
-        json!({
-            "heading": "Lösenordet är sparat",
-            "text": format!("Du kan nu logga in som {}.", account.email),
-            "back": "/admin/logga-in",
-            "back_label": "Till inloggningen",
-        }),
-    ))
 }

@@ -1,84 +1,73 @@
-//! The coordinator's email commands as the command line runs them: queue invitations and
-//! reminders, send without the server, show what happened, set a round's texts and schedule.
+//! The coordinator's email commands: queue invitations and reminders, send without the
+//! server, show what happened, set a round's texts and schedule.
 
-use super::letter::Letters;
-use super::queue::RoundMail;
-use super::worker::Mailer;
-use super::{ReminderStep, format_schedule, parse_schedule};
-use crate::admin::find_round;
-use crate::audit::Entry;
 use crate::config::{MailSettings, Settings};
-use crate::round::{Phase, Round, swedish_date, today};
+use crate::coordinator::{self, Actor, Sending, find_round};
+use crate::outbox::letter::Letters;
+use crate::outbox::worker::Mailer;
+use crate::outbox::{OutboxState, ReminderStep, parse_schedule};
+use crate::round::{Round, swedish_date};
 use crate::store::Store;
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use lettre::message::Mailbox;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-
-fn progress(total: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    bar.set_style(ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}}")).expect("valid template"));
-    bar
-}
-
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
-async fn open_round(store: &Store, key: &str, doing: &str) -> anyhow::Result<Round> {
-    let round = find_round(store, key).await?;
-    if round.phase(today()) == Phase::Closed {
-        bail!("omgången {} stängde {}: inga {doing} skickas", round.key, swedish_date(round.closes_on));
-    }
-    Ok(round)
-}
 
 fn how_sent(round: &Round) -> String {
     format!("Servern skickar dem inom några sekunder, eller kör `lagesbild send --round {}`.", round.key)
 }
 
-/// `lagesbild invite`: an invitation for everyone on the roster who has none and has not answered.
-pub async fn invite(store: &Store, key: &str) -> anyhow::Result<()> {
-    let round = open_round(store, key, "inbjudningar").await?;
-    let bar = progress(0, "köar inbjudningar");
-    let q = store
-        .queue_invitations(round.id, &|done, total| {
+/// Queues a sending with a progress bar; returns (queued, left out).
+async fn queue(
+    store: &Store,
+    mail: &MailSettings,
+    round: &Round,
+    sending: Sending,
+    what: &str,
+) -> anyhow::Result<(usize, usize)> {
+    let bar = super::progress(0, what);
+    let counts = coordinator::queue_sending(
+        store,
+        &Actor::command_line(),
+        round,
+        sending,
+        mail.reminder_min_days,
+        &|done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
-        })
-        .await?;
+        },
+    )
+    .await;
     bar.finish_and_clear();
-    store.audit(&Entry::command_line("skickade inbjudningar").round(&round.key).recipients(q.queued)).await?;
+    Ok(counts?)
+}
+
+/// `lagesbild invite`: an invitation for everyone on the roster who has none and has not answered.
+pub async fn invite(store: &Store, mail: &MailSettings, key: &str) -> anyhow::Result<()> {
+    let round = find_round(store, key).await?;
+    let (queued, left_out) = queue(store, mail, &round, Sending::Invitations, "köar inbjudningar").await?;
     println!(
-        "{}: köade {} inbjudningar ({} mottagare hade redan en inbjudan eller har svarat).",
-        round.key, q.queued, q.left_out
+        "{}: köade {queued} inbjudningar ({left_out} mottagare hade redan en inbjudan eller har svarat).",
+        round.key
     );
-    if q.queued > 0 {
+    if queued > 0 {
         println!("{}", how_sent(&round));
     }
     Ok(())
 }
 
-/// `lagesbild remind`: a reminder for everyone invited who has not answered and was not reminded lately.
+/// `lagesbild remind`: a reminder for everyone whose invitation arrived at least
+/// REMINDER_MIN_DAYS days ago, who has not answered and was not reminded within as many days.
 pub async fn remind(store: &Store, mail: &MailSettings, key: &str) -> anyhow::Result<()> {
-    let round = open_round(store, key, "påminnelser").await?;
-    let bar = progress(0, "köar påminnelser");
-    let reminded_before = now() - i64::from(mail.reminder_min_days) * 24 * 3600;
-    let q = store
-        .queue_reminders(round.id, None, now(), reminded_before, &|done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        })
-        .await?;
-    bar.finish_and_clear();
-    store.audit(&Entry::command_line("skickade påminnelser").round(&round.key).recipients(q.queued)).await?;
+    let round = find_round(store, key).await?;
+    let (queued, left_out) = queue(store, mail, &round, Sending::Reminders, "köar påminnelser").await?;
+    let days = mail.reminder_min_days;
     println!(
-        "{}: köade {} påminnelser. Ingen påminnelse till de {} som har svarat, inte fått sin inbjudan än \
-         eller fått en påminnelse de senaste {} dagarna.",
-        round.key, q.queued, q.left_out, mail.reminder_min_days
+        "{}: köade {queued} påminnelser. Ingen påminnelse till de {left_out} som har svarat, fick sin inbjudan \
+         för mindre än {days} dagar sedan eller fått en påminnelse de senaste {days} dagarna.",
+        round.key
     );
-    if q.queued > 0 {
+    if queued > 0 {
         println!("{}", how_sent(&round));
     }
     Ok(())
@@ -94,22 +83,22 @@ pub async fn send(
     retry_failed: bool,
     resend_uncertain: bool,
 ) -> anyhow::Result<()> {
-    let round_id = match key {
-        Some(key) => find_round(store, key).await?.id,
-        None => 0,
+    let round = match key {
+        Some(key) => Some(find_round(store, key).await?),
+        None => None,
     };
     if retry_failed || resend_uncertain {
-        if round_id == 0 {
+        let Some(round) = &round else {
             bail!("name the round whose failed emails should be sent again: --round");
-        }
-        let n = store.requeue(round_id, resend_uncertain).await?;
-        let key = key.unwrap_or_default();
-        store.audit(&Entry::command_line("skickade misslyckade igen").round(key).recipients(n as usize)).await?;
+        };
+        let sending = Sending::Retry { uncertain_too: resend_uncertain };
+        let (n, _) = queue(store, mail, round, sending, "köar igen").await?;
         println!("{n} e-postmeddelanden köades igen.");
     }
+    let round_id = round.as_ref().map(|r| r.id);
     let mailer = Arc::new(Mailer::new(settings, mail, store.clone())?);
     let (pending, _) = store.outbox_pending(round_id).await?;
-    let bar = progress(pending as u64, "skickar");
+    let bar = super::progress(pending as u64, "skickar");
     let ticker = bar.clone();
     let tally = mailer.send_all(round_id, wait, Arc::new(move || ticker.inc(1))).await?;
     bar.finish_and_clear();
@@ -185,9 +174,9 @@ pub async fn status(store: &Store, key: &str) -> anyhow::Result<()> {
     }
     println!("\nAdresser med problem:");
     for p in problems {
-        let what = match p.state.as_str() {
-            "failed" => format!("misslyckades efter {} försök", p.attempts),
-            "uncertain" => "osäker".to_string(),
+        let what = match p.state {
+            OutboxState::Failed => format!("misslyckades efter {} försök", p.attempts),
+            OutboxState::Uncertain => "osäker".to_string(),
             _ => {
                 let at = jiff::Timestamp::from_second(p.next_attempt_at)
                     .map(|t| t.to_zoned(jiff::tz::TimeZone::get(crate::round::TIME_ZONE).expect("bundled")))
@@ -201,59 +190,25 @@ pub async fn status(store: &Store, key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Changes to a round's emails, as given on the command line; `Some("")` resets a text.
-#[derive(Debug, Default)]
-pub struct MailChanges {
-    pub invitation_subject: Option<String>,
-    pub invitation_text: Option<String>,
-    pub reminder_subject: Option<String>,
-    pub reminder_text: Option<String>,
-    pub contact: Option<String>,
-    pub reminders: Option<String>,
-}
-
-/// A text from the command line: `@file` reads the file; an empty text means "the template's own".
-fn text_argument(value: Option<String>, current: Option<String>) -> anyhow::Result<Option<String>> {
-    match value {
-        None => Ok(current),
-        Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => match v.strip_prefix('@') {
-            Some(path) => Ok(Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?)),
-            None => Ok(Some(v)),
-        },
-    }
-}
-
 /// `lagesbild round mail`: shows, and changes, a round's subjects, texts, contact line and schedule.
 pub async fn round_mail(
     settings: &Settings,
     mail: &MailSettings,
     store: &Store,
     key: &str,
-    changes: MailChanges,
+    changes: coordinator::MailChanges,
 ) -> anyhow::Result<()> {
     let round = find_round(store, key).await?;
     let current = store.round_mail(round.id).await?;
-    let reminder_schedule = match changes.reminders {
-        Some(text) => format_schedule(&parse_schedule(&text).map_err(anyhow::Error::msg)?),
-        None => current.reminder_schedule.clone(),
-    };
-    let updated = RoundMail {
-        invitation_subject: text_argument(changes.invitation_subject, current.invitation_subject.clone())?,
-        invitation_text: text_argument(changes.invitation_text, current.invitation_text.clone())?,
-        reminder_subject: text_argument(changes.reminder_subject, current.reminder_subject.clone())?,
-        reminder_text: text_argument(changes.reminder_text, current.reminder_text.clone())?,
-        contact: text_argument(changes.contact, current.contact.clone())?,
-        reminder_schedule,
-    };
     let sender = Mailbox::new(
         Some(mail.mail_from_name.clone()),
         mail.mail_from.parse().with_context(|| format!("MAIL_FROM `{}` is not an email address", mail.mail_from))?,
     );
-    Letters::load(&settings.templates_dir)?.check(&round, &updated, &sender)?;
+    let letters = Letters::load(&settings.templates()?)?;
+    let updated = changes.apply(&current)?;
+    let updated =
+        coordinator::save_round_mail(store, &Actor::command_line(), &round, &letters, &sender, updated).await?;
     if updated != current {
-        store.set_round_mail(round.id, &updated).await?;
-        store.audit(&Entry::command_line("ändrade e-posttexter och påminnelser").round(&round.key)).await?;
         println!("Sparade ändringarna för {}.", round.key);
     }
     let own = |v: &Option<String>| match v {

@@ -1,0 +1,70 @@
+//! Accounts of the admin pages: adding one, disabling and re-enabling, password links.
+
+use super::{Actor, Error, Outcome};
+use crate::account::{self, Account, Role};
+use crate::address::EmailAddress;
+use crate::audit::Entry;
+use crate::store::Store;
+
+/// Adds an account without a password; returns it with the token of its one-time link.
+pub async fn add_account(store: &Store, actor: &Actor, email: &str, role: Role) -> Outcome<(Account, String)> {
+    let email = EmailAddress::parse(email)
+        .map_err(|_| Error::invalid("email", format!("”{}” är inte en e-postadress.", email.trim())))?;
+    let mut tx = store.begin().await?;
+    let Some((account, token)) = tx.create_account(&email, role).await? else {
+        return Err(Error::AccountExists(email.to_string()));
+    };
+    tx.audit(&actor.entry("lade till konto").detail(format!("{} ({})", account.email, role.swedish()))).await?;
+    tx.commit().await?;
+    Ok((account, token))
+}
+
+/// Disables (ending its sessions) or re-enables an account. The last enabled coordinator
+/// cannot be disabled: nobody would be left to enable anyone.
+pub async fn set_account_disabled(store: &Store, actor: &Actor, id: i64, disabled: bool) -> Outcome<Account> {
+    let mut tx = store.begin().await?;
+    if disabled {
+        let active = tx.active_coordinators().await?;
+        if active == [id] {
+            return Err(Error::LastCoordinator);
+        }
+    }
+    let account = tx.set_account_disabled(id, disabled).await?.ok_or(Error::NoSuchAccount)?;
+    let what = if disabled { "stängde av konto" } else { "aktiverade konto" };
+    tx.audit(&actor.entry(what).detail(account.email.clone())).await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+/// A new one-time link to choose the account's password; earlier links stop working.
+pub async fn new_password_link(store: &Store, actor: &Actor, account: &Account) -> Outcome<String> {
+    let mut tx = store.begin().await?;
+    let token = tx.new_password_link(account.id).await?;
+    tx.audit(&actor.entry("skapade lösenordslänk").detail(account.email.clone())).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// Sets a password through its one-time link, after the password policy.
+pub async fn set_password(store: &Store, token: &str, password: &str, again: &str) -> Outcome<Account> {
+    let Some(account) = store.account_by_password_link(token).await? else {
+        return Err(Error::PasswordLinkNotValid);
+    };
+    if password != again {
+        return Err(Error::invalid(
+            "password",
+            "De två lösenorden är inte likadana. Skriv samma lösenord i båda fälten.",
+        ));
+    }
+    if let Some(problem) = account::password_problem(password, &account.email) {
+        return Err(Error::invalid("password", problem));
+    }
+    let password = password.to_string();
+    let hash =
+        tokio::task::spawn_blocking(move || account::hash_password(&password)).await.map_err(anyhow::Error::from)??;
+    let mut tx = store.begin().await?;
+    let account = tx.set_password_by_link(token, &hash).await?.ok_or(Error::PasswordLinkNotValid)?;
+    tx.audit(&Entry::new(&account.email, "valde lösenord")).await?;
+    tx.commit().await?;
+    Ok(account)
+}

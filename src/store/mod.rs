@@ -1,0 +1,192 @@
+//! Storage: SQLite by default, PostgreSQL when the URL says so. Both engines share the SQL
+//! of this folder (through sqlx's `Any` driver and `$n` placeholders); where they differ,
+//! `Engine` says how and why. Every write a user waits on is one transaction, committed
+//! before the user hears of it.
+//!
+//! This file owns the connections, the pragmas, the group commit and the pools, which no
+//! other part of the crate sees. Each other file holds one aggregate's operations:
+//! `rounds` (and their emails' texts), `recipients` (the roster and its links), `respondents`
+//! (drafts and submissions), `accounts` (and sessions), `outbox`, `audit`, `responses` (for
+//! analysis) and `settings`.
+//!
+//! Reads are methods of `Store`. A coordinator's action is a `Tx`: its writes and its audit
+//! entry commit together or not at all.
+
+mod accounts;
+mod audit;
+mod outbox;
+mod recipients;
+mod respondents;
+mod responses;
+mod rounds;
+mod settings;
+
+pub use accounts::{Account, LoginAttempt, now_ms};
+pub use recipients::{ImportOutcome, MintedLink, RecipientState, Removal, RosterUpload};
+pub use respondents::{Respondent, StoredResponse, Submission};
+pub use responses::ResponseBatch;
+pub use rounds::RoundSummary;
+
+use anyhow::Context;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyPool};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The few places where the two engines need different SQL.
+impl Engine {
+    /// Appended to a SELECT whose rows a transaction is about to decide on. PostgreSQL runs
+    /// transactions side by side, so the rows are locked; SQLite has one writer at a time, so
+    /// a write transaction already excludes every other.
+    fn lock_rows(self) -> &'static str {
+        match self {
+            Engine::Postgres => " FOR UPDATE",
+            Engine::Sqlite => "",
+        }
+    }
+
+    /// As `lock_rows`, for a claim among several servers: each skips rows another has locked.
+    fn lock_rows_skip_locked(self) -> &'static str {
+        match self {
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        }
+    }
+
+    /// An aggregate joining a text column of many rows into one, a line each, in `order`:
+    /// the function has a different name on each engine, and only PostgreSQL's takes an order.
+    fn join_lines(self, column: &str, order: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("group_concat({column}, char(10))"),
+            Engine::Postgres => format!("string_agg({column}, chr(10) ORDER BY {order})"),
+        }
+    }
+
+    /// The statements that rewrite the tables whose physical order could tell who answered
+    /// when. PostgreSQL keeps rows in the order they were written, so a plain read (or a dump)
+    /// would list responses in the order recipients answered; CLUSTER rewrites them in key
+    /// order. SQLite stores `responses` in the order of its random keys (WITHOUT ROWID), and
+    /// an update leaves a recipient's row where it was: nothing to do.
+    fn conceal_order(self) -> &'static [&'static str] {
+        match self {
+            Engine::Postgres => &["CLUSTER responses USING responses_pkey", "CLUSTER recipients USING recipients_pkey"],
+            Engine::Sqlite => &[],
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    /// Reads run concurrently.
+    read: AnyPool,
+    /// On SQLite a single connection takes every write, so writers queue in the process
+    /// instead of failing with "database is locked". On PostgreSQL it is the same pool as `read`.
+    write: AnyPool,
+    engine: Engine,
+    /// On SQLite, respondents' writes are committed in groups (see `respondents::group_commit`).
+    group_commit: Option<tokio::sync::mpsc::Sender<respondents::PendingWrite>>,
+}
+
+/// A coordinator's action: writes that commit together with their audit entry, or not at all.
+/// Dropped without `commit`, everything in it is rolled back.
+///
+/// On SQLite a `Tx` holds the only write connection: while one is open, call no other write
+/// of the `Store` (reads are fine).
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Any>,
+    engine: Engine,
+}
+
+impl Tx {
+    pub async fn commit(self) -> anyhow::Result<()> {
+        self.tx.commit().await.context("the database did not commit the change")
+    }
+}
+
+/// Rows per multi-row INSERT in bulk work (roster import, minting links).
+const BATCH: usize = 400;
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn parse_date(s: &str) -> anyhow::Result<jiff::civil::Date> {
+    s.parse().with_context(|| format!("bad date `{s}` in the database"))
+}
+
+/// `($1, $2, $3), ($4, $5, $6), ...` for a multi-row INSERT.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=columns).map(|c| format!("${}", r * columns + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// Opens (creating the SQLite file and its folder if needed) and migrates the database.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .context("cannot connect to PostgreSQL (DATABASE_URL)")?;
+            Store { read: pool.clone(), write: pool, engine: Engine::Postgres, group_commit: None }
+        } else {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder {}", dir.display()))?;
+            }
+            let url = format!("sqlite://{path}?mode=rwc");
+            let pragmas = |pool: AnyPoolOptions| {
+                pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL lets readers run beside the writer; NORMAL syncs at checkpoints, which in
+                        // WAL mode keeps every commit through a crash of the process.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        Ok(())
+                    })
+                })
+            };
+            let write = pragmas(AnyPoolOptions::new().max_connections(1))
+                .connect(&url)
+                .await
+                .with_context(|| format!("cannot open the SQLite database {path} (DATABASE_URL)"))?;
+            let read = pragmas(AnyPoolOptions::new().max_connections(8)).connect(&url).await?;
+            let (queue, pending) = tokio::sync::mpsc::channel(1024);
+            tokio::spawn(respondents::group_commit(write.clone(), pending));
+            Store { read, write, engine: Engine::Sqlite, group_commit: Some(queue) }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.engine {
+            Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Engine::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator.run(&self.write).await.context("cannot apply the database migrations")
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Starts a coordinator's action (see `Tx`).
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        Ok(Tx { tx: self.write.begin().await?, engine: self.engine })
+    }
+}

@@ -1,0 +1,294 @@
+//! What respondents do through their links: open the form, save a draft, submit. These
+//! writes come many times per questionnaire, so on SQLite they are committed in groups.
+
+use super::{Store, now, parse_date};
+use crate::survey::{Answers, RawAnswers, RosterAttributes};
+use crate::token;
+use jiff::civil::Date;
+use sqlx::AnyPool;
+
+/// A recipient found by one of their tokens: what the form needs, and nothing that identifies them.
+#[derive(Debug, Clone)]
+pub struct Respondent {
+    pub recipient_id: i64,
+    pub round_id: i64,
+    pub round_title: String,
+    pub opens_on: Date,
+    pub closes_on: Date,
+    pub roster: RosterAttributes,
+    pub opened: bool,
+    pub submitted_on: Option<Date>,
+    /// The saved draft: the step to show and what was typed so far.
+    pub draft: (usize, RawAnswers),
+}
+
+#[derive(sqlx::FromRow)]
+struct RespondentRow {
+    id: i64,
+    round_id: i64,
+    grp: String,
+    category: String,
+    opened_on: Option<String>,
+    submitted_on: Option<String>,
+    title: String,
+    opens_on: String,
+    closes_on: String,
+    step: Option<i64>,
+    raw: Option<String>,
+}
+
+impl TryFrom<RespondentRow> for Respondent {
+    type Error = anyhow::Error;
+    fn try_from(r: RespondentRow) -> anyhow::Result<Respondent> {
+        Ok(Respondent {
+            recipient_id: r.id,
+            round_id: r.round_id,
+            round_title: r.title,
+            opens_on: parse_date(&r.opens_on)?,
+            closes_on: parse_date(&r.closes_on)?,
+            roster: RosterAttributes { group: r.grp, category: r.category },
+            opened: r.opened_on.is_some(),
+            submitted_on: r.submitted_on.as_deref().map(parse_date).transpose()?,
+            draft: match (r.step, r.raw) {
+                (Some(step), Some(raw)) => (step as usize, serde_json::from_str(&raw)?),
+                _ => (0, RawAnswers::new()),
+            },
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submission {
+    Stored,
+    AlreadySubmitted,
+}
+
+/// A submitted response as stored: anonymous by construction.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub id: String,
+    pub group: String,
+    pub category: String,
+    pub submitted_on: String,
+    pub answers: Answers,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredResponseRow {
+    id: String,
+    grp: String,
+    category: String,
+    submitted_on: String,
+    answers: String,
+}
+
+impl TryFrom<StoredResponseRow> for StoredResponse {
+    type Error = anyhow::Error;
+    fn try_from(r: StoredResponseRow) -> anyhow::Result<StoredResponse> {
+        Ok(StoredResponse {
+            id: r.id,
+            group: r.grp,
+            category: r.category,
+            submitted_on: r.submitted_on,
+            answers: serde_json::from_str(&r.answers)?,
+        })
+    }
+}
+
+impl Store {
+    /// The recipient a token belongs to, if it belongs to one.
+    pub async fn respondent(&self, token_hash: &str) -> anyhow::Result<Option<Respondent>> {
+        let row: Option<RespondentRow> = sqlx::query_as(
+            "SELECT r.id, r.round_id, r.grp, r.category, r.opened_on, r.submitted_on, o.title, o.opens_on, o.closes_on,
+                    d.step, d.raw
+             FROM tokens t JOIN recipients r ON r.id = t.recipient_id JOIN rounds o ON o.id = r.round_id
+             LEFT JOIN drafts d ON d.recipient_id = r.id
+             WHERE t.hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(Respondent::try_from).transpose()
+    }
+
+    /// Records the day a recipient first opened their link (shown to the coordinator, who
+    /// may then follow up on links that never arrived).
+    pub async fn mark_opened(&self, recipient_id: i64, today: Date) -> anyhow::Result<()> {
+        self.respondent_write(RespondentWrite::Opened { recipient_id, day: today.to_string() }).await?;
+        Ok(())
+    }
+
+    /// Saves the draft, unless the recipient has already submitted (a second tab may still be open).
+    pub async fn save_draft(&self, recipient_id: i64, step: usize, raw: &RawAnswers) -> anyhow::Result<()> {
+        let raw = serde_json::to_string(raw)?;
+        self.respondent_write(RespondentWrite::Draft { recipient_id, step: step as i64, raw }).await?;
+        Ok(())
+    }
+
+    /// Stores a response and marks the recipient as having answered, in one transaction.
+    /// The response row carries no link to the recipient: a random id, the roster group and
+    /// category, the day and the answers. Of two concurrent submissions exactly one is stored.
+    pub async fn submit(&self, who: &Respondent, today: Date, answers: &Answers) -> anyhow::Result<Submission> {
+        let write = RespondentWrite::Submit {
+            recipient_id: who.recipient_id,
+            round_id: who.round_id,
+            group: who.roster.group.clone(),
+            category: who.roster.category.clone(),
+            day: today.to_string(),
+            answers: serde_json::to_string(answers)?,
+        };
+        Ok(if self.respondent_write(write).await? { Submission::Stored } else { Submission::AlreadySubmitted })
+    }
+
+    /// Commits a respondent's write: on SQLite through the group commit, on PostgreSQL in a
+    /// transaction of its own. Returns once the write is durable.
+    async fn respondent_write(&self, write: RespondentWrite) -> anyhow::Result<bool> {
+        if let Some(queue) = &self.group_commit {
+            let (reply, done) = tokio::sync::oneshot::channel();
+            queue
+                .send(PendingWrite { write, reply })
+                .await
+                .map_err(|_| anyhow::anyhow!("the database writer has stopped"))?;
+            return done.await.map_err(|_| anyhow::anyhow!("the database writer has stopped"))?;
+        }
+        let mut tx = self.write.begin().await?;
+        let done = write.apply(&mut tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Rewrites the tables whose physical order could tell who answered when (see
+    /// `Engine::conceal_order`); the server does this a few minutes after submissions.
+    pub async fn conceal_order(&self) -> anyhow::Result<()> {
+        for statement in self.engine.conceal_order() {
+            sqlx::query(*statement).execute(&self.write).await?;
+        }
+        Ok(())
+    }
+
+    /// The round's stored responses, in the order of their random ids.
+    pub async fn responses(&self, round_id: i64) -> anyhow::Result<Vec<StoredResponse>> {
+        let rows: Vec<StoredResponseRow> = sqlx::query_as(
+            "SELECT id, grp, category, submitted_on, answers FROM responses WHERE round_id = $1 ORDER BY id",
+        )
+        .bind(round_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter().map(StoredResponse::try_from).collect()
+    }
+}
+
+/// The writes respondents wait on, many times per questionnaire.
+#[derive(Debug)]
+enum RespondentWrite {
+    Opened { recipient_id: i64, day: String },
+    Draft { recipient_id: i64, step: i64, raw: String },
+    Submit { recipient_id: i64, round_id: i64, group: String, category: String, day: String, answers: String },
+}
+
+impl RespondentWrite {
+    /// Runs the write inside the caller's transaction. `false` when it changed nothing
+    /// because the recipient had already submitted.
+    async fn apply(&self, conn: &mut sqlx::AnyConnection) -> anyhow::Result<bool> {
+        match self {
+            RespondentWrite::Opened { recipient_id, day } => {
+                sqlx::query("UPDATE recipients SET opened_on = $1 WHERE id = $2 AND opened_on IS NULL")
+                    .bind(day)
+                    .bind(recipient_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(true)
+            }
+            RespondentWrite::Draft { recipient_id, step, raw } => {
+                let saved = sqlx::query(
+                    "INSERT INTO drafts (recipient_id, step, raw, updated_at)
+                     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $1 AND submitted_on IS NULL)
+                     ON CONFLICT (recipient_id) DO UPDATE SET step = excluded.step, raw = excluded.raw, updated_at = excluded.updated_at",
+                )
+                .bind(recipient_id)
+                .bind(step)
+                .bind(raw)
+                .bind(now())
+                .execute(&mut *conn)
+                .await?;
+                Ok(saved.rows_affected() > 0)
+            }
+            RespondentWrite::Submit { recipient_id, round_id, group, category, day, answers } => {
+                let marked =
+                    sqlx::query("UPDATE recipients SET submitted_on = $1 WHERE id = $2 AND submitted_on IS NULL")
+                        .bind(day)
+                        .bind(recipient_id)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                if marked == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO responses (id, round_id, grp, category, submitted_on, answers) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(token::mint().0)
+                .bind(round_id)
+                .bind(group)
+                .bind(category)
+                .bind(day)
+                .bind(answers)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("DELETE FROM drafts WHERE recipient_id = $1")
+                    .bind(recipient_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+pub(super) struct PendingWrite {
+    write: RespondentWrite,
+    reply: tokio::sync::oneshot::Sender<anyhow::Result<bool>>,
+}
+
+/// Most writes to respondents' SQLite rows wait in line for the single writer. The group
+/// commit takes all writes waiting at that moment and commits them in one transaction,
+/// which writes each changed page once instead of once per write. Every writer hears back
+/// only after the commit, so nothing acknowledged can be lost. If the group fails, each
+/// write is retried alone, so one bad write cannot fail the others.
+pub(super) async fn group_commit(pool: AnyPool, mut pending: tokio::sync::mpsc::Receiver<PendingWrite>) {
+    const GROUP: usize = 256;
+    while let Some(first) = pending.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match pending.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        let writes: Vec<&RespondentWrite> = group.iter().map(|p| &p.write).collect();
+        match commit_group(&pool, &writes).await {
+            Ok(results) => {
+                for (p, r) in group.into_iter().zip(results) {
+                    let _ = p.reply.send(Ok(r));
+                }
+            }
+            Err(e) => {
+                tracing::warn!("a group of {} writes failed, retrying one by one: {e:#}", group.len());
+                for p in group {
+                    let alone = commit_group(&pool, &[&p.write]).await.map(|r| r[0]);
+                    let _ = p.reply.send(alone);
+                }
+            }
+        }
+    }
+}
+
+async fn commit_group(pool: &AnyPool, writes: &[&RespondentWrite]) -> anyhow::Result<Vec<bool>> {
+    let mut tx = pool.begin().await?;
+    let mut results = Vec::with_capacity(writes.len());
+    for w in writes {
+        results.push(w.apply(&mut tx).await?);
+    }
+    tx.commit().await?;
+    Ok(results)
+}

@@ -1,0 +1,262 @@
+//! Who may do what, checked before a handler runs: extractors for the signed-in role
+//! (`SignedAs<Coordinator>`), the round in the path with the role it needs
+//! (`RoundFor<Coordinator>`), and a form whose CSRF token was checked (`CheckedForm`). A
+//! handler that takes them cannot forget the checks. Refusals and failures are `AdminError`s,
+//! rendered as Swedish pages by `render_errors`, the scope's one error renderer.
+
+use super::session::Signed;
+use crate::account::Role;
+use crate::coordinator;
+use crate::round::Round;
+use crate::web::AppState;
+use actix_session::SessionExt;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use futures_util::future::LocalBoxFuture;
+use serde_json::json;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use subtle::ConstantTimeEq;
+
+/// What a request needs beyond being signed in.
+pub trait Need {
+    fn allows(role: Role) -> bool;
+}
+
+/// Any signed-in role.
+pub struct AnyRole;
+pub struct Coordinator;
+pub struct Analyst;
+
+impl Need for AnyRole {
+    fn allows(_: Role) -> bool {
+        true
+    }
+}
+
+impl Need for Coordinator {
+    fn allows(role: Role) -> bool {
+        role == Role::Coordinator
+    }
+}
+
+impl Need for Analyst {
+    fn allows(role: Role) -> bool {
+        role == Role::Analyst
+    }
+}
+
+/// Why an admin request was not carried out. Nothing was changed.
+///
+/// Not a `std::error::Error`, so that any error a handler meets converts into it with `?`.
+#[derive(Debug)]
+pub enum AdminError {
+    NoSuchRound(String),
+    /// The signed-in role may not do this.
+    Forbidden(Role),
+    /// A form without this session's CSRF token.
+    Csrf,
+    NotFound,
+    /// A use case refused: its sentence is the page.
+    Refused(coordinator::Error),
+    Technical(anyhow::Error),
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::NoSuchRound(key) => write!(f, "no round `{key}`"),
+            AdminError::Forbidden(role) => write!(f, "not for the role {role:?}"),
+            AdminError::Csrf => f.write_str("a form without its CSRF token"),
+            AdminError::NotFound => f.write_str("nothing on this address"),
+            AdminError::Refused(e) => write!(f, "refused: {e}"),
+            AdminError::Technical(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for AdminError {
+    fn from(e: E) -> AdminError {
+        match e.into().downcast::<coordinator::Error>() {
+            Ok(coordinator::Error::Technical(e)) => AdminError::Technical(e),
+            Ok(refused) => AdminError::Refused(refused),
+            Err(e) => AdminError::Technical(e),
+        }
+    }
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AdminError::NoSuchRound(_) | AdminError::NotFound => StatusCode::NOT_FOUND,
+            AdminError::Forbidden(_) | AdminError::Csrf => StatusCode::FORBIDDEN,
+            AdminError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AdminError::Technical(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A plain answer; `render_errors` replaces it with the page.
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .content_type("text/plain; charset=utf-8")
+            .body(self.status_code().to_string())
+    }
+}
+
+impl AdminError {
+    /// The Swedish page: heading, text.
+    fn page(&self) -> (String, String) {
+        match self {
+            AdminError::NoSuchRound(key) => {
+                ("Omgången finns inte".into(), format!("Det finns ingen omgång som heter {key}."))
+            }
+            AdminError::Forbidden(Role::Analyst) => (
+                "Det här får ditt konto inte göra".into(),
+                "Ditt konto är ett analytikerkonto: det kan läsa resultaten men inte ändra omgångar, se mottagarnas adresser eller skicka e-post. Be en samordnare om hjälp.".into(),
+            ),
+            AdminError::Forbidden(Role::Coordinator) => (
+                "Det här får ditt konto inte göra".into(),
+                "Svaren kan bara laddas ner av analytiker. Samordnare ser vilka som har svarat och analytiker vad som svarats, så att ingen kan koppla ihop de två.".into(),
+            ),
+            AdminError::Csrf => (
+                "Formuläret kunde inte tas emot".into(),
+                "Formuläret saknade sin säkerhetskod eller hade en gammal kod, så inget har ändrats. Gå tillbaka, ladda om sidan och försök igen.".into(),
+            ),
+            AdminError::NotFound => (
+                "Sidan finns inte".into(),
+                "Adressen leder inte till någon sida i administrationen. Den kan vara felstavad, eller gälla något som inte finns längre.".into(),
+            ),
+            AdminError::Refused(e) => ("Det gick inte".into(), e.to_string()),
+            AdminError::Technical(_) => (
+                "Ett tekniskt fel uppstod".into(),
+                "Ett tekniskt fel uppstod och åtgärden kunde inte slutföras. Inget av det som redan var sparat har ändrats. Försök igen om en stund.".into(),
+            ),
+        }
+    }
+}
+
+/// Renders every `AdminError` of the scope as its Swedish page; a technical one is logged
+/// (in English, without the request's data).
+pub async fn render_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let Some(error) = res.response().error().and_then(|e| e.as_error::<AdminError>()) else {
+        return Ok(res.map_into_boxed_body());
+    };
+    if let AdminError::Technical(e) = error {
+        tracing::error!("admin page failed: {e:#}");
+    }
+    let (heading, text) = error.page();
+    let status = error.status_code();
+    let (req, _) = res.into_parts();
+    let page = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.pages.respond(
+            status,
+            "admin/message",
+            json!({ "heading": heading, "text": text, "back": "/admin/omgangar", "back_label": "Till omgångarna" }),
+        ),
+        None => HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(text),
+    };
+    Ok(ServiceResponse::new(req, page).map_into_boxed_body())
+}
+
+fn state(req: &HttpRequest) -> web::Data<AppState> {
+    req.app_data::<web::Data<AppState>>().expect("the application state").clone()
+}
+
+/// A signed-in account of the role `N` needs.
+pub struct SignedAs<N> {
+    pub signed: Signed,
+    need: PhantomData<N>,
+}
+
+impl<N: Need + 'static> FromRequest for SignedAs<N> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<SignedAs<N>, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed = Signed::from_request(req, payload);
+        Box::pin(async move {
+            let signed = signed.await?;
+            if !N::allows(signed.account.role) {
+                return Err(AdminError::Forbidden(signed.account.role).into());
+            }
+            Ok(SignedAs { signed, need: PhantomData })
+        })
+    }
+}
+
+/// The round named by `{key}` in the path, for a signed-in account of the role `N` needs.
+pub struct RoundFor<N> {
+    pub round: Round,
+    pub signed: Signed,
+    need: PhantomData<N>,
+}
+
+impl<N: Need + 'static> FromRequest for RoundFor<N> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<RoundFor<N>, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed = Signed::from_request(req, payload);
+        let key = req.match_info().get("key").unwrap_or_default().to_string();
+        let state = state(req);
+        Box::pin(async move {
+            let signed = signed.await?;
+            let round = state.store.round(&key).await.map_err(AdminError::from)?.ok_or(AdminError::NoSuchRound(key))?;
+            if !N::allows(signed.account.role) {
+                return Err(AdminError::Forbidden(signed.account.role).into());
+            }
+            Ok(RoundFor { round, signed, need: PhantomData })
+        })
+    }
+}
+
+/// Whether `posted` is this session's CSRF token (made at the session's start, before
+/// logging in too).
+pub fn csrf_matches(req: &HttpRequest, posted: &str) -> bool {
+    req.get_session()
+        .get::<String>("csrf")
+        .ok()
+        .flatten()
+        .is_some_and(|t| !t.is_empty() && bool::from(t.as_bytes().ct_eq(posted.as_bytes())))
+}
+
+/// A posted form (name → value, the last of a repeated name) that carried this session's
+/// CSRF token; anything else is refused with 403 before the handler runs.
+pub struct CheckedForm(pub HashMap<String, String>);
+
+impl CheckedForm {
+    /// A field's value, trimmed; empty when absent.
+    pub fn field(&self, name: &str) -> &str {
+        self.0.get(name).map(|v| v.trim()).unwrap_or_default()
+    }
+
+    /// A field's value as typed (a password keeps its spaces).
+    pub fn raw(&self, name: &str) -> &str {
+        self.0.get(name).map(String::as_str).unwrap_or_default()
+    }
+}
+
+impl FromRequest for CheckedForm {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<CheckedForm, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<HashMap<String, String>>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let form = form.await?.into_inner();
+            let posted = form.get("csrf").map(String::as_str).unwrap_or_default();
+            if !csrf_matches(&req, posted) {
+                return Err(AdminError::Csrf.into());
+            }
+            Ok(CheckedForm(form))
+        })
+    }
+}
