@@ -652,6 +652,7 @@ async fn invitations_sent_from_the_browser_reach_the_smtp_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: TEST_DATABASE_URL=postgres://... cargo test -- --include-ignored"]
 async fn two_server_instances_on_one_postgresql_database_share_sessions() {
     let dir = tempfile::tempdir().unwrap();
     let Some((database_url, _guard)) = fresh_database(Engine::Postgres, &dir).await else { return };

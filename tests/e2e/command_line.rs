@@ -266,6 +266,7 @@ fn a_coordinator_creates_a_round_imports_the_roster_and_hands_out_links_on_sqlit
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: TEST_DATABASE_URL=postgres://... cargo test -- --include-ignored"]
 fn a_coordinator_creates_a_round_imports_the_roster_and_hands_out_links_on_postgres() {
     cli_flow_on(Engine::Postgres);
 }
