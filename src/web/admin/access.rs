@@ -237,6 +237,24 @@ impl CheckedForm {
         self.0.get(name).map(|v| v.trim()).unwrap_or_default()
     }
 
+    /// A field's value, or `None` when it was left empty.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        Some(self.field(name).to_string()).filter(|v| !v.is_empty())
+    }
+
+    /// A round's email texts and reminder schedule, as the new-round and the emails forms
+    /// name their fields; an empty text is the template's own.
+    pub fn round_mail(&self) -> crate::outbox::RoundMail {
+        crate::outbox::RoundMail {
+            invitation_subject: self.optional("invitation_subject"),
+            invitation_text: self.optional("invitation_text"),
+            reminder_subject: self.optional("reminder_subject"),
+            reminder_text: self.optional("reminder_text"),
+            contact: self.optional("contact"),
+            reminder_schedule: self.field("reminders").to_string(),
+        }
+    }
+
     /// A field's value as typed (a password keeps its spaces).
     pub fn raw(&self, name: &str) -> &str {
         self.0.get(name).map(String::as_str).unwrap_or_default()

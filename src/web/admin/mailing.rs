@@ -4,7 +4,7 @@
 use super::{CheckedForm, Coordinator, Page, RoundFor, round_view, see_other};
 use crate::coordinator::{self, Sending, describe_schedule};
 use crate::outbox::letter::LetterData;
-use crate::outbox::{Kind, OutboxState, RoundMail};
+use crate::outbox::{Kind, OutboxState};
 use crate::round::{Phase, today};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -170,15 +170,7 @@ pub async fn send(
 pub async fn save_texts(state: web::Data<AppState>, access: RoundFor<Coordinator>, form: CheckedForm) -> Page {
     let RoundFor { round, signed, .. } = access;
     let back = format!("/admin/omgangar/{}/utskick", round.key);
-    let optional = |name: &str| Some(form.field(name).to_string()).filter(|v| !v.is_empty());
-    let mail = RoundMail {
-        invitation_subject: optional("invitation_subject"),
-        invitation_text: optional("invitation_text"),
-        reminder_subject: optional("reminder_subject"),
-        reminder_text: optional("reminder_text"),
-        contact: optional("contact"),
-        reminder_schedule: form.field("reminders").to_string(),
-    };
+    let mail = form.round_mail();
     let (letters, sender) = (state.mailer.letters(), state.mailer.sender());
     match coordinator::save_round_mail(&state.store, &signed.actor(), &round, letters, sender, mail).await {
         Ok(mail) => {

@@ -3,7 +3,6 @@
 use super::{AnyRole, CheckedForm, Coordinator, Page, RoundFor, Signed, SignedAs, round_view, see_other};
 use crate::account::Role;
 use crate::coordinator::{self, DateChange, NewRound};
-use crate::outbox::RoundMail;
 use crate::round::{Phase, swedish_date, today};
 use crate::survey::{Navigation, RawAnswers, RosterAttributes};
 use crate::web::AppState;
@@ -92,23 +91,15 @@ fn new_round(form: &CheckedForm) -> (NewRound, Vec<(&'static str, String)>) {
         ));
         crate::tally::DEFAULT_THRESHOLD
     });
-    let optional = |name: &str| Some(form.field(name).to_string()).filter(|v| !v.is_empty());
     let new = NewRound {
         survey_id: form.field("survey").to_string(),
         year,
         opens,
         closes,
-        key: optional("key"),
-        title: optional("title"),
+        key: form.optional("key"),
+        title: form.optional("title"),
         disclosure_threshold: Some(threshold),
-        mail: RoundMail {
-            invitation_subject: optional("invitation_subject"),
-            invitation_text: optional("invitation_text"),
-            reminder_subject: optional("reminder_subject"),
-            reminder_text: optional("reminder_text"),
-            contact: optional("contact"),
-            reminder_schedule: form.field("reminders").to_string(),
-        },
+        mail: form.round_mail(),
     };
     (new, problems)
 }
