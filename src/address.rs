@@ -17,9 +17,11 @@ pub enum AddressProblem {
 }
 
 impl EmailAddress {
-    /// Trims and lower-cases; refuses what is not an address on a domain with a dot.
+    /// Trims, composes (NFC: an å typed as a + ring is the same å) and lower-cases; refuses
+    /// what is not an address on a domain with a dot.
     pub fn parse(text: &str) -> Result<EmailAddress, AddressProblem> {
-        let text = text.trim().to_lowercase();
+        use unicode_normalization::UnicodeNormalization;
+        let text = text.trim().nfc().collect::<String>().to_lowercase();
         if text.is_empty() {
             return Err(AddressProblem::Missing);
         }
@@ -58,5 +60,10 @@ mod tests {
         assert!(matches!(EmailAddress::parse("anna@localhost"), Err(AddressProblem::Invalid(_))));
         assert!(matches!(EmailAddress::parse("inte en adress"), Err(AddressProblem::Invalid(_))));
         assert_eq!(EmailAddress::parse("åsa.öberg@förvaltning.se").unwrap().as_str(), "åsa.öberg@förvaltning.se");
+        // The same address with å and ö written as letter + combining mark (as macOS files have them).
+        assert_eq!(
+            EmailAddress::parse("A\u{30a}sa.o\u{308}berg@förvaltning.se"),
+            EmailAddress::parse("åsa.öberg@förvaltning.se")
+        );
     }
 }

@@ -90,6 +90,12 @@ pub struct MailSettings {
     #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
 
+    /// A PEM file with the CA certificate that signed the relay's certificate, for a relay
+    /// whose certificate comes from the organisation's own CA. The system's trust store is
+    /// always used as well.
+    #[arg(long, env = "SMTP_CA_FILE", global = true)]
+    pub smtp_ca_file: Option<PathBuf>,
+
     /// Sender address of invitations and reminders.
     #[arg(long, env = "MAIL_FROM", default_value = "lagesbild@localhost", global = true)]
     pub mail_from: String,

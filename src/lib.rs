@@ -22,5 +22,6 @@ pub mod shipped;
 pub mod store;
 pub mod survey;
 pub mod tally;
+pub mod text;
 pub mod token;
 pub mod web;

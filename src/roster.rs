@@ -47,6 +47,17 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
         return Err(problem(1, format!("filen är tom. Första raden ska vara kolumnnamnen: {}.", COLUMNS.join(","))));
     }
     let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() { b';' } else { b',' };
+    if let Some(line) = unclosed_quote(text, delimiter) {
+        return Err(problem(
+            line,
+            format!("citattecknet på rad {line} avslutas aldrig; resten av filen kan inte läsas"),
+        ));
+    }
+    // Lines are counted from each record's byte position: the csv reader's own line counter is
+    // one short for CRLF files, which is what Excel writes. (There a record's position can be
+    // the `\n` of the line before it, so that one counts as before the record too.)
+    let line_ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
+    let line_at = |byte: u64| line_ends.partition_point(|&n| (n as u64) <= byte) as u64 + 1;
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
 
     let headers = reader.headers().map_err(|e| problem(1, format!("kolumnraden kan inte läsas: {e}")))?.clone();
@@ -84,17 +95,25 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_at(p.byte()));
                 problems.push(RowProblem { line, message: format!("raden kan inte läsas som CSV: {e}") });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         if record.iter().all(|f| f.trim().is_empty()) {
             continue; // Spreadsheets often end with empty rows.
         }
-        let field = |name: &str| position.get(name).and_then(|&i| record.get(i)).unwrap_or("").trim().to_string();
+        let raw = |name: &str| position.get(name).and_then(|&i| record.get(i)).unwrap_or("");
+        // A line break in a cell (Excel's Alt+Enter) becomes a space: names and organisations
+        // go into email headers, which are one line each.
+        let field = |name: &str| raw(name).split_whitespace().collect::<Vec<_>>().join(" ");
         let mut reasons = Vec::new();
+        for name in COLUMNS {
+            if let Some(c) = raw(name).chars().find(|c| c.is_control() && !c.is_whitespace()) {
+                reasons.push(format!("{name} innehåller ett otillåtet tecken (U+{:04X})", c as u32));
+            }
+        }
         let email = EmailAddress::parse(&field("email"));
         match &email {
             Err(problem) => reasons.push(problem.to_string()),
@@ -142,6 +161,33 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
         return Err(problem(2, "filen har kolumnrad men inga mottagare.".into()));
     }
     Ok(rows)
+}
+
+/// The line of a quote that opens a field and is never closed, if there is one: the csv
+/// reader would take the rest of the file as that field's text.
+fn unclosed_quote(text: &str, delimiter: u8) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let (mut line, mut opened_on, mut field_start) = (1, None, true);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match opened_on {
+            // `""` inside a quoted field is one quote character.
+            Some(_) if b == b'"' && bytes.get(i + 1) == Some(&b'"') => i += 1,
+            Some(_) if b == b'"' => {
+                opened_on = None;
+                field_start = false;
+            }
+            Some(_) => {}
+            None if b == b'"' && field_start => opened_on = Some(line),
+            None => field_start = b == delimiter || b == b'\n' || b == b'\r',
+        }
+        if b == b'\n' {
+            line += 1;
+        }
+        i += 1;
+    }
+    opened_on
 }
 
 #[cfg(test)]
@@ -194,6 +240,49 @@ mod tests {
                 "rad 5: ok@example.se finns redan på rad 2",
             ]
         );
+    }
+
+    #[test]
+    fn lines_are_counted_right_in_files_with_crlf_endings() {
+        // What Excel writes: CRLF line ends and a first data row on line 2.
+        let csv = "email,name,organisation,group,category\r\n\
+                   ok@example.se,,Skolan,intern,skola\r\n\
+                   inte-en-adress,,Skolan,intern,skola\r\n\
+                   ok@example.se,,Skolan,intern,skola\r\n";
+        let text: Vec<String> = parse(csv.as_bytes(), &survey()).unwrap_err().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            ["rad 3: \"inte-en-adress\" är inte en giltig e-postadress", "rad 4: ok@example.se finns redan på rad 2"]
+        );
+    }
+
+    #[test]
+    fn a_line_break_inside_a_cell_is_flattened_and_later_lines_keep_their_numbers() {
+        // Excel's Alt+Enter: two quoted cells that span a line each (lines 2 to 4).
+        let csv = "email,name,organisation,group,category\r\n\
+                   a@example.se,\"Anna\r\nBerg\",\"Skolan\nVäst\",intern,skola\r\n\
+                   inte-en-adress,,Skolan,intern,skola\r\n";
+        let problems = parse(csv.as_bytes(), &survey()).unwrap_err();
+        assert_eq!(problems[0].to_string(), "rad 5: \"inte-en-adress\" är inte en giltig e-postadress");
+        let rows = parse(&csv.as_bytes()[..csv.rfind("inte-en").unwrap()], &survey()).unwrap();
+        assert_eq!((rows[0].name.as_str(), rows[0].organisation.as_str()), ("Anna Berg", "Skolan Väst"));
+    }
+
+    #[test]
+    fn an_unclosed_quote_and_a_control_character_are_named_with_their_line() {
+        let csv = "email,name,organisation,group,category\n\
+                   a@example.se,Anna,Skolan,intern,skola\n\
+                   b@example.se,\"Bo,Skolan,intern,skola\n\
+                   c@example.se,Cilla,Skolan,intern,skola\n";
+        let problems = parse(csv.as_bytes(), &survey()).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].to_string(),
+            "rad 3: citattecknet på rad 3 avslutas aldrig; resten av filen kan inte läsas"
+        );
+        let csv = "email,name,organisation,group,category\na@example.se,An\u{0}na,Skolan,intern,skola\n";
+        let problems = parse(csv.as_bytes(), &survey()).unwrap_err();
+        assert_eq!(problems[0].to_string(), "rad 2: name innehåller ett otillåtet tecken (U+0000)");
     }
 
     #[test]

@@ -103,15 +103,20 @@ pub async fn send(
     let tally = mailer.send_all(round_id, wait, Arc::new(move || ticker.inc(1))).await?;
     bar.finish_and_clear();
     let (left, _) = store.outbox_pending(round_id).await?;
-    println!(
-        "Skickade {} e-postmeddelanden {}. {} misslyckades, {} väntar på ett nytt försök.",
+    let (sent, failed, uncertain) = (
         tally.sent.load(Ordering::Relaxed),
-        mailer.describe(),
         tally.failed.load(Ordering::Relaxed),
-        left
+        tally.uncertain.load(Ordering::Relaxed),
     );
-    if tally.failed.load(Ordering::Relaxed) > 0 {
+    println!(
+        "Skickade {sent} e-postmeddelanden {}. {failed} misslyckades, {uncertain} kan ha kommit fram (osäkra), {left} väntar på ett nytt försök.",
+        mailer.describe(),
+    );
+    if failed + uncertain > 0 {
         println!("Se `lagesbild round status --round ...` för adresserna och felen.");
+    }
+    if sent == 0 && failed + uncertain > 0 {
+        bail!("inget e-postmeddelande kunde skickas: {failed} misslyckades och {uncertain} är osäkra");
     }
     Ok(())
 }

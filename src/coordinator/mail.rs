@@ -2,7 +2,7 @@
 //! and automatic reminders.
 
 use super::{Actor, Error, Outcome};
-use crate::outbox::letter::{Letters, placeholder_problem};
+use crate::outbox::letter::Letters;
 use crate::outbox::{ReminderCutoff, RoundMail, format_schedule, parse_schedule};
 use crate::round::{Phase, Round, swedish_date, today};
 use crate::store::Store;
@@ -95,13 +95,15 @@ pub async fn save_round_mail(
     let steps = parse_schedule(&mail.reminder_schedule)
         .map_err(|e| Error::invalid("reminders", format!("Påminnelseschemat går inte att läsa: {e}.")))?;
     let mail = RoundMail { reminder_schedule: format_schedule(&steps), ..mail };
+    if let Some(problem) = mail.texts_problem() {
+        return Err(Error::invalid("texts", problem));
+    }
     if let Err(e) = letters.check(round, &mail, sender) {
         tracing::info!("round texts refused: {e:#}");
-        let own = [&mail.invitation_subject, &mail.invitation_text, &mail.reminder_subject, &mail.reminder_text];
-        let text = own.into_iter().flatten().find_map(|t| placeholder_problem(t)).unwrap_or_else(|| {
-            "En platshållare i texterna går inte att läsa. Skriv dem som {{title}}, med två klamrar på varje sida och inget annat inuti.".into()
-        });
-        return Err(Error::invalid("texts", text));
+        return Err(Error::invalid(
+            "texts",
+            "En platshållare i texterna går inte att läsa. Skriv dem som {{title}}, med två klamrar på varje sida och inget annat inuti.",
+        ));
     }
     if mail == store.round_mail(round.id).await? {
         return Ok(mail);

@@ -45,7 +45,7 @@ pub async fn import_roster(
 /// Takes a recipient who has not answered off the roster (an address imported by mistake):
 /// their links stop working, their draft and queued emails go.
 pub async fn remove_recipient(store: &Store, actor: &Actor, round: &Round, email: &str) -> Outcome<()> {
-    let address = EmailAddress::parse(email).map_err(|_| Error::NotOnRoster(email.trim().to_string()))?;
+    let address = EmailAddress::parse(email).map_err(|_| Error::NotOnRoster(crate::text::shown(email)))?;
     let mut tx = store.begin().await?;
     match tx.remove_recipient(round.id, &address).await? {
         Removal::Removed => {}

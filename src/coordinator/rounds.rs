@@ -78,6 +78,9 @@ fn check(new: &NewRound, surveys: &BTreeMap<String, Definition>) -> Result<(Roun
             String::new()
         }
     };
+    if let Some(problem) = new.mail.texts_problem() {
+        problems.push(("texts", problem));
+    }
     let key = new.key.clone().unwrap_or_else(|| format!("{}-{}", new.survey_id, new.year));
     let key = match RoundKey::parse(&key) {
         Ok(k) => Some(k),

@@ -114,11 +114,8 @@ impl Letters {
     /// Renders a round's own subjects and texts with sample data, so a mistake in them is
     /// reported when the coordinator sets them and not when the emails go out.
     pub fn check(&self, round: &Round, mail: &RoundMail, sender: &Mailbox) -> anyhow::Result<()> {
-        let own = [&mail.invitation_subject, &mail.invitation_text, &mail.reminder_subject, &mail.reminder_text];
-        for text in own.into_iter().flatten() {
-            if let Some(problem) = placeholder_problem(text) {
-                anyhow::bail!("{problem}");
-            }
+        if let Some(problem) = mail.texts_problem() {
+            anyhow::bail!("{problem}");
         }
         let data = LetterData::new(round, mail, sender, "Namn", "Organisation", "https://exempel/s/x".into());
         for kind in [Kind::Invitation, Kind::Reminder] {
@@ -166,19 +163,28 @@ fn paragraphs(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A recipient's address as lettre takes it, or why it is not one.
+/// A recipient's address as lettre takes it, or why it is not one. The name goes into a
+/// header, which is one line: line breaks and other control characters become spaces.
 pub fn mailbox(email: &str, name: &str) -> Result<Mailbox, String> {
     let address = email.parse().map_err(|e| format!("ogiltig e-postadress `{email}`: {e}"))?;
-    Ok(Mailbox::new((!name.is_empty()).then(|| name.to_string()), address))
+    let name: Vec<&str> = name.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect();
+    Ok(Mailbox::new((!name.is_empty()).then(|| name.join(" ")), address))
 }
 
-/// The email as sent: both parts, the plain one first so that simple readers show it.
-pub fn message(from: &Mailbox, to: Mailbox, letter: Letter) -> anyhow::Result<Message> {
+/// The email as sent: both parts, the plain one first so that simple readers show it, and its
+/// Message-ID (`<...@sender's domain>`).
+pub fn message(from: &Mailbox, to: Mailbox, letter: Letter, message_id: &str) -> anyhow::Result<Message> {
     Ok(Message::builder()
         .from(from.clone())
         .to(to)
+        .message_id(Some(message_id.to_string()))
         .subject(letter.subject)
         .multipart(MultiPart::alternative_plain_html(letter.text, letter.html))?)
+}
+
+/// A new Message-ID on the sender's domain: unique without asking anyone.
+pub fn new_message_id(from: &Mailbox) -> String {
+    format!("<{}@{}>", crate::token::mint().0, from.email.domain())
 }
 
 #[cfg(test)]

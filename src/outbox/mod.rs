@@ -10,8 +10,11 @@
 //! nothing is sent twice, by one process or several. A process killed while a row is in
 //! `sending` leaves at most its in-flight emails (one per concurrent sender) behind; once
 //! their claim expires they become `uncertain`, shown to the coordinator, and are not resent.
+//! So does an email whose line to the relay broke after its data was handed over, before the
+//! relay's reply (`relay`): the relay may have it.
 
 pub mod letter;
+pub mod relay;
 pub mod transport;
 pub mod worker;
 
@@ -92,6 +95,17 @@ pub struct RoundMail {
     pub reminder_text: Option<String>,
     pub contact: Option<String>,
     pub reminder_schedule: String,
+}
+
+impl RoundMail {
+    /// The first problem in the coordinator's own subjects and texts, in Swedish: the one
+    /// check for texts, wherever they are saved (a new round, the emails page).
+    pub fn texts_problem(&self) -> Option<String> {
+        [&self.invitation_subject, &self.invitation_text, &self.reminder_subject, &self.reminder_text]
+            .into_iter()
+            .flatten()
+            .find_map(|text| letter::placeholder_problem(text))
+    }
 }
 
 /// One line of a round's mail status: a group and category of the roster.
@@ -204,14 +218,18 @@ impl std::str::FromStr for Kind {
 pub enum Failure {
     /// Worth another try later: connection refused or lost, a timeout, a 4xx reply.
     Temporary(String),
-    /// Retrying cannot help: a 5xx reply, an address that is not an address.
+    /// Retrying cannot help: a 5xx reply, an address that is not an address, a certificate
+    /// the relay's name does not match.
     Permanent(String),
+    /// The whole email was handed over and the line broke before the relay replied: it may
+    /// have arrived, so it is not retried (the guarantee above).
+    Uncertain(String),
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Temporary(why) | Failure::Permanent(why) => f.write_str(why),
+            Failure::Temporary(why) | Failure::Permanent(why) | Failure::Uncertain(why) => f.write_str(why),
         }
     }
 }
@@ -221,6 +239,7 @@ impl fmt::Display for Failure {
 pub enum AfterFailure {
     RetryAt { at: i64, error: String },
     GiveUp { error: String },
+    Uncertain { error: String },
 }
 
 /// Retry policy: a temporary failure waits `first_wait`, then twice as long each time (at most
@@ -228,6 +247,7 @@ pub enum AfterFailure {
 pub fn after_failure(failure: &Failure, attempts: u32, max_attempts: u32, first_wait: u64, now: i64) -> AfterFailure {
     match failure {
         Failure::Permanent(why) => AfterFailure::GiveUp { error: why.clone() },
+        Failure::Uncertain(why) => AfterFailure::Uncertain { error: why.clone() },
         Failure::Temporary(why) if attempts >= max_attempts => {
             AfterFailure::GiveUp { error: format!("gav upp efter {attempts} försök: {why}") }
         }
@@ -267,13 +287,14 @@ pub fn parse_schedule(text: &str) -> Result<Vec<ReminderStep>, String> {
     let mut steps = Vec::new();
     for part in text.split(',').map(str::trim) {
         let days: i64 = part.trim_start_matches('+').parse().map_err(|_| {
+            let (part, text) = (crate::text::shown(part), crate::text::shown(text));
             format!(
                 "”{part}” i påminnelseschemat ”{text}” är inget antal dagar. Skriv till exempel 7,14,-2: \
                  7 och 14 dagar efter inbjudan och 2 dagar före sista svarsdagen"
             )
         })?;
         if days.abs() > 365 {
-            return Err(format!("”{part}” i påminnelseschemat är mer än ett år"));
+            return Err(format!("”{}” i påminnelseschemat är mer än ett år", crate::text::shown(part)));
         }
         let step = if days < 0 || part.starts_with('-') {
             ReminderStep::BeforeClosing(days.unsigned_abs() as u32)
@@ -297,41 +318,6 @@ pub fn format_schedule(steps: &[ReminderStep]) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// The relay URL lettre understands. `smtp://` means STARTTLS unless the URL says `tls=none`
-/// (lettre itself would send in clear text), so a password never crosses the network unencrypted
-/// by accident.
-pub fn relay_url(url: &str) -> Result<String, String> {
-    let hint = "SMTP_URL must look like smtp://user:password@host:587, smtps://host:465 or smtp://host:25?tls=none";
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("`{}` is not a URL. {hint}", redact(url)))?;
-    let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let host = authority.rsplit('@').next().unwrap_or("").split(['/', ':']).next().unwrap_or("");
-    if host.is_empty() {
-        return Err(format!("SMTP_URL `{}` names no host. {hint}", redact(url)));
-    }
-    let tls = query.split('&').find_map(|kv| kv.strip_prefix("tls="));
-    match (scheme, tls) {
-        ("smtp", None) => Ok(format!("smtp://{authority}?tls=required")),
-        ("smtp", Some("none")) => Ok(format!("smtp://{authority}")),
-        ("smtp", Some("required" | "opportunistic")) | ("smtps", None) => Ok(url.to_string()),
-        ("smtp" | "smtps", Some(other)) => {
-            Err(format!("SMTP_URL has tls={other}; use tls=required (the default), tls=opportunistic or tls=none"))
-        }
-        (other, _) => Err(format!("SMTP_URL has the scheme `{other}`. {hint}")),
-    }
-}
-
-/// A URL fit for a message: the password replaced.
-pub fn redact(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, rest)), Some(at)) if at > scheme.len() => {
-            let user_info = &rest[..at - scheme.len() - 3];
-            let user = user_info.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{}", &url[at + 1..])
-        }
-        _ => url.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -371,17 +357,5 @@ mod tests {
         assert!(e.contains("”tio” i påminnelseschemat"), "{e}");
         assert!(parse_schedule("400").is_err());
         assert_eq!(ReminderStep::BeforeClosing(2).occasion(), "-2");
-    }
-
-    #[test]
-    fn smtp_means_starttls_unless_the_url_says_otherwise() {
-        assert_eq!(relay_url("smtp://u:p@mail.example.se:587").unwrap(), "smtp://u:p@mail.example.se:587?tls=required");
-        assert_eq!(relay_url("smtp://127.0.0.1:2525?tls=none").unwrap(), "smtp://127.0.0.1:2525");
-        assert_eq!(relay_url("smtps://mail.example.se").unwrap(), "smtps://mail.example.se");
-        assert!(relay_url("http://mail.example.se").unwrap_err().contains("`http`"));
-        assert!(relay_url("mail.example.se").is_err());
-        assert!(relay_url("smtp://:25").unwrap_err().contains("no host"));
-        assert!(!relay_url("smtp://u:hemligt@/x").unwrap_err().contains("hemligt"));
-        assert_eq!(redact("smtps://anna:hemligt@mail.example.se:465"), "smtps://anna:***@mail.example.se:465");
     }
 }

@@ -2,8 +2,8 @@
 //! line (`Mailer::send_all`). Each email is claimed, rendered with a freshly minted link,
 //! handed to the transport and recorded; see the module above for the guarantee.
 
-use super::letter::{LetterData, Letters, mailbox, message};
-use super::transport::Transport;
+use super::letter::{LetterData, Letters, mailbox, message, new_message_id};
+use super::transport::{Outgoing, Transport};
 use super::{AfterFailure, Claimed, Failure, ReminderCutoff, after_failure, parse_schedule};
 use crate::config::{MailSettings, Settings};
 use crate::round::{Phase, today};
@@ -29,6 +29,8 @@ pub enum Outcome {
     /// A temporary failure: it goes back to the queue for a later try.
     Retrying,
     Failed,
+    /// Handed over whole, with no reply: it may have arrived.
+    Uncertain,
 }
 
 /// What one run of `send_all` did.
@@ -37,6 +39,7 @@ pub struct Tally {
     pub sent: AtomicUsize,
     pub retrying: AtomicUsize,
     pub failed: AtomicUsize,
+    pub uncertain: AtomicUsize,
 }
 
 impl Tally {
@@ -45,6 +48,7 @@ impl Tally {
             Outcome::Sent => &self.sent,
             Outcome::Retrying => &self.retrying,
             Outcome::Failed => &self.failed,
+            Outcome::Uncertain => &self.uncertain,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -99,17 +103,18 @@ impl Mailer {
 
     /// Renders and hands over one claimed email, and records what became of it.
     async fn deliver(&self, claimed: Claimed) -> anyhow::Result<Outcome> {
-        let message = match self.compose(&claimed).await {
-            Ok(Ok(message)) => message,
-            Ok(Err(bad_address)) => {
-                self.store.email_failed(claimed.id, &bad_address).await?;
+        let email = match self.compose(&claimed).await {
+            Ok(Ok(email)) => email,
+            Ok(Err(unsendable)) => {
+                tracing::warn!(outbox_id = claimed.id, "email failed: {unsendable}");
+                self.store.email_failed(claimed.id, &unsendable).await?;
                 return Ok(Outcome::Failed);
             }
             // Nothing was handed over yet, so the email goes back to the queue, not to "uncertain".
             Err(e) => return self.failed(&claimed, Failure::Temporary(format!("kunde inte skapas: {e:#}"))).await,
         };
         let name = format!("{:07}-{}", claimed.id, claimed.kind.swedish());
-        match self.transport.deliver(&name, &message).await {
+        match self.transport.deliver(&name, &email).await {
             Ok(()) => {
                 self.store.email_sent(claimed.id).await?;
                 Ok(Outcome::Sent)
@@ -118,18 +123,33 @@ impl Mailer {
         }
     }
 
-    /// The email, or why the address cannot take one.
-    async fn compose(&self, claimed: &Claimed) -> anyhow::Result<Result<lettre::Message, String>> {
+    /// The email, rendered to the bytes that will be sent, or why it cannot be made.
+    async fn compose(&self, claimed: &Claimed) -> anyhow::Result<Result<Outgoing, String>> {
         let to = match mailbox(&claimed.email, &claimed.name) {
             Ok(to) => to,
             Err(why) => return Ok(Err(why)),
         };
         let round = self.store.round_by_id(claimed.round_id).await?;
         let own = self.store.round_mail(claimed.round_id).await?;
+        let message_id = self.store.message_id(claimed.id, &new_message_id(&self.sender)).await?;
         let link = self.settings.link(&claimed.token);
         let data = LetterData::new(&round, &own, &self.sender, &claimed.name, &claimed.organisation, link);
         let letter = self.letters.render(claimed.kind, &own, &data)?;
-        Ok(Ok(message(&self.sender, to, letter)?))
+        // lettre panics on a header it cannot write; one such email must fail alone, not take
+        // its sender (and every email after it) down.
+        let sender = &self.sender;
+        let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            message(sender, to, letter, &message_id)
+                .map(|m| Outgoing { envelope: m.envelope().clone(), bytes: m.formatted() })
+        }));
+        match made {
+            Ok(Ok(email)) => Ok(Ok(email)),
+            Ok(Err(e)) => Ok(Err(format!("e-postmeddelandet kunde inte skapas: {e:#}"))),
+            Err(_) => Ok(Err(
+                "e-postmeddelandet kunde inte skapas: ett namn eller en text går inte att skriva i ett e-posthuvud"
+                    .into(),
+            )),
+        }
     }
 
     async fn failed(&self, claimed: &Claimed, failure: Failure) -> anyhow::Result<Outcome> {
@@ -144,6 +164,11 @@ impl Mailer {
                 tracing::warn!(outbox_id = claimed.id, "email failed: {error}");
                 self.store.email_failed(claimed.id, &error).await?;
                 Ok(Outcome::Failed)
+            }
+            AfterFailure::Uncertain { error } => {
+                tracing::warn!(outbox_id = claimed.id, "email may have arrived: {error}");
+                self.store.email_uncertain(claimed.id, &error).await?;
+                Ok(Outcome::Uncertain)
             }
         }
     }
@@ -249,6 +274,17 @@ impl Running {
     }
 }
 
+/// One of the server's senders: delivers due emails, looks again every half second.
+async fn sender(mailer: Arc<Mailer>, stop: Arc<AtomicBool>) {
+    let tally = Tally::default();
+    while !stop.load(Ordering::Relaxed) {
+        if let Err(e) = mailer.drain(None, &tally, &|| {}, &stop).await {
+            tracing::warn!("the outbox could not be read: {e:#}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// Starts the server's senders and its housekeeping (expired claims, scheduled reminders).
 pub fn spawn(mailer: Arc<Mailer>) -> Running {
     tracing::info!("emails are delivered {}", mailer.describe());
@@ -257,12 +293,16 @@ pub fn spawn(mailer: Arc<Mailer>) -> Running {
     for _ in 0..mailer.mail.mail_concurrency.max(1) {
         let (mailer, stop) = (mailer.clone(), stop.clone());
         senders.push(tokio::spawn(async move {
-            let tally = Tally::default();
+            // A sender that panics is started again: one bad email must not stop the outbox.
+            // (Its email stays claimed and becomes uncertain when the claim expires.)
             while !stop.load(Ordering::Relaxed) {
-                if let Err(e) = mailer.drain(None, &tally, &|| {}, &stop).await {
-                    tracing::warn!("the outbox could not be read: {e:#}");
+                let (mailer, stop) = (mailer.clone(), stop.clone());
+                match tokio::spawn(sender(mailer, stop)).await {
+                    Err(e) if e.is_panic() => {
+                        tracing::error!("an email sender stopped on an error and was restarted: {e}")
+                    }
+                    _ => break,
                 }
-                tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }));
     }

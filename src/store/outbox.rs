@@ -296,6 +296,23 @@ impl Store {
         record(&mut conn, id, OutboxState::Queued, Some(error), Some(at)).await
     }
 
+    /// The line to the relay broke after the whole email was handed over, before the relay
+    /// said whether it took it: it may have arrived, so it is never resent blindly.
+    pub async fn email_uncertain(&self, id: i64, error: &str) -> anyhow::Result<()> {
+        let mut conn = self.write.acquire().await?;
+        record(&mut conn, id, OutboxState::Uncertain, Some(error), None).await
+    }
+
+    /// The email's Message-ID: the one it was first given, or `fresh` on its first sending.
+    pub async fn message_id(&self, id: i64, fresh: &str) -> anyhow::Result<String> {
+        sqlx::query("UPDATE outbox SET message_id = $1 WHERE id = $2 AND message_id IS NULL")
+            .bind(fresh)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT message_id FROM outbox WHERE id = $1").bind(id).fetch_one(&self.write).await?)
+    }
+
     /// A permanent failure, or too many temporary ones.
     pub async fn email_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
         let mut conn = self.write.acquire().await?;

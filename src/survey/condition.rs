@@ -45,6 +45,13 @@ impl Op {
     }
 }
 
+/// How deep parentheses and `not` may nest: the parser and the evaluator recurse once per
+/// level, and a survey file must not be able to exhaust the server's stack.
+pub const MAX_DEPTH: usize = 32;
+
+/// How many comparisons one condition may hold: `and`/`or` chains nest too.
+pub const MAX_COMPARISONS: usize = 200;
+
 /// A syntax error with the character offset inside the expression where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
@@ -55,7 +62,7 @@ pub struct SyntaxError {
 impl Condition {
     pub fn parse(src: &str) -> Result<Condition, SyntaxError> {
         let tokens = tokenize(src)?;
-        let mut p = Parser { tokens, pos: 0, end: src.chars().count() };
+        let mut p = Parser { tokens, pos: 0, end: src.chars().count(), depth: 0, comparisons: 0 };
         let c = p.or()?;
         match p.peek() {
             None => Ok(c),
@@ -183,6 +190,9 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     end: usize,
+    /// Open parentheses and `not`s around the current place.
+    depth: usize,
+    comparisons: usize,
 }
 
 impl Parser {
@@ -224,12 +234,29 @@ impl Parser {
         Ok(left)
     }
 
+    /// Steps into a parenthesis or a `not`, refusing to go deeper than `MAX_DEPTH`.
+    fn deeper(&mut self) -> Result<(), SyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(SyntaxError {
+                offset: self.tokens[self.pos - 1].offset,
+                message: format!("the condition is nested more than {MAX_DEPTH} levels deep; write it more simply"),
+            });
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Condition, SyntaxError> {
         if self.eat("not") {
-            return Ok(Condition::Not(Box::new(self.unary()?)));
+            self.deeper()?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Condition::Not(Box::new(inner)));
         }
         if self.eat("(") {
+            self.deeper()?;
             let inner = self.or()?;
+            self.depth -= 1;
             let close = self.next("`)`")?;
             if close.text != ")" {
                 return Err(SyntaxError {
@@ -240,6 +267,15 @@ impl Parser {
             return Ok(inner);
         }
         let subject = self.next("a question id, `group` or `category`")?;
+        self.comparisons += 1;
+        if self.comparisons > MAX_COMPARISONS {
+            return Err(SyntaxError {
+                offset: subject.offset,
+                message: format!(
+                    "the condition has more than {MAX_COMPARISONS} comparisons; split the question instead"
+                ),
+            });
+        }
         if !is_word(&subject.text) || ["and", "or", "not"].contains(&subject.text.as_str()) {
             return Err(SyntaxError {
                 offset: subject.offset,
@@ -318,6 +354,24 @@ mod tests {
         // An unanswered question is equal to nothing.
         assert!(!holds("anhoriga = ja", "intern"));
         assert!(holds("anhoriga != ja", "intern"));
+    }
+
+    #[test]
+    fn deep_nesting_and_endless_conditions_are_refused_not_followed() {
+        for depth in [3_000, 20_000] {
+            let src = format!("{}a = b{}", "(".repeat(depth), ")".repeat(depth));
+            let e = Condition::parse(&src).unwrap_err();
+            assert_eq!(e.offset, MAX_DEPTH, "{depth}");
+            assert!(e.message.contains("nested more than"), "{}", e.message);
+            let e = Condition::parse(&format!("{}a = b", "not ".repeat(depth))).unwrap_err();
+            assert!(e.message.contains("nested more than"), "{}", e.message);
+        }
+        let long = vec!["a = b"; 5_000].join(" and ");
+        let e = Condition::parse(&long).unwrap_err();
+        assert!(e.message.contains("comparisons"), "{}", e.message);
+        // What a survey writer needs stays well inside the limits.
+        let fine = format!("{}a = b{}", "(".repeat(10), ")".repeat(10));
+        assert!(Condition::parse(&fine).is_ok());
     }
 
     #[test]

@@ -25,9 +25,14 @@ impl fmt::Display for Problem {
 
 /// Reads and checks a definition file; the error lists every problem as `FILE:LINE:COL: text`.
 pub fn check_file(path: &Path) -> Result<Survey, Vec<String>> {
-    let source =
-        std::fs::read_to_string(path).map_err(|e| vec![format!("{}: cannot read the file: {e}", path.display())])?;
-    parse(&source).map_err(|problems| problems.iter().map(|p| format!("{}:{p}", path.display())).collect())
+    let bytes = std::fs::read(path).map_err(|e| vec![format!("{}: cannot read the file: {e}", path.display())])?;
+    let source = std::str::from_utf8(&bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+        let mut ck = Checker { source: valid, problems: Vec::new() };
+        ck.at(valid.len(), "the file is not UTF-8 text; save it as UTF-8");
+        ck.problems.iter().map(|p| format!("{}:{p}", path.display())).collect::<Vec<_>>()
+    })?;
+    parse(source).map_err(|problems| problems.iter().map(|p| format!("{}:{p}", path.display())).collect())
 }
 
 const KINDS: &str = "single, multiple, grid, number, text";
@@ -91,7 +96,11 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn at(&mut self, offset: usize, message: impl Into<String>) {
-        let before = &self.source[..offset.min(self.source.len())];
+        let mut offset = offset.min(self.source.len());
+        while !self.source.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.source[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         self.problems.push(Problem { line, column, message: message.into() });
@@ -275,13 +284,19 @@ impl Checker<'_> {
         later: &HashSet<&str>,
         groups: &[Choice],
     ) -> Option<Condition> {
-        // Offsets inside the expression are counted from just after the opening quote.
-        let base = raw.span().start + 1;
         let cond = match Condition::parse(raw.get_ref()) {
             Ok(c) => c,
             Err(e) => {
-                let byte = raw.get_ref().char_indices().nth(e.offset).map_or(raw.get_ref().len(), |(b, _)| b);
-                self.at(base + byte, format!("in the condition `{}`: {}", raw.get_ref(), e.message));
+                // The offset counts characters of the decoded text; it maps onto the file only
+                // when the string there is written without escapes. Otherwise the string's start.
+                let written = self.source.get(raw.span().start + 1..raw.span().end.saturating_sub(1));
+                let at = match written {
+                    Some(w) if w == raw.get_ref() => {
+                        raw.span().start + 1 + w.char_indices().nth(e.offset).map_or(w.len(), |(b, _)| b)
+                    }
+                    _ => raw.span().start,
+                };
+                self.at(at, format!("in the condition `{}`: {}", raw.get_ref(), e.message));
                 return None;
             }
         };
@@ -567,6 +582,24 @@ options = [{ code = "ja", label = "Ja" }]
         assert!(p[0].starts_with("8:"), "{}", p[0]);
         let p = problems("[[section]]\nid = \"x\"\ntitel = \"X\"\n");
         assert!(p[0].contains("titel"), "{}", p[0]);
+    }
+
+    #[test]
+    fn an_escape_before_non_ascii_text_in_a_condition_is_located_without_a_crash() {
+        let body = "[[section]]\nid = \"s\"\ntitle = \"S\"\n[[section.question]]\nid = \"q\"\nkind = \"text\"\ntext = \"T\"\nmax_length = 100\nshown_when = \"\\tåå$\"\n";
+        let found = problems(body);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("unexpected character `$`"), "{found:?}");
+        assert!(found[0].starts_with(&format!("{}:", HEAD.matches('\n').count() + 9)), "{found:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trasig.toml");
+        std::fs::write(&path, b"id = \"x\"\ntitle = \"Enk\xe4t\"\n").unwrap();
+        let problems = check_file(&path).unwrap_err();
+        assert_eq!(problems, [format!("{}:2:13: the file is not UTF-8 text; save it as UTF-8", path.display())]);
     }
 
     #[test]

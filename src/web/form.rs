@@ -151,8 +151,12 @@ async fn answer_inner(
         }
         Err(BodyError::Unreadable) => return Ok(garbled(state)),
     };
-    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return Ok(garbled(state));
+    let pairs = match crate::web::posted::pairs(&body) {
+        Ok(pairs) => pairs,
+        Err(problem) => {
+            let text = format!("{} Dina tidigare sparade svar finns kvar.", problem.sentence());
+            return Ok(state.pages.message(StatusCode::BAD_REQUEST, "Sidan kunde inte läsas", &text));
+        }
     };
     let (mut csrf, mut step, mut action) = (None, None, "next".to_string());
     let mut posted = RawAnswers::new();

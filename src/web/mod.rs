@@ -3,6 +3,7 @@
 mod admin;
 mod form;
 mod pages;
+mod posted;
 mod protect;
 
 use crate::config::{MailSettings, ServeSettings, Settings};
@@ -136,11 +137,20 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(protect::security_headers())
                 .wrap(actix_web::middleware::from_fn(protect::log_request))
-                .route("/", web::get().to(pages::home))
-                .route("/healthz", web::get().to(health))
-                .route("/static/lagesbild.css", web::get().to(pages::stylesheet))
-                .route("/s/{token}", web::get().to(form::show))
-                .route("/s/{token}", web::post().to(form::answer))
+                // HEAD is answered like GET (health checkers use it); other methods get 405.
+                .service(web::resource("/").route(get_or_head().to(pages::home)).default_service(only("GET, HEAD")))
+                .service(web::resource("/healthz").route(get_or_head().to(health)).default_service(only("GET, HEAD")))
+                .service(
+                    web::resource("/static/lagesbild.css")
+                        .route(get_or_head().to(pages::stylesheet))
+                        .default_service(only("GET, HEAD")),
+                )
+                .service(
+                    web::resource("/s/{token}")
+                        .route(get_or_head().to(form::show))
+                        .route(web::post().to(form::answer))
+                        .default_service(only("GET, HEAD, POST")),
+                )
                 .service(admin::scope(&secret, secure_cookie))
                 .default_service(web::to(pages::not_found))
         })
@@ -221,4 +231,14 @@ async fn conceal_order_now_and_then(state: Arc<AppState>) {
             tracing::warn!("could not rewrite the response tables: {e:#}");
         }
     }
+}
+
+/// A route for GET and for HEAD (answered the same, without the body).
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+}
+
+/// 405, with the methods the address does take.
+fn only(allow: &'static str) -> actix_web::Route {
+    web::to(move || async move { HttpResponse::MethodNotAllowed().insert_header(("allow", allow)).finish() })
 }

@@ -226,6 +226,7 @@ pub fn serve_settings() -> ServeSettings {
 pub fn mail_settings(dir: &tempfile::TempDir) -> MailSettings {
     MailSettings {
         smtp_url: None,
+        smtp_ca_file: None,
         mail_from: "samordnare@example.se".into(),
         mail_from_name: "Samordnaren".into(),
         mail_outbox_dir: dir.path().join("outbox"),

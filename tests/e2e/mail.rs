@@ -39,6 +39,9 @@ on_each_engine!(
     reminders_reach_only_those_who_have_not_answered,
     a_relay_that_refuses_with_4xx_and_then_accepts_gets_the_email_once,
     a_5xx_is_recorded_with_the_reply_and_not_retried,
+    a_name_with_a_line_break_is_sent_flattened_and_stops_no_other_email,
+    a_relay_that_drops_the_line_after_the_data_gets_the_email_once_and_the_coordinator_is_told,
+    every_email_has_its_own_message_id_on_the_senders_domain_kept_in_the_outbox,
 );
 
 /// The real binary, run as the coordinator would, on the test's database.
@@ -258,6 +261,82 @@ async fn a_5xx_is_recorded_with_the_reply_and_not_retried(engine: Engine) {
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert_eq!(smtp.rcpt_seen("okand@example.se"), 1, "a refused address was tried again");
     assert_eq!(smtp.per_address().get("finns@example.se"), Some(&1));
+}
+
+async fn a_name_with_a_line_break_is_sent_flattened_and_stops_no_other_email(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    // One sender: if it died on the bad email, nothing after it would be sent.
+    let app = TestApp::spawn_with_mail(
+        engine,
+        |_| {},
+        |m| {
+            m.smtp_url = Some(url);
+            m.mail_concurrency = 1;
+        },
+    )
+    .await
+    .unwrap();
+    let round = app.open_round("r").await;
+    // Excel's Alt+Enter in a quoted cell, imported through the roster reader.
+    let csv = "email,name,organisation,group,category\r\n\
+               a@example.se,\"Anna\r\nBerg\",Skolan,intern,skola\r\n\
+               b@example.se,Bo,Skolan,intern,skola\r\n\
+               c@example.se,Cilla,Skolan,intern,skola\r\n";
+    crate::helpers::import_roster(&app.store, &round, csv).await;
+    // A name stored with a line break before the reader flattened them reaches the sender as is.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.settings.database_url).await.unwrap();
+    sqlx::query("UPDATE recipients SET name = $1 WHERE email = 'b@example.se'")
+        .bind("Bo\r\nÅström\u{7}")
+        .execute(&pool)
+        .await
+        .unwrap();
+    crate::helpers::queue_invitations(&app.store, &round).await;
+    smtp.wait_until(30, "three invitations", |s| s.received().len() == 3).await;
+    wait_for_outbox(&app.store, &round).await;
+    assert_eq!(emails_to(&smtp, "a@example.se")[0].headers["to"], "\"Anna Berg\" <a@example.se>");
+    assert_eq!(emails_to(&smtp, "b@example.se")[0].headers["to"], "Bo Åström <b@example.se>");
+    let status = app.store.mail_status(round.id).await.unwrap();
+    assert_eq!((status[0].delivered, status[0].failed), (3, 0));
+}
+
+async fn a_relay_that_drops_the_line_after_the_data_gets_the_email_once_and_the_coordinator_is_told(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    smtp.drop_after_data(1);
+    let app = with_relay(engine, &smtp).await;
+    let round = app.open_round("r").await;
+    add_to_roster(&app.store, &round, &addresses("enhet", 3)).await;
+    crate::helpers::queue_invitations(&app.store, &round).await;
+    smtp.wait_until(30, "three invitations", |s| s.received().len() == 3).await;
+    // The outbox settles: the dropped one is uncertain, which is never claimed again.
+    wait_for_outbox(&app.store, &round).await;
+    let problems = app.store.mail_problems(round.id).await.unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let dropped = smtp.received()[0].to[0].clone();
+    assert_eq!(problems[0].email, dropped);
+    assert_eq!(problems[0].state, lagesbild::outbox::OutboxState::Uncertain);
+    assert!(problems[0].error.contains("kan ha kommit fram"), "{}", problems[0].error);
+    assert!(not_exactly_once(&smtp.per_address(), &addresses("enhet", 3)).is_empty(), "{:?}", smtp.per_address());
+}
+
+async fn every_email_has_its_own_message_id_on_the_senders_domain_kept_in_the_outbox(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = with_relay(engine, &smtp).await;
+    let round = app.open_round("r").await;
+    add_to_roster(&app.store, &round, &addresses("enhet", 4)).await;
+    crate::helpers::queue_invitations(&app.store, &round).await;
+    smtp.wait_until(30, "four invitations", |s| s.received().len() == 4).await;
+    wait_for_outbox(&app.store, &round).await;
+    let sent: std::collections::HashSet<String> =
+        smtp.received().iter().map(|r| Email::parse(&r.data).headers["message-id"].clone()).collect();
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    assert!(sent.iter().all(|id| id.starts_with('<') && id.ends_with("@example.se>")), "{sent:?}");
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.settings.database_url).await.unwrap();
+    let kept: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT message_id FROM outbox").fetch_all(&pool).await.unwrap().into_iter().collect();
+    assert_eq!(kept, sent);
 }
 
 /// A database with a round and a roster, and no server (the sender under test is the binary).

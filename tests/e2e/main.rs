@@ -8,6 +8,7 @@ mod analysis;
 mod anonymity;
 mod command_line;
 mod form;
+mod hardening;
 mod mail;
 mod protection;
 mod smtp;

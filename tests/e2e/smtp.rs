@@ -34,6 +34,8 @@ struct State {
     /// The n-th message (1-based) gets no reply until released: the sender is stuck mid-send.
     hold_at: Option<usize>,
     holding: bool,
+    /// The next messages are taken whole, and then the line is dropped before the reply.
+    drop_after_data: usize,
     messages_seen: usize,
 }
 
@@ -78,6 +80,11 @@ impl SmtpServer {
 
     pub fn refuse(&self, address: &str, reply: &str) {
         self.state.lock().unwrap().refused.insert(address.to_lowercase(), reply.to_string());
+    }
+
+    /// The next `n` messages arrive whole, and the connection closes before the "250".
+    pub fn drop_after_data(&self, n: usize) {
+        self.state.lock().unwrap().drop_after_data = n;
     }
 
     pub fn hold_message(&self, n: usize) {
@@ -180,7 +187,11 @@ impl SmtpServer {
                         }
                         data.push_str(line.strip_prefix('.').unwrap_or(&line));
                     }
-                    self.message_complete(Received { from: from.clone(), to: std::mem::take(&mut to), data }).await
+                    let message = Received { from: from.clone(), to: std::mem::take(&mut to), data };
+                    if self.taken_then_dropped(&message) {
+                        return Ok(());
+                    }
+                    self.message_complete(message).await
                 }
                 "QUIT" => {
                     write.write_all(b"221 Bye\r\n").await?;
@@ -190,6 +201,20 @@ impl SmtpServer {
             };
             write.write_all(format!("{reply}\r\n").as_bytes()).await?;
         }
+    }
+
+    /// Whether this message is kept without a reply, its connection dropped.
+    fn taken_then_dropped(&self, message: &Received) -> bool {
+        let mut state = self.state.lock().unwrap();
+        if state.drop_after_data == 0 {
+            return false;
+        }
+        state.drop_after_data -= 1;
+        state.messages_seen += 1;
+        state.received.push(message.clone());
+        drop(state);
+        self.changed.notify_waiters();
+        true
     }
 
     /// The reply to the end of a message's data; records it if accepted (or held).

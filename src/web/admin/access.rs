@@ -14,7 +14,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 use serde_json::json;
 use std::collections::HashMap;
@@ -59,6 +59,10 @@ pub enum AdminError {
     Forbidden(Role),
     /// A form without this session's CSRF token.
     Csrf,
+    /// A post that is not a readable form; the sentence says why.
+    Unreadable(String),
+    /// A post larger than the admin pages take (`FORM_LIMIT`).
+    TooLarge,
     NotFound,
     /// A use case refused: its sentence is the page.
     Refused(coordinator::Error),
@@ -71,6 +75,8 @@ impl std::fmt::Display for AdminError {
             AdminError::NoSuchRound(key) => write!(f, "no round `{key}`"),
             AdminError::Forbidden(role) => write!(f, "not for the role {role:?}"),
             AdminError::Csrf => f.write_str("a form without its CSRF token"),
+            AdminError::Unreadable(why) => write!(f, "an unreadable form: {why}"),
+            AdminError::TooLarge => f.write_str("a form over the size limit"),
             AdminError::NotFound => f.write_str("nothing on this address"),
             AdminError::Refused(e) => write!(f, "refused: {e}"),
             AdminError::Technical(e) => write!(f, "{e:#}"),
@@ -94,6 +100,8 @@ impl ResponseError for AdminError {
             AdminError::NoSuchRound(_) | AdminError::NotFound => StatusCode::NOT_FOUND,
             AdminError::Forbidden(_) | AdminError::Csrf => StatusCode::FORBIDDEN,
             AdminError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AdminError::Unreadable(_) => StatusCode::BAD_REQUEST,
+            AdminError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AdminError::Technical(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -124,6 +132,13 @@ impl AdminError {
             AdminError::Csrf => (
                 "Formuläret kunde inte tas emot".into(),
                 "Formuläret saknade sin säkerhetskod eller hade en gammal kod, så inget har ändrats. Gå tillbaka, ladda om sidan och försök igen.".into(),
+            ),
+            AdminError::Unreadable(why) => {
+                ("Formuläret kunde inte tas emot".into(), format!("{why} Inget har ändrats."))
+            }
+            AdminError::TooLarge => (
+                "Formuläret kunde inte tas emot".into(),
+                format!("Det som skickades var större än {} kB och togs inte emot. Korta ner de längsta texterna och försök igen. Inget har ändrats.", FORM_LIMIT / 1024),
             ),
             AdminError::NotFound => (
                 "Sidan finns inte".into(),
@@ -261,15 +276,26 @@ impl CheckedForm {
     }
 }
 
+/// The largest form the admin pages take (the email texts are the longest fields).
+pub const FORM_LIMIT: usize = 256 * 1024;
+
 impl FromRequest for CheckedForm {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<CheckedForm, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let form = web::Form::<HashMap<String, String>>::from_request(req, payload);
+        let body = web::Bytes::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let form = form.await?.into_inner();
+            let body = body.await.map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
+                Some(actix_web::error::PayloadError::Overflow) => AdminError::TooLarge,
+                _ => AdminError::Unreadable(UNREADABLE.into()),
+            })?;
+            if req.content_type() != "application/x-www-form-urlencoded" {
+                return Err(AdminError::Unreadable(UNREADABLE.into()).into());
+            }
+            let pairs = crate::web::posted::pairs(&body).map_err(|p| AdminError::Unreadable(p.sentence()))?;
+            let form: HashMap<String, String> = pairs.into_iter().collect();
             let posted = form.get("csrf").map(String::as_str).unwrap_or_default();
             if !csrf_matches(&req, posted) {
                 return Err(AdminError::Csrf.into());
@@ -278,3 +304,6 @@ impl FromRequest for CheckedForm {
         })
     }
 }
+
+const UNREADABLE: &str =
+    "Det som skickades gick inte att läsa som ett formulär. Gå tillbaka, ladda om sidan och försök igen.";

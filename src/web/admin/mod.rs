@@ -39,7 +39,7 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .wrap(actix_web::middleware::from_fn(access::render_errors))
         .wrap(actix_web::middleware::from_fn(no_store))
         .wrap(sessions)
-        .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(unreadable_form))
+        .app_data(web::PayloadConfig::new(access::FORM_LIMIT))
         // A path whose parts do not parse (an account number that is not a number) leads nowhere.
         .app_data(web::PathConfig::default().error_handler(|err, req| {
             let page = match req.app_data::<web::Data<AppState>>() {
@@ -115,30 +115,6 @@ async fn no_store(
 }
 
 /// A form post that cannot be read (too large, or not a form at all): a page that says so.
-fn unreadable_form(err: actix_web::error::UrlencodedError, req: &actix_web::HttpRequest) -> actix_web::Error {
-    let text = match err {
-        actix_web::error::UrlencodedError::Overflow { .. } => {
-            "Det som skickades var större än 256 kB och togs inte emot. Korta ner de längsta texterna och försök igen. Inget har ändrats."
-        }
-        _ => {
-            "Det som skickades gick inte att läsa som ett formulär. Gå tillbaka, ladda om sidan och försök igen. Inget har ändrats."
-        }
-    };
-    let status = match err {
-        actix_web::error::UrlencodedError::Overflow { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let page = match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state.pages.respond(
-            status,
-            "admin/message",
-            json!({ "heading": "Formuläret kunde inte tas emot", "text": text, "back": "/admin/omgangar" }),
-        ),
-        None => HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(text),
-    };
-    actix_web::error::InternalError::from_response(err, page).into()
-}
-
 pub fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, to)).finish()
 }

@@ -67,8 +67,12 @@ fn date_field(form: &CheckedForm, name: &str, label: &str) -> Result<Date, Strin
     if v.is_empty() {
         return Err(format!("Ange {label}."));
     }
-    v.parse::<Date>()
-        .map_err(|_| format!("{label} ”{v}” är inget datum: skriv det som ÅÅÅÅ-MM-DD, till exempel 2027-03-01."))
+    v.parse::<Date>().map_err(|_| {
+        format!(
+            "{label} ”{}” är inget datum: skriv det som ÅÅÅÅ-MM-DD, till exempel 2027-03-01.",
+            crate::text::shown(v)
+        )
+    })
 }
 
 /// Reads the new-round form into the use case's input; what cannot be read is a problem
@@ -76,7 +80,10 @@ fn date_field(form: &CheckedForm, name: &str, label: &str) -> Result<Date, Strin
 fn new_round(form: &CheckedForm) -> (NewRound, Vec<(&'static str, String)>) {
     let mut problems = Vec::new();
     let year = form.field("year").parse::<i16>().unwrap_or_else(|_| {
-        problems.push(("year", format!("Året ”{}” är inget årtal: skriv till exempel 2027.", form.field("year"))));
+        problems.push((
+            "year",
+            format!("Året ”{}” är inget årtal: skriv till exempel 2027.", crate::text::shown(form.field("year"))),
+        ));
         2000
     });
     let opens = date_field(form, "opens", "första svarsdagen").map_err(|m| problems.push(("opens", m))).ok();
@@ -308,7 +315,10 @@ pub async fn preview_post(
     };
     let survey = state.survey(round.id).await?;
     // Checkboxes repeat their name, so the form is read as pairs rather than a map.
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let pairs = match crate::web::posted::pairs(&body) {
+        Ok(pairs) => pairs,
+        Err(problem) => return Err(super::AdminError::Unreadable(problem.sentence())),
+    };
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut posted = RawAnswers::new();
     for (name, value) in pairs {

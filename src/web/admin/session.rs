@@ -40,8 +40,14 @@ impl Signed {
     }
 
     /// A message shown once, on the next page (after a redirect).
+    /// A message for the next page. It travels in the session cookie, which browsers cap at
+    /// 4 kB, so a message that repeats a long value typed by the user is shortened.
     pub fn flash(&self, message: impl Into<String>) {
-        let _ = self.session.insert("flash", message.into());
+        let mut message: String = message.into();
+        if message.chars().count() > FLASH_CHARS {
+            message = message.chars().take(FLASH_CHARS - 1).chain(['…']).collect();
+        }
+        let _ = self.session.insert("flash", message);
     }
 
     /// A page in the admin layout: the account, the CSRF token and any message are added.
@@ -126,9 +132,18 @@ fn session_csrf(session: &Session) -> String {
     token
 }
 
-/// Where to go after logging in: a page under /admin, never elsewhere.
+/// The longest message kept for the next page, in characters.
+const FLASH_CHARS: usize = 300;
+
+/// Where to go after logging in: a page under /admin, never elsewhere, and never a value that
+/// cannot be a header (a line break would answer 500).
 fn destination(till: &str) -> &str {
-    if till.starts_with("/admin/") && !till.contains("//") && !till.contains('\\') { till } else { "/admin/omgangar" }
+    let safe = till.starts_with("/admin/")
+        && !till.contains("//")
+        && !till.contains('\\')
+        && till.len() <= 1000
+        && !till.chars().any(char::is_control);
+    if safe { till } else { "/admin/omgangar" }
 }
 
 #[derive(serde::Deserialize)]
