@@ -20,6 +20,9 @@ pub struct Respondent {
     pub submitted_on: Option<Date>,
     /// The saved draft: the step to show and what was typed so far.
     pub draft: (usize, RawAnswers),
+    /// The draft's version, raised by every save; 0 before the first. A page carries the
+    /// version it was shown with, so that a page from a tab that fell behind is recognised.
+    pub draft_version: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -35,6 +38,7 @@ struct RespondentRow {
     closes_on: String,
     step: Option<i64>,
     raw: Option<String>,
+    version: Option<i64>,
 }
 
 impl TryFrom<RespondentRow> for Respondent {
@@ -53,6 +57,7 @@ impl TryFrom<RespondentRow> for Respondent {
                 (Some(step), Some(raw)) => (step as usize, serde_json::from_str(&raw)?),
                 _ => (0, RawAnswers::new()),
             },
+            draft_version: r.version.unwrap_or(0),
         })
     }
 }
@@ -60,7 +65,9 @@ impl TryFrom<RespondentRow> for Respondent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submission {
     Stored,
-    AlreadySubmitted,
+    /// Nothing stored: the recipient had already submitted, or another tab saved since the
+    /// page was shown. The caller reads the recipient again to tell which.
+    NotStored,
 }
 
 /// A submitted response as stored: anonymous by construction.
@@ -100,7 +107,7 @@ impl Store {
     pub async fn respondent(&self, token_hash: &str) -> anyhow::Result<Option<Respondent>> {
         let row: Option<RespondentRow> = sqlx::query_as(
             "SELECT r.id, r.round_id, r.grp, r.category, r.opened_on, r.submitted_on, o.title, o.opens_on, o.closes_on,
-                    d.step, d.raw
+                    d.step, d.raw, d.version
              FROM tokens t JOIN recipients r ON r.id = t.recipient_id JOIN rounds o ON o.id = r.round_id
              LEFT JOIN drafts d ON d.recipient_id = r.id
              WHERE t.hash = $1",
@@ -118,17 +125,33 @@ impl Store {
         Ok(())
     }
 
-    /// Saves the draft, unless the recipient has already submitted (a second tab may still be open).
-    pub async fn save_draft(&self, recipient_id: i64, step: usize, raw: &RawAnswers) -> anyhow::Result<()> {
+    /// Saves the draft over version `seen`, the one the posted page was shown with. Returns
+    /// the new version, or `None` when nothing was saved: another tab saved (or submitted)
+    /// since that page was shown, and its answers are not overwritten.
+    pub async fn save_draft(
+        &self,
+        recipient_id: i64,
+        step: usize,
+        raw: &RawAnswers,
+        seen: i64,
+    ) -> anyhow::Result<Option<i64>> {
         let raw = serde_json::to_string(raw)?;
-        self.respondent_write(RespondentWrite::Draft { recipient_id, step: step as i64, raw }).await?;
-        Ok(())
+        let saved =
+            self.respondent_write(RespondentWrite::Draft { recipient_id, step: step as i64, raw, seen }).await?;
+        Ok(saved.then_some(seen + 1))
     }
 
     /// Stores a response and marks the recipient as having answered, in one transaction.
     /// The response row carries no link to the recipient: a random id, the roster group and
-    /// category, the day and the answers. Of two concurrent submissions exactly one is stored.
-    pub async fn submit(&self, who: &Respondent, today: Date, answers: &Answers) -> anyhow::Result<Submission> {
+    /// category, the day and the answers. Of two concurrent submissions exactly one is stored,
+    /// and only from a page shown with the draft's current version (`seen`).
+    pub async fn submit(
+        &self,
+        who: &Respondent,
+        today: Date,
+        answers: &Answers,
+        seen: i64,
+    ) -> anyhow::Result<Submission> {
         let write = RespondentWrite::Submit {
             recipient_id: who.recipient_id,
             round_id: who.round_id,
@@ -136,8 +159,9 @@ impl Store {
             category: who.roster.category.clone(),
             day: today.to_string(),
             answers: serde_json::to_string(answers)?,
+            seen,
         };
-        Ok(if self.respondent_write(write).await? { Submission::Stored } else { Submission::AlreadySubmitted })
+        Ok(if self.respondent_write(write).await? { Submission::Stored } else { Submission::NotStored })
     }
 
     /// Commits a respondent's write: on SQLite through the group commit, on PostgreSQL in a
@@ -181,9 +205,26 @@ impl Store {
 /// The writes respondents wait on, many times per questionnaire.
 #[derive(Debug)]
 enum RespondentWrite {
-    Opened { recipient_id: i64, day: String },
-    Draft { recipient_id: i64, step: i64, raw: String },
-    Submit { recipient_id: i64, round_id: i64, group: String, category: String, day: String, answers: String },
+    Opened {
+        recipient_id: i64,
+        day: String,
+    },
+    /// `seen`: the draft version the page was shown with.
+    Draft {
+        recipient_id: i64,
+        step: i64,
+        raw: String,
+        seen: i64,
+    },
+    Submit {
+        recipient_id: i64,
+        round_id: i64,
+        group: String,
+        category: String,
+        day: String,
+        answers: String,
+        seen: i64,
+    },
 }
 
 impl RespondentWrite {
@@ -199,11 +240,11 @@ impl RespondentWrite {
                     .await?;
                 Ok(true)
             }
-            RespondentWrite::Draft { recipient_id, step, raw } => {
+            RespondentWrite::Draft { recipient_id, step, raw, seen: 0 } => {
                 let saved = sqlx::query(
-                    "INSERT INTO drafts (recipient_id, step, raw, updated_at)
-                     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $1 AND submitted_on IS NULL)
-                     ON CONFLICT (recipient_id) DO UPDATE SET step = excluded.step, raw = excluded.raw, updated_at = excluded.updated_at",
+                    "INSERT INTO drafts (recipient_id, step, raw, updated_at, version)
+                     SELECT $1, $2, $3, $4, 1 WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $1 AND submitted_on IS NULL)
+                     ON CONFLICT (recipient_id) DO NOTHING",
                 )
                 .bind(recipient_id)
                 .bind(step)
@@ -213,7 +254,42 @@ impl RespondentWrite {
                 .await?;
                 Ok(saved.rows_affected() > 0)
             }
-            RespondentWrite::Submit { recipient_id, round_id, group, category, day, answers } => {
+            // A submitted recipient has no draft, so this also refuses a page sent after submitting.
+            RespondentWrite::Draft { recipient_id, step, raw, seen } => {
+                let saved = sqlx::query(
+                    "UPDATE drafts SET step = $1, raw = $2, updated_at = $3, version = version + 1
+                     WHERE recipient_id = $4 AND version = $5",
+                )
+                .bind(step)
+                .bind(raw)
+                .bind(now())
+                .bind(recipient_id)
+                .bind(seen)
+                .execute(&mut *conn)
+                .await?;
+                Ok(saved.rows_affected() > 0)
+            }
+            RespondentWrite::Submit { recipient_id, round_id, group, category, day, answers, seen } => {
+                // The draft must still be the one the page was shown with. The update locks
+                // its row (PostgreSQL), so a save from another tab waits and then finds it gone.
+                let current = if *seen == 0 {
+                    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM drafts WHERE recipient_id = $1")
+                        .bind(recipient_id)
+                        .fetch_one(&mut *conn)
+                        .await?
+                        == 0
+                } else {
+                    sqlx::query("UPDATE drafts SET version = version + 1 WHERE recipient_id = $1 AND version = $2")
+                        .bind(recipient_id)
+                        .bind(seen)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected()
+                        > 0
+                };
+                if !current {
+                    return Ok(false);
+                }
                 let marked =
                     sqlx::query("UPDATE recipients SET submitted_on = $1 WHERE id = $2 AND submitted_on IS NULL")
                         .bind(day)

@@ -121,10 +121,32 @@ async fn show_inner(state: &AppState, req: &HttpRequest, token: &str) -> anyhow:
         state.store.mark_opened(who.recipient_id, today()).await?;
     }
     let survey = state.survey(who.round_id).await?;
-    let (step, raw) = who.draft.clone();
-    let applies = survey.steps_that_apply(&who.roster, &raw);
-    let step = if applies.get(step) == Some(&true) { step } else { applies.iter().position(|&a| a).unwrap_or(0) };
-    Ok(render_step(state, &survey, &who, &hash, token, step, &raw, &[]))
+    let (step, raw) = (resume_step(&survey, &who), &who.draft.1);
+    Ok(render_step(state, &survey, &who, &hash, token, step, raw, &[], None))
+}
+
+/// The step a respondent comes back to: where the draft was left, if it still applies.
+fn resume_step(survey: &Survey, who: &Respondent) -> usize {
+    let (step, raw) = &who.draft;
+    let applies = survey.steps_that_apply(&who.roster, raw);
+    if applies.get(*step) == Some(&true) { *step } else { applies.iter().position(|&a| a).unwrap_or(0) }
+}
+
+/// Said to a tab whose page fell behind: another tab (or device) saved since it was shown.
+const CHANGED_ELSEWHERE: &str = "Svaren ändrades i ett annat fönster eller på en annan enhet efter att den här sidan visades. Här är svaren som de är sparade nu: kontrollera dem och fortsätt härifrån.";
+
+/// The answer to a page that was not saved because the draft changed since it was shown:
+/// the saved answers as they are now, or the receipt if another tab submitted them.
+async fn changed_elsewhere(state: &AppState, hash: &str, token: &str) -> anyhow::Result<HttpResponse> {
+    let Some(who) = state.store.respondent(hash).await? else {
+        anyhow::bail!("a recipient's token vanished while their page was posted");
+    };
+    if who.submitted_on.is_some() {
+        return Ok(answered(state, &who, false));
+    }
+    let survey = state.survey(who.round_id).await?;
+    let step = resume_step(&survey, &who);
+    Ok(render_step(state, &survey, &who, hash, token, step, &who.draft.1, &[], Some(CHANGED_ELSEWHERE)))
 }
 
 async fn answer_inner(
@@ -158,13 +180,14 @@ async fn answer_inner(
             return Ok(state.pages.message(StatusCode::BAD_REQUEST, "Sidan kunde inte läsas", &text));
         }
     };
-    let (mut csrf, mut step, mut action) = (None, None, "next".to_string());
+    let (mut csrf, mut step, mut action, mut seen) = (None, None, "next".to_string(), None);
     let mut posted = RawAnswers::new();
     for (name, value) in pairs {
         match name.as_str() {
             "csrf" => csrf = Some(value),
             "step" => step = value.parse::<usize>().ok(),
             "action" => action = value,
+            "version" => seen = value.parse::<i64>().ok(),
             _ => {
                 if let Some(field) = name.strip_prefix("q.") {
                     posted.entry(field.to_string()).or_default().push(value);
@@ -186,46 +209,56 @@ async fn answer_inner(
     let Some(step) = step.filter(|&s| s < survey.steps.len()) else {
         return Ok(garbled(state));
     };
+    // A page shown before another tab saved is not saved over what that tab saved.
+    let Some(seen) = seen.filter(|&v| v == who.draft_version) else {
+        return changed_elsewhere(state, &hash, token).await;
+    };
     let (_, mut raw) = who.draft.clone();
     survey.merge_step(step, &mut raw, posted);
 
     // Whatever the outcome, what the respondent typed is kept.
     let phase = Phase::on(today(), who.opens_on, who.closes_on);
     if let Some(page) = not_open(state, &who, phase) {
-        state.store.save_draft(who.recipient_id, step, &raw).await?;
+        state.store.save_draft(who.recipient_id, step, &raw, seen).await?;
         return Ok(page);
     }
     // The next page is sent as the answer to the post (no redirect): one round trip per page.
-    // Posting the same page again, say after a reload, only saves the same answers again.
-    let show = |step: usize, raw: &RawAnswers, errors: &[FieldError]| {
-        render_step(state, &survey, &who, &hash, token, step, raw, errors)
+    // Posting the same page again, say after a reload, is a page that fell behind.
+    let (store, id) = (&state.store, who.recipient_id);
+    let show = |step: usize, raw: &RawAnswers, errors: &[FieldError], version: i64| {
+        let who = Respondent { draft_version: version, ..who.clone() };
+        render_step(state, &survey, &who, &hash, token, step, raw, errors, None)
     };
     match action.as_str() {
         "back" => {
             let previous = survey.previous_step(step, &who.roster, &raw).unwrap_or(step);
-            state.store.save_draft(who.recipient_id, previous, &raw).await?;
-            Ok(show(previous, &raw, &[]))
-        }
-        "save" => {
-            state.store.save_draft(who.recipient_id, step, &raw).await?;
-            let data = json!({ "title": who.round_title, "link": format!("/s/{token}"), "closes_on": swedish_date(who.closes_on) });
-            Ok(state.pages.respond(StatusCode::OK, "saved", data))
-        }
-        _ => match survey.after_next(step, &who.roster, &raw) {
-            Navigation::Show { step, errors } => {
-                state.store.save_draft(who.recipient_id, step, &raw).await?;
-                Ok(show(step, &raw, &errors))
+            match store.save_draft(id, previous, &raw, seen).await? {
+                Some(version) => Ok(show(previous, &raw, &[], version)),
+                None => changed_elsewhere(state, &hash, token).await,
             }
-            Navigation::Complete(answers) => match state.store.submit(&who, today(), &answers).await? {
+        }
+        "save" => match store.save_draft(id, step, &raw, seen).await? {
+            Some(_) => {
+                let data = json!({ "title": who.round_title, "link": format!("/s/{token}"), "closes_on": swedish_date(who.closes_on) });
+                Ok(state.pages.respond(StatusCode::OK, "saved", data))
+            }
+            None => changed_elsewhere(state, &hash, token).await,
+        },
+        _ => match survey.after_next(step, &who.roster, &raw) {
+            Navigation::Show { step, errors } => match store.save_draft(id, step, &raw, seen).await? {
+                Some(version) => Ok(show(step, &raw, &errors, version)),
+                None => changed_elsewhere(state, &hash, token).await,
+            },
+            Navigation::Complete(answers) => match store.submit(&who, today(), &answers, seen).await? {
                 Submission::Stored => {
                     state.submitted_since_concealed.store(true, std::sync::atomic::Ordering::Relaxed);
                     tracing::info!(round = who.round_id, "response stored");
                     let stored = Respondent { submitted_on: Some(today()), ..who.clone() };
                     Ok(answered(state, &stored, true))
                 }
-                Submission::AlreadySubmitted => {
-                    tracing::info!(round = who.round_id, "second submission ignored");
-                    Ok(answered(state, &who, false))
+                Submission::NotStored => {
+                    tracing::info!(round = who.round_id, "a page that fell behind was not stored");
+                    changed_elsewhere(state, &hash, token).await
                 }
             },
         },
@@ -251,13 +284,20 @@ fn render_step(
     step: usize,
     raw: &RawAnswers,
     errors: &[FieldError],
+    notice: Option<&str>,
 ) -> HttpResponse {
     let mut data = step_view(survey, &who.roster, step, raw, errors);
     data["title"] = json!(who.round_title);
     data["action"] = json!(format!("/s/{token}"));
     data["csrf"] = json!(state.csrf.token(hash));
+    data["version"] = json!(who.draft_version);
     data["closes_on"] = json!(swedish_date(who.closes_on));
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    data["notice"] = json!(notice);
+    let status = match (notice, errors.is_empty()) {
+        (Some(_), _) => StatusCode::CONFLICT,
+        (None, true) => StatusCode::OK,
+        (None, false) => StatusCode::UNPROCESSABLE_ENTITY,
+    };
     state.pages.respond(status, "form", data)
 }
 

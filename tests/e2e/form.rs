@@ -11,6 +11,8 @@ on_both_engines!(
     a_respondent_can_leave_and_resume_where_they_left_off,
     going_back_keeps_the_answers_and_changed_answers_drop_what_no_longer_applies,
     a_link_answers_once_even_from_two_tabs,
+    a_page_from_a_stale_tab_is_shown_the_current_answers_and_overwrites_nothing,
+    pages_saved_from_many_tabs_at_once_keep_exactly_the_one_that_was_acknowledged,
     a_round_not_yet_open_or_closed_says_so_with_its_dates,
     unknown_and_expired_links_get_the_same_page,
 );
@@ -218,6 +220,61 @@ async fn a_link_answers_once_even_from_two_tabs(app: TestApp) {
     let p = r.next(&[("vet_vart_vanda", "nej")]).await;
     assert!(p.contains("Enkäten är redan besvarad"));
     assert_eq!(app.store.responses(round.id).await.unwrap().len(), 1);
+}
+
+async fn a_page_from_a_stale_tab_is_shown_the_current_answers_and_overwrites_nothing(app: TestApp) {
+    let round = app.open_round("r").await;
+    let r = app.respondent(&round, "tva-flikar@example.se", "intern").await;
+    let (mut a, mut b) = (crate::helpers::Respondent::new(&r.url), crate::helpers::Respondent::new(&r.url));
+    a.open().await;
+    b.open().await;
+    // Tab A says "ja" and moves on to the grid.
+    let p = a.next(&[("observerat", "ja")]).await;
+    assert_eq!(p.questions()[0], "uttryck");
+    // Tab B, still showing the first page, says "nej": it is not saved over A's answer.
+    let p = b.next(&[("observerat", "nej")]).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.contains("ändrades i ett annat fönster"), "{}", p.body);
+    assert_eq!(p.questions()[0], "uttryck", "tab B is shown where the saved answers are");
+    // Tab A ticks the grid and finishes: its answers are what is stored.
+    a.next(&[("uttryck.klotter", "vit_makt"), ("frekvens", "enstaka")]).await;
+    a.next(&[("anhoriga", "nej")]).await;
+    a.next(&[("avhoppare", "nej")]).await;
+    let p = a.next(&[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]).await;
+    assert!(p.contains("Tack för ditt svar!"), "{}", p.body);
+    let stored = app.store.responses(round.id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].answers["observerat"], lagesbild::survey::Answer::One("ja".into()));
+    assert!(stored[0].answers.contains_key("uttryck"), "{:?}", stored[0].answers);
+}
+
+async fn pages_saved_from_many_tabs_at_once_keep_exactly_the_one_that_was_acknowledged(app: TestApp) {
+    let round = app.open_round("r").await;
+    let mut r = app.respondent(&round, "manga-flikar@example.se", "extern").await;
+    r.open().await;
+    r.next(&[("observerat", "ja")]).await;
+    let last = r.last.clone().unwrap();
+    let descriptions: Vec<String> = (0..8).map(|i| format!("Flik {i} skrev det här.")).collect();
+    let mut tabs = Vec::new();
+    for text in descriptions.clone() {
+        let mut tab = crate::helpers::Respondent::new(&r.url);
+        tab.last = Some(last.clone());
+        tabs.push(tokio::spawn(async move { (text.clone(), tab.submit("save", &[("beskrivning", &text)]).await) }));
+    }
+    let mut acknowledged = Vec::new();
+    for t in tabs {
+        let (text, p) = t.await.unwrap();
+        if p.contains("Dina svar är sparade") {
+            acknowledged.push(text);
+        } else {
+            assert_eq!(p.status, 409, "{}", p.body);
+            assert!(p.contains("ändrades i ett annat fönster"), "{}", p.body);
+        }
+    }
+    assert_eq!(acknowledged.len(), 1, "exactly one of the pages sent at once is saved");
+    let mut later = crate::helpers::Respondent::new(&r.url);
+    let p = later.open().await;
+    assert!(p.contains(&acknowledged[0]), "the saved page is the acknowledged one");
 }
 
 async fn a_round_not_yet_open_or_closed_says_so_with_its_dates(app: TestApp) {

@@ -322,6 +322,9 @@ impl Respondent {
             ("step".to_string(), last.hidden("step").expect("the page has a step")),
             ("action".to_string(), action.to_string()),
         ];
+        if let Some(version) = last.hidden("version") {
+            form.push(("version".to_string(), version));
+        }
         form.extend(answers.iter().map(|(k, v)| (format!("q.{k}"), v.to_string())));
         self.post_raw(serde_urlencoded::to_string(&form).unwrap()).await
     }
