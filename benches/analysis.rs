@@ -6,6 +6,10 @@
 //!
 //! BENCH_SIZES (comma separated, default 10000,100000,1000000) chooses the round sizes;
 //! BENCH_DIR keeps the databases there (for a profiler) instead of in a temporary folder.
+//!
+//! The floor, measured in the same run: reading every stored response of the round and
+//! parsing its answers once, in this process, with nothing counted or written. Tallies and
+//! the export are printed as a ratio to it.
 
 mod common;
 
@@ -115,6 +119,22 @@ async fn fill(db: &str, dir: &Path, n: u64) {
     let _ = dir;
 }
 
+/// Reads and parses every response of the round once: the least any analysis must do.
+async fn floor(db: &str) -> Duration {
+    use futures_util::TryStreamExt;
+    let pool = sqlx::SqlitePool::connect(&format!("{db}?mode=ro")).await.unwrap();
+    let started = Instant::now();
+    let mut rows = sqlx::query_scalar::<_, String>("SELECT answers FROM responses").fetch(&pool);
+    let mut parsed = 0usize;
+    while let Some(answers) = rows.try_next().await.unwrap() {
+        let value: serde_json::Value = serde_json::from_str(&answers).unwrap();
+        parsed += usize::from(value.is_object());
+    }
+    let took = started.elapsed();
+    assert!(parsed > 0);
+    took
+}
+
 /// Runs the CLI, returning its wall time and peak resident memory (MiB), read from /proc.
 fn timed(dir: &Path, db: &str, args: &[&str]) -> (Duration, f64) {
     let started = Instant::now();
@@ -159,8 +179,16 @@ fn main() {
         .collect();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     println!(
-        "{:>10} {:>12} {:>12} {:>14} {:>14} {:>12}",
-        "responses", "tallies s", "tallies MiB", "export s", "rows/s", "export MiB"
+        "{:>10} {:>12} {:>12} {:>14} {:>14} {:>12} {:>10} {:>16} {:>16}",
+        "responses",
+        "tallies s",
+        "tallies MiB",
+        "export s",
+        "rows/s",
+        "export MiB",
+        "floor s",
+        "tallies/floor",
+        "export/floor"
     );
     for n in sizes {
         // BENCH_DIR keeps the databases for a profiler; by default they go with a temporary folder.
@@ -175,11 +203,14 @@ fn main() {
         let rows =
             std::fs::read_to_string(dir.path().join("responses.csv")).map(|s| s.lines().count() - 1).unwrap_or(0);
         assert_eq!(rows as u64, n, "every response exported");
+        let f = runtime.block_on(floor(&db)).as_secs_f64();
         println!(
-            "{n:>10} {:>12.2} {tm:>12.1} {:>14.2} {:>14.0} {em:>12.1}",
+            "{n:>10} {:>12.2} {tm:>12.1} {:>14.2} {:>14.0} {em:>12.1} {f:>10.3} {:>16.1} {:>16.1}",
             t.as_secs_f64(),
             e.as_secs_f64(),
-            n as f64 / e.as_secs_f64()
+            n as f64 / e.as_secs_f64(),
+            t.as_secs_f64() / f,
+            e.as_secs_f64() / f,
         );
     }
 }

@@ -6,6 +6,10 @@
 //! Settings (environment): BENCH_RECIPIENTS (10000), DATABASE_URL (default: a fresh SQLite
 //! file), MAIL_CONCURRENCY (the server's default, 16). Prints the time from queueing to the
 //! last email accepted by the relay, and the server's resident memory sampled every 250 ms.
+//!
+//! The floor, measured in the same run: the same number of emails of the same size, rendered
+//! beforehand and handed to a second relay of the same kind by as many senders at once, with
+//! no database, queue or templates in between.
 
 mod common;
 #[path = "../tests/e2e/smtp.rs"]
@@ -35,9 +39,8 @@ async fn main() {
     common::lagesbild(dir.path(), &db, &["roster", "import", "--round", "bench", roster.to_str().unwrap()]);
 
     let relay_url = relay.url();
-    let common::Server { process: mut server, .. } =
-        common::serve(dir.path(), &db, &[("SMTP_URL", relay_url.as_str())]);
-    let pid = server.id();
+    let server = common::serve(dir.path(), &db, &[("SMTP_URL", relay_url.as_str())]);
+    let pid = server.process.id();
     let idle = common::memory_mib(pid, "VmRSS");
 
     let started = Instant::now();
@@ -53,8 +56,7 @@ async fn main() {
     let seconds = started.elapsed().as_secs_f64();
     let delivered = relay.received().len();
     samples.push((seconds, delivered, common::memory_mib(pid, "VmRSS")));
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     let once = smtp::not_exactly_once(
         &relay.per_address(),
@@ -73,4 +75,44 @@ async fn main() {
         println!("{t:7.1}  {n:9}  {rss:7.1}");
     }
     assert_eq!(delivered, recipients, "not every invitation was delivered within 10 minutes");
+    let size = relay.received().first().map_or(2_000, |r| r.data.len());
+    let floor = floor(recipients, size).await;
+    common::ratio("emails per second", delivered as f64 / seconds, recipients as f64 / floor, "/s");
+}
+
+/// Seconds for `n` ready emails of `size` bytes to reach a relay from as many senders at once
+/// as the server uses.
+async fn floor(n: usize, size: usize) -> f64 {
+    let relay = smtp::SmtpServer::start().await;
+    let senders = common::setting("MAIL_CONCURRENCY", 16);
+    let client = std::sync::Arc::new(lagesbild::outbox::relay::Relay::from_url(&relay.url(), None, senders).unwrap());
+    let emails: Vec<_> = (0..n)
+        .map(|i| {
+            let message = lettre::Message::builder()
+                .from("samordnare@example.se".parse().unwrap())
+                .to(format!("enhet{i}@example.se").parse().unwrap())
+                .subject("Enkät")
+                .body("x".repeat(size))
+                .unwrap();
+            (message.envelope().clone(), message.formatted())
+        })
+        .collect();
+    let emails = std::sync::Arc::new(std::sync::Mutex::new(emails));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..senders {
+        let (client, emails) = (client.clone(), emails.clone());
+        tasks.spawn(async move {
+            loop {
+                let Some((envelope, bytes)) = emails.lock().unwrap().pop() else { break };
+                client.send(&envelope, &bytes).await.unwrap();
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(relay.received().len(), n);
+    seconds
 }

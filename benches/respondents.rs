@@ -8,6 +8,10 @@
 //! Each post is answered with the next page (or the receipt after the last one). Prints
 //! completed questionnaires per second, the latency of each page (median, p99) and the
 //! server's peak resident memory.
+//!
+//! The floor, measured in the same run: the same client and the same exchanges against a bare
+//! actix handler that answers each request with the page the real server gave, from memory.
+//! Absolute figures move by 2× between machines; the ratio to the floor much less.
 
 mod common;
 
@@ -62,81 +66,106 @@ fn first_question(body: &str) -> &str {
 type Timings = BTreeMap<String, Vec<Duration>>;
 
 async fn respond(client: &reqwest::Client, link: &str, n: usize, timings: &mut Timings) {
-    let mut time = |page: String, d: Duration| timings.entry(page).or_default().push(d);
+    walk(client, link, n, &mut |page, d, _| timings.entry(page).or_default().push(d)).await;
+}
+
+/// One questionnaire, page by page; `seen` hears each page's name, time and the step posted.
+async fn walk(
+    client: &reqwest::Client,
+    link: &str,
+    n: usize,
+    seen: &mut impl FnMut(String, Duration, Option<(String, String)>),
+) {
     let started = Instant::now();
     let res = client.get(link).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let mut body = res.text().await.unwrap();
-    time("GET  page 1 (open link)".into(), started.elapsed());
+    seen("GET  page 1 (open link)".into(), started.elapsed(), Some((String::new(), body.clone())));
     let csrf = hidden(&body, "csrf");
     for page in 1.. {
-        let step = hidden(&body, "step");
-        let mut form = vec![("csrf", csrf.as_str()), ("step", step.as_str()), ("action", "next")];
+        let (step, version) = (hidden(&body, "step"), hidden(&body, "version"));
+        let mut form =
+            vec![("csrf", csrf.as_str()), ("step", step.as_str()), ("version", version.as_str()), ("action", "next")];
         form.extend(answers_for(n, first_question(&body)));
         let started = Instant::now();
         let res = client.post(link).form(&form).send().await.unwrap();
         assert_eq!(res.status(), 200);
         body = res.text().await.unwrap();
-        time(format!("POST page {page}"), started.elapsed());
+        seen(format!("POST page {page}"), started.elapsed(), Some((step, body.clone())));
         if body.contains("Tack för ditt svar!") {
             return;
         }
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
+/// The pages of one questionnaire as the real server answered them: the first, and the one
+/// that followed each posted step.
+#[derive(Default)]
+struct Recorded {
+    first: String,
+    after_step: std::collections::HashMap<String, String>,
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; any other argument is a filter we do not use.
-    let recipients = common::setting("BENCH_RECIPIENTS", 100_000);
-    let respondents = common::setting("BENCH_RESPONDENTS", 30_000).min(recipients);
-    let concurrency = common::setting("BENCH_CONCURRENCY", 32);
-    let dir = tempfile::tempdir().unwrap();
-    let db = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/bench.db".into());
-    println!(
-        "lagesbild load benchmark: {recipients} recipients, {respondents} respondents, {concurrency} at a time, {db}"
-    );
+async fn record(client: &reqwest::Client, link: &str) -> Recorded {
+    let mut recorded = Recorded::default();
+    walk(client, link, 0, &mut |_, _, page| {
+        if let Some((step, body)) = page {
+            if step.is_empty() {
+                recorded.first = body;
+            } else {
+                recorded.after_step.insert(step, body);
+            }
+        }
+    })
+    .await;
+    recorded
+}
 
-    common::open_round(dir.path(), &db);
-    let roster = dir.path().join("roster.csv");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&roster).unwrap());
-    writeln!(f, "email,name,organisation,group,category").unwrap();
-    let groups = [("intern", "skola"), ("intern", "forskola"), ("extern", "forening"), ("fackforvaltning", "trafik")];
-    for i in 0..recipients {
-        let (g, c) = groups[i % groups.len()];
-        writeln!(f, "enhet{i}@example.se,,Enhet {i},{g},{c}").unwrap();
-    }
-    drop(f);
-    let started = Instant::now();
-    common::lagesbild(dir.path(), &db, &["roster", "import", "--round", "bench", roster.to_str().unwrap()]);
-    println!("roster import: {recipients} recipients in {:.1} s", started.elapsed().as_secs_f64());
+/// The floor: a bare actix server (one worker, as the real server on SQLite here) answering
+/// every request with a recorded page. Returns its address and a handle that stops it.
+fn floor_server(pages: Recorded) -> (String, actix_web::dev::ServerHandle) {
+    use actix_web::{HttpResponse, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let pages = web::Data::new(pages);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || {
+                let html = |body: String| HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body);
+                actix_web::App::new()
+                    .app_data(pages.clone())
+                    .route(
+                        "/s/{token}",
+                        web::get().to(move |p: web::Data<Recorded>| async move { html(p.first.clone()) }),
+                    )
+                    .route(
+                        "/s/{token}",
+                        web::post().to(move |p: web::Data<Recorded>, body: web::Bytes| async move {
+                            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+                            let step =
+                                form.iter().find(|(k, _)| k == "step").map(|(_, v)| v.clone()).unwrap_or_default();
+                            html(p.after_step.get(&step).cloned().unwrap_or_default())
+                        }),
+                    )
+            })
+            .workers(1)
+            .listen(listener)
+            .unwrap()
+            .run();
+            tx.send(server.handle()).unwrap();
+            server.await
+        })
+    });
+    (base, rx.recv().unwrap())
+}
 
-    let common::Server { process: mut server, base } = common::serve(dir.path(), &db, &[]);
-
-    let started = Instant::now();
-    let links_file = dir.path().join("links.csv");
-    common::lagesbild(
-        dir.path(),
-        &db,
-        &["--base-url", &base, "links", "--round", "bench", "--out", links_file.to_str().unwrap()],
-    );
-    let links: Vec<String> = csv::Reader::from_path(&links_file)
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap()[1].to_string())
-        .take(respondents)
-        .collect();
-    println!("links: minted for {recipients} recipients in {:.1} s", started.elapsed().as_secs_f64());
-    let memory_before_load = common::memory_mib(server.id(), "VmHWM");
-
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+/// `concurrency` virtual respondents answering through `links`; the wall time and each page's times.
+fn load(runtime: &tokio::runtime::Runtime, links: Vec<String>, concurrency: usize) -> (f64, Vec<Timings>) {
     let links = Arc::new(links);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let timings: Vec<Timings> = runtime.block_on(async {
+    let timings = runtime.block_on(async {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(concurrency)
@@ -162,10 +191,69 @@ fn main() {
         }
         all
     });
-    let elapsed = started.elapsed().as_secs_f64();
-    let peak = common::memory_mib(server.id(), "VmHWM");
-    server.kill().unwrap();
-    server.wait().unwrap();
+    (started.elapsed().as_secs_f64(), timings)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument is a filter we do not use.
+    let recipients = common::setting("BENCH_RECIPIENTS", 100_000);
+    let recipients = recipients.max(2);
+    let respondents = common::setting("BENCH_RESPONDENTS", 30_000).min(recipients - 1);
+    let concurrency = common::setting("BENCH_CONCURRENCY", 32);
+    let dir = tempfile::tempdir().unwrap();
+    let db = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/bench.db".into());
+    println!(
+        "lagesbild load benchmark: {recipients} recipients, {respondents} respondents, {concurrency} at a time, {db}"
+    );
+
+    common::open_round(dir.path(), &db);
+    let roster = dir.path().join("roster.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&roster).unwrap());
+    writeln!(f, "email,name,organisation,group,category").unwrap();
+    let groups = [("intern", "skola"), ("intern", "forskola"), ("extern", "forening"), ("fackforvaltning", "trafik")];
+    for i in 0..recipients {
+        let (g, c) = groups[i % groups.len()];
+        writeln!(f, "enhet{i}@example.se,,Enhet {i},{g},{c}").unwrap();
+    }
+    drop(f);
+    let started = Instant::now();
+    common::lagesbild(dir.path(), &db, &["roster", "import", "--round", "bench", roster.to_str().unwrap()]);
+    println!("roster import: {recipients} recipients in {:.1} s", started.elapsed().as_secs_f64());
+
+    let server = common::serve(dir.path(), &db, &[]);
+    let base = server.base.clone();
+
+    let started = Instant::now();
+    let links_file = dir.path().join("links.csv");
+    common::lagesbild(
+        dir.path(),
+        &db,
+        &["--base-url", &base, "links", "--round", "bench", "--out", links_file.to_str().unwrap()],
+    );
+    let mut links = common::links(&links_file);
+    println!("links: minted for {recipients} recipients in {:.1} s", started.elapsed().as_secs_f64());
+    // One recipient's questionnaire is recorded for the floor; the others make the load.
+    let recorder = links.pop().expect("a recipient to record the pages with");
+    links.truncate(respondents.min(links.len()));
+    let respondents = links.len();
+    let memory_before_load = common::memory_mib(server.process.id(), "VmHWM");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let recorded = runtime.block_on(record(&reqwest::Client::new(), &recorder));
+    let (elapsed, timings) = load(&runtime, links, concurrency);
+    let peak = common::memory_mib(server.process.id(), "VmHWM");
+    drop(server);
+
+    // The floor: the same exchanges, answered from memory by a bare handler.
+    let (floor_base, floor) = floor_server(recorded);
+    let floor_links: Vec<String> = (0..respondents).map(|i| format!("{floor_base}/s/floor{i}")).collect();
+    let (floor_elapsed, _) = load(&runtime, floor_links, concurrency);
+    runtime.block_on(floor.stop(true));
 
     let mut merged = Timings::new();
     for t in timings {
@@ -197,5 +285,11 @@ fn main() {
     );
     println!(
         "server peak memory: {peak:.1} MiB (after import and links, before the load: {memory_before_load:.1} MiB)"
+    );
+    common::ratio(
+        "completed questionnaires per second",
+        respondents as f64 / elapsed,
+        respondents as f64 / floor_elapsed,
+        "/s",
     );
 }

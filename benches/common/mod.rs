@@ -37,10 +37,33 @@ pub fn open_round(dir: &Path, db: &str) {
     lagesbild(dir, db, &[&args[..], &["--key", "bench"]].concat());
 }
 
-/// The real server on a free port, and the address it printed.
+/// The real server on a free port, and the address it printed. Stopped when dropped, also
+/// when the benchmark fails half-way: no server is left running.
 pub struct Server {
     pub process: Child,
     pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The personal links of a links file (`lagesbild links`), read by the column's name.
+pub fn links(path: &Path) -> Vec<String> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let column = reader.headers().unwrap().iter().position(|h| h == "link").expect("a `link` column");
+    reader.records().map(|r| r.unwrap()[column].to_string()).collect()
+}
+
+/// A figure against the floor measured in the same run, as the benchmarks print it.
+pub fn ratio(what: &str, measured: f64, floor: f64, unit: &str) {
+    println!(
+        "{what}: {measured:.0} {unit} against a floor of {floor:.0} {unit} = {:.2} of the floor",
+        measured / floor
+    );
 }
 
 pub fn serve(dir: &Path, db: &str, env: &[(&str, &str)]) -> Server {
