@@ -37,7 +37,8 @@ pub struct ServeSettings {
     #[arg(long, env = "MISSES_PER_MINUTE", default_value_t = 20)]
     pub misses_per_minute: u32,
 
-    /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    /// Take the client address from X-Forwarded-For: the entry the proxy appended, the
+    /// rightmost (only behind a proxy that appends it).
     #[arg(long, env = "BEHIND_PROXY", default_value_t = false)]
     pub behind_proxy: bool,
 

@@ -41,9 +41,10 @@ async fn main() -> std::process::ExitCode {
         .init();
     match lagesbild::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // 2: the command was refused (bad input, said in the message); 1: a technical failure.
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(lagesbild::cli::exit_code(&e))
         }
     }
 }

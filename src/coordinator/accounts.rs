@@ -9,7 +9,7 @@ use crate::store::Store;
 /// Adds an account without a password; returns it with the token of its one-time link.
 pub async fn add_account(store: &Store, actor: &Actor, email: &str, role: Role) -> Outcome<(Account, String)> {
     let email = EmailAddress::parse(email)
-        .map_err(|_| Error::invalid("email", format!("”{}” är inte en e-postadress.", email.trim())))?;
+        .map_err(|_| Error::invalid("email", format!("”{}” är inte en e-postadress.", crate::text::shown(email))))?;
     let mut tx = store.begin().await?;
     let Some((account, token)) = tx.create_account(&email, role).await? else {
         return Err(Error::AccountExists(email.to_string()));

@@ -186,7 +186,7 @@ impl Relay {
 fn before_data(e: &lettre::transport::smtp::Error) -> Failure {
     if e.is_permanent() {
         Failure::Permanent(format!("servern vägrade: {}", reply(e)))
-    } else if e.is_tls() {
+    } else if e.is_tls() || handshake_refused(e) {
         // Retrying does not mend a certificate: it is the settings that must change.
         Failure::Permanent(format!(
             "TLS-förbindelsen till servern gick inte att upprätta: {}. Kontrollera SMTP_URL, och SMTP_CA_FILE om servern har ett certifikat från en egen CA.",
@@ -197,16 +197,28 @@ fn before_data(e: &lettre::transport::smtp::Error) -> Failure {
     }
 }
 
-/// The error and its causes, each said once.
-fn reply(e: &lettre::transport::smtp::Error) -> String {
-    let mut parts: Vec<String> = vec![e.to_string()];
+/// Whether the TLS handshake failed (an untrusted or mismatched certificate, a protocol the
+/// two sides do not share): lettre reports it as a connection error whose cause is an I/O
+/// error of kind `InvalidData`, which is how the TLS library reports a refused handshake.
+fn handshake_refused(e: &lettre::transport::smtp::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
+        if cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData) {
+            return true;
         }
         source = cause.source();
+    }
+    false
+}
+
+/// The error with its causes, each said once (lettre repeats its kind, as in
+/// "Connection error: Connection error: invalid peer certificate").
+fn reply(e: &lettre::transport::smtp::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for part in e.to_string().split(": ") {
+        if parts.last().map(String::as_str) != Some(part) {
+            parts.push(part.to_string());
+        }
     }
     parts.join(": ")
 }

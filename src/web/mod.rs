@@ -3,7 +3,7 @@
 mod admin;
 mod form;
 mod pages;
-mod posted;
+pub mod posted;
 mod protect;
 
 use crate::config::{MailSettings, ServeSettings, Settings};
@@ -131,6 +131,14 @@ impl Application {
             surveys: RwLock::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
+        let brakes = state.clone().into_inner();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                protect::forget_old_keys(&brakes.misses, &brakes.logins, &brakes.unknown_logins);
+            }
+        });
         let mail = worker::spawn(mailer);
         let mut server = HttpServer::new(move || {
             App::new()

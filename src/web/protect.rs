@@ -88,10 +88,40 @@ pub fn unknown_login_limiter() -> UnknownLoginLimiter {
     RateLimiter::keyed(Quota::with_period(every).expect("a period").allow_burst(burst))
 }
 
+/// The client's address: the peer's, or behind a proxy the one the proxy added.
 pub fn client_address(req: &HttpRequest, behind_proxy: bool) -> IpAddr {
-    let info = req.connection_info();
-    let from_proxy = behind_proxy.then(|| info.realip_remote_addr().and_then(|a| a.parse().ok())).flatten();
+    let forwarded = || {
+        let headers = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok());
+        added_by_proxy(headers)
+    };
+    let from_proxy = behind_proxy.then(forwarded).flatten();
     from_proxy.or_else(|| req.peer_addr().map(|a| a.ip())).unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// The address the proxy in front of us appended to `X-Forwarded-For`: the rightmost entry.
+/// Entries to its left were written by the client and can be anything; taking the leftmost
+/// (as `realip_remote_addr` does) would let a client pick a new address per request and
+/// escape every per-address brake.
+fn added_by_proxy<'a>(headers: impl Iterator<Item = &'a str>) -> Option<IpAddr> {
+    let last = headers.flat_map(|h| h.split(',')).map(str::trim).filter(|e| !e.is_empty()).last()?;
+    // An address may come with a port, and IPv6 in brackets.
+    let host = match last.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None if last.matches(':').count() == 1 => last.split(':').next().unwrap_or(last),
+        None => last,
+    };
+    host.parse().ok()
+}
+
+/// Forgets the brakes' entries for addresses that are no longer held back, so that their
+/// memory does not grow with every address ever seen. Run every minute.
+pub fn forget_old_keys(misses: &MissLimiter, logins: &MissLimiter, unknown: &UnknownLoginLimiter) {
+    misses.retain_recent();
+    misses.shrink_to_fit();
+    logins.retain_recent();
+    logins.shrink_to_fit();
+    unknown.retain_recent();
+    unknown.shrink_to_fit();
 }
 
 pub enum BodyError {
@@ -129,5 +159,32 @@ mod tests {
         assert!(!key.verify("form-b", &t));
         assert!(!key.verify("form-a", "not a token"));
         assert!(!CsrfKey::new(b"other").verify("form-a", &t));
+    }
+
+    #[test]
+    fn behind_a_proxy_the_address_it_added_counts_not_what_the_client_wrote() {
+        let one = |h: &str| added_by_proxy(std::iter::once(h));
+        assert_eq!(one("203.0.113.9"), Some(IpAddr::from([203, 0, 113, 9])));
+        // A client writes a fake first entry; the proxy appends the real one.
+        assert_eq!(one("1.2.3.4, 203.0.113.9"), Some(IpAddr::from([203, 0, 113, 9])));
+        assert_eq!(added_by_proxy(["6.6.6.6", "203.0.113.9:5123"].into_iter()), Some(IpAddr::from([203, 0, 113, 9])));
+        assert_eq!(one("1.2.3.4, [2001:db8::1]:443"), "2001:db8::1".parse().ok());
+        assert_eq!(one("2001:db8::2"), "2001:db8::2".parse().ok());
+        assert_eq!(one("1.2.3.4, inte-en-adress"), None);
+    }
+
+    #[test]
+    fn addresses_no_longer_held_back_are_forgotten() {
+        // One attempt per second: after a second every address has its full quota again.
+        let quick: MissLimiter = RateLimiter::keyed(Quota::per_second(NonZeroU32::new(1).unwrap()));
+        for i in 0..1000u32 {
+            let _ = quick.check_key(&IpAddr::from(i.to_be_bytes()));
+        }
+        assert_eq!(quick.len(), 1000);
+        forget_old_keys(&quick, &miss_limiter(1), &unknown_login_limiter());
+        assert_eq!(quick.len(), 1000, "still held back: kept");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        forget_old_keys(&quick, &miss_limiter(1), &unknown_login_limiter());
+        assert_eq!(quick.len(), 0);
     }
 }

@@ -3,7 +3,7 @@
 //! mid-batch, and two servers sharing one PostgreSQL database.
 
 use crate::helpers::{Engine, Respondent, TestApp, fresh_database, mail_settings, project_dir};
-use crate::smtp::{Email, SmtpServer, not_exactly_once};
+use crate::smtp::{Email, OwnCa, SmtpServer, not_exactly_once};
 use lagesbild::config::Settings;
 use lagesbild::round::{Round, swedish_date};
 use lagesbild::store::Store;
@@ -575,4 +575,47 @@ async fn a_server_stopped_mid_batch_finishes_the_email_it_is_sending_and_leaves_
     lagesbild(dir.path(), &f.settings.database_url, &envs, &["send", "--round", "r"]);
     assert_eq!(not_exactly_once(&smtp.per_address(), &all), Vec::<String>::new());
     assert!(f.store.mail_problems(f.round.id).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_whose_certificate_comes_from_the_citys_own_ca_is_reached_with_smtp_ca_file() {
+    let ca = OwnCa::new();
+    let smtp = SmtpServer::start_with_tls(&ca).await;
+    // smtp:// means STARTTLS, required.
+    let url = format!("smtp://localhost:{}", smtp.port);
+
+    // Without the city's CA the certificate is not trusted: the email fails at once, after one
+    // attempt, with a sentence that says what to set. Retrying for hours would not mend it.
+    let app = TestApp::spawn_with_mail(Engine::Sqlite, |_| {}, |m| m.smtp_url = Some(url.clone())).await.unwrap();
+    let round = app.open_round("r").await;
+    add_to_roster(&app.store, &round, &["enhet@example.se".to_string()]).await;
+    crate::helpers::queue_invitations(&app.store, &round).await;
+    wait_for_outbox(&app.store, &round).await;
+    let problems = app.store.mail_problems(round.id).await.unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!((problems[0].state, problems[0].attempts), (lagesbild::outbox::OutboxState::Failed, 1));
+    assert!(problems[0].error.contains("SMTP_CA_FILE"), "{}", problems[0].error);
+    assert!(!problems[0].error.contains("Connection error: Connection error"), "{}", problems[0].error);
+    assert!(smtp.received().is_empty());
+
+    // With SMTP_CA_FILE naming the CA's certificate, the same relay takes the email over TLS.
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("stadens-ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    let app = TestApp::spawn_with_mail(
+        Engine::Sqlite,
+        |_| {},
+        |m| {
+            m.smtp_url = Some(url.clone());
+            m.smtp_ca_file = Some(ca_file.clone());
+        },
+    )
+    .await
+    .unwrap();
+    let round = app.open_round("r").await;
+    add_to_roster(&app.store, &round, &["enhet@example.se".to_string()]).await;
+    crate::helpers::queue_invitations(&app.store, &round).await;
+    smtp.wait_until(30, "the invitation over TLS", |s| s.received().len() == 1).await;
+    wait_for_outbox(&app.store, &round).await;
+    assert!(app.store.mail_problems(round.id).await.unwrap().is_empty());
 }

@@ -96,3 +96,31 @@ async fn repeated_wrong_links_from_one_address_are_slowed_down_but_valid_links_s
     // The same address, with a real link: many respondents share one municipal address.
     assert_eq!(valid.open().await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_a_client_cannot_escape_the_brake_by_writing_its_own_forwarded_address() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| {
+        s.misses_per_minute = 3;
+        s.behind_proxy = true;
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        // A new made-up first entry each time; the proxy appends the client's real address.
+        let forwarded = format!("10.9.8.{i}, 198.51.100.7");
+        let res = client
+            .get(format!("{}/s/gissning{i}", app.base))
+            .header("x-forwarded-for", forwarded)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [404, 404, 404, 429, 429, 429]);
+    // Another client behind the same proxy is not braked.
+    let res =
+        client.get(format!("{}/s/gissning", app.base)).header("x-forwarded-for", "198.51.100.8").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+}

@@ -45,23 +45,70 @@ pub struct SmtpServer {
     state: Arc<Mutex<State>>,
     changed: Arc<Notify>,
     release: Arc<Notify>,
+    /// With a certificate, STARTTLS is offered (and the server speaks TLS after it).
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// A connection, before or after STARTTLS.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for S {}
+
+/// A certificate authority of the test's own, as a city has, and a relay certificate for
+/// `localhost` that it signed.
+pub struct OwnCa {
+    pub ca_pem: String,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl OwnCa {
+    pub fn new() -> OwnCa {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Stadens egen CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let relay_key = rcgen::KeyPair::generate().unwrap();
+        let relay = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&relay_key, &rcgen::Issuer::from_params(&ca_params, &ca_key))
+            .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(relay_key.serialize_der().into());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![relay.der().clone()], key)
+            .unwrap();
+        OwnCa { ca_pem: ca.pem(), acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) }
+    }
 }
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
+        SmtpServer::listen(None).await
+    }
+
+    /// A relay that offers STARTTLS with a certificate from `ca`.
+    pub async fn start_with_tls(ca: &OwnCa) -> SmtpServer {
+        SmtpServer::listen(Some(ca.acceptor.clone())).await
+    }
+
+    async fn listen(tls: Option<tokio_rustls::TlsAcceptor>) -> SmtpServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = SmtpServer {
             port: listener.local_addr().unwrap().port(),
             state: Arc::default(),
             changed: Arc::new(Notify::new()),
             release: Arc::new(Notify::new()),
+            tls,
         };
         let s = server.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let s = s.clone();
                 tokio::spawn(async move {
-                    let _ = s.session(socket).await;
+                    let _ = s.session(Box::new(socket), true).await;
                 });
             }
         });
@@ -137,70 +184,88 @@ impl SmtpServer {
         }
     }
 
-    async fn session(&self, socket: tokio::net::TcpStream) -> std::io::Result<()> {
-        let (read, mut write) = socket.into_split();
-        let mut lines = BufReader::new(read);
-        write.write_all(b"220 127.0.0.1 ESMTP test\r\n").await?;
-        let (mut from, mut to) = (String::new(), Vec::<String>::new());
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if lines.read_line(&mut line).await? == 0 {
-                return Ok(());
+    /// One connection; after STARTTLS the same conversation goes on over TLS, without a new greeting.
+    fn session(
+        &self,
+        socket: Box<dyn Stream>,
+        greet: bool,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send + '_>> {
+        Box::pin(async move {
+            let (read, mut write) = tokio::io::split(socket);
+            let mut lines = BufReader::new(read);
+            if greet {
+                write.write_all(b"220 127.0.0.1 ESMTP test\r\n").await?;
             }
-            let command = line.trim_end().to_string();
-            let verb = command.split([' ', ':']).next().unwrap_or("").to_uppercase();
-            let reply = match verb.as_str() {
-                "EHLO" => "250-127.0.0.1\r\n250 8BITMIME".to_string(),
-                "HELO" | "NOOP" => "250 OK".to_string(),
-                "RSET" => {
-                    (from, to) = (String::new(), Vec::new());
-                    "250 OK".to_string()
-                }
-                "MAIL" => {
-                    from = address_in(&command);
-                    to.clear();
-                    "250 OK".to_string()
-                }
-                "RCPT" => {
-                    let address = address_in(&command);
-                    let mut state = self.state.lock().unwrap();
-                    *state.rcpt_seen.entry(address.clone()).or_default() += 1;
-                    match state.refused.get(&address) {
-                        Some(refusal) => refusal.clone(),
-                        None => {
-                            to.push(address);
-                            "250 OK".to_string()
-                        }
-                    }
-                }
-                "DATA" => {
-                    write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
-                    let mut data = String::new();
-                    loop {
-                        line.clear();
-                        if lines.read_line(&mut line).await? == 0 {
-                            return Ok(());
-                        }
-                        if line == ".\r\n" || line == ".\n" {
-                            break;
-                        }
-                        data.push_str(line.strip_prefix('.').unwrap_or(&line));
-                    }
-                    let message = Received { from: from.clone(), to: std::mem::take(&mut to), data };
-                    if self.taken_then_dropped(&message) {
-                        return Ok(());
-                    }
-                    self.message_complete(message).await
-                }
-                "QUIT" => {
-                    write.write_all(b"221 Bye\r\n").await?;
+            let (mut from, mut to) = (String::new(), Vec::<String>::new());
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).await? == 0 {
                     return Ok(());
                 }
-                _ => "502 Command not implemented".to_string(),
-            };
-            write.write_all(format!("{reply}\r\n").as_bytes()).await?;
-        }
+                let command = line.trim_end().to_string();
+                let verb = command.split([' ', ':']).next().unwrap_or("").to_uppercase();
+                let reply = match verb.as_str() {
+                    "EHLO" if self.tls.is_some() && greet => {
+                        "250-127.0.0.1\r\n250-8BITMIME\r\n250 STARTTLS".to_string()
+                    }
+                    "EHLO" => "250-127.0.0.1\r\n250 8BITMIME".to_string(),
+                    "STARTTLS" if greet && self.tls.is_some() => {
+                        write.write_all(b"220 2.0.0 Ready to start TLS\r\n").await?;
+                        let plain = lines.into_inner().unsplit(write);
+                        let secured = self.tls.as_ref().unwrap().accept(plain).await?;
+                        return self.session(Box::new(secured), false).await;
+                    }
+                    "HELO" | "NOOP" => "250 OK".to_string(),
+                    "RSET" => {
+                        (from, to) = (String::new(), Vec::new());
+                        "250 OK".to_string()
+                    }
+                    "MAIL" => {
+                        from = address_in(&command);
+                        to.clear();
+                        "250 OK".to_string()
+                    }
+                    "RCPT" => {
+                        let address = address_in(&command);
+                        let mut state = self.state.lock().unwrap();
+                        *state.rcpt_seen.entry(address.clone()).or_default() += 1;
+                        match state.refused.get(&address) {
+                            Some(refusal) => refusal.clone(),
+                            None => {
+                                to.push(address);
+                                "250 OK".to_string()
+                            }
+                        }
+                    }
+                    "DATA" => {
+                        write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+                        let mut data = String::new();
+                        loop {
+                            line.clear();
+                            if lines.read_line(&mut line).await? == 0 {
+                                return Ok(());
+                            }
+                            if line == ".\r\n" || line == ".\n" {
+                                break;
+                            }
+                            data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                        }
+                        let message = Received { from: from.clone(), to: std::mem::take(&mut to), data };
+                        if self.taken_then_dropped(&message) {
+                            return Ok(());
+                        }
+                        self.message_complete(message).await
+                    }
+                    "QUIT" => {
+                        write.write_all(b"221 Bye\r\n").await?;
+                        return Ok(());
+                    }
+                    _ => "502 Command not implemented".to_string(),
+                };
+                write.write_all(format!("{reply}\r\n").as_bytes()).await?;
+            }
+        })
     }
 
     /// Whether this message is kept without a reply, its connection dropped.
