@@ -102,12 +102,11 @@ async fn fill(db: &str, dir: &Path, n: u64) {
             b.push_bind(g).push_bind(c).push_bind(0i64).push_bind("2027-03-15");
         });
         recipients.build().execute(&mut *tx).await.unwrap();
-        let mut responses =
-            sqlx::QueryBuilder::new("INSERT INTO responses (id, round_id, grp, category, submitted_on, answers) ");
+        let mut responses = sqlx::QueryBuilder::new("INSERT INTO responses (id, round_id, grp, category, answers) ");
         responses.push_values(start..end, |mut b, i| {
             let (g, c) = GROUPS[(i % 6) as usize];
             b.push_bind(lagesbild::token::mint().0).push_bind(round.id).push_bind(g).push_bind(c);
-            b.push_bind("2027-03-15").push_bind(serde_json::to_string(&answers(i, g)).unwrap());
+            b.push_bind(serde_json::to_string(&answers(i, g)).unwrap());
         });
         responses.build().execute(&mut *tx).await.unwrap();
     }

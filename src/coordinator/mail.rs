@@ -99,7 +99,7 @@ pub async fn save_round_mail(
         return Err(Error::invalid("texts", problem));
     }
     if let Err(e) = letters.check(round, &mail, sender) {
-        tracing::info!("round texts refused: {e:#}");
+        tracing::info!(reason = %format!("{e:#}"), "round texts refused");
         return Err(Error::invalid(
             "texts",
             "En platshållare i texterna går inte att läsa. Skriv dem som {{title}}, med två klamrar på varje sida och inget annat inuti.",

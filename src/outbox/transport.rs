@@ -44,6 +44,14 @@ impl Transport {
         }
     }
 
+    /// Where emails go, for the log (which is in English).
+    pub fn log_target(&self) -> String {
+        match self {
+            Transport::Relay(relay) => relay.shown.clone(),
+            Transport::Files(dir) => format!("{} (.eml files: SMTP_URL is not set)", dir.display()),
+        }
+    }
+
     /// Hands one email over. `Ok` means the relay accepted it (or the file is complete).
     pub async fn deliver(&self, name: &str, email: &Outgoing) -> Result<(), Failure> {
         match self {

@@ -106,7 +106,7 @@ impl Mailer {
         let email = match self.compose(&claimed).await {
             Ok(Ok(email)) => email,
             Ok(Err(unsendable)) => {
-                tracing::warn!(outbox_id = claimed.id, "email failed: {unsendable}");
+                tracing::warn!(outbox_id = claimed.id, reason = %unsendable, "email failed: it cannot be made");
                 self.store.email_failed(claimed.id, &unsendable).await?;
                 return Ok(Outcome::Failed);
             }
@@ -156,17 +156,17 @@ impl Mailer {
         let m = &self.mail;
         match after_failure(&failure, claimed.attempts, m.mail_max_attempts, m.mail_retry_seconds, now()) {
             AfterFailure::RetryAt { at, error } => {
-                tracing::info!(outbox_id = claimed.id, "email will be retried: {error}");
+                tracing::info!(outbox_id = claimed.id, reason = %error, "email will be retried");
                 self.store.email_retry(claimed.id, at, &error).await?;
                 Ok(Outcome::Retrying)
             }
             AfterFailure::GiveUp { error } => {
-                tracing::warn!(outbox_id = claimed.id, "email failed: {error}");
+                tracing::warn!(outbox_id = claimed.id, reason = %error, "email failed");
                 self.store.email_failed(claimed.id, &error).await?;
                 Ok(Outcome::Failed)
             }
             AfterFailure::Uncertain { error } => {
-                tracing::warn!(outbox_id = claimed.id, "email may have arrived: {error}");
+                tracing::warn!(outbox_id = claimed.id, reason = %error, "email may have arrived: marked uncertain");
                 self.store.email_uncertain(claimed.id, &error).await?;
                 Ok(Outcome::Uncertain)
             }
@@ -274,6 +274,22 @@ impl Running {
     }
 }
 
+/// Runs a task made by `make` until it ends, making a new one each time one panics (logged),
+/// until `stop`: one bad email must not stop the outbox. (The email a sender held when it
+/// panicked stays claimed and becomes uncertain when the claim expires.)
+async fn restarted_after_a_panic<F, T>(stop: Arc<AtomicBool>, make: F)
+where
+    F: Fn() -> T + Send + 'static,
+    T: std::future::Future<Output = ()> + Send + 'static,
+{
+    while !stop.load(Ordering::Relaxed) {
+        match tokio::spawn(make()).await {
+            Err(e) if e.is_panic() => tracing::error!("an email sender stopped on an error and was restarted: {e}"),
+            _ => break,
+        }
+    }
+}
+
 /// One of the server's senders: delivers due emails, looks again every half second.
 async fn sender(mailer: Arc<Mailer>, stop: Arc<AtomicBool>) {
     let tally = Tally::default();
@@ -287,24 +303,12 @@ async fn sender(mailer: Arc<Mailer>, stop: Arc<AtomicBool>) {
 
 /// Starts the server's senders and its housekeeping (expired claims, scheduled reminders).
 pub fn spawn(mailer: Arc<Mailer>) -> Running {
-    tracing::info!("emails are delivered {}", mailer.describe());
+    tracing::info!(to = %mailer.transport.log_target(), "emails are delivered");
     let stop = Arc::new(AtomicBool::new(false));
     let mut senders = Vec::new();
     for _ in 0..mailer.mail.mail_concurrency.max(1) {
         let (mailer, stop) = (mailer.clone(), stop.clone());
-        senders.push(tokio::spawn(async move {
-            // A sender that panics is started again: one bad email must not stop the outbox.
-            // (Its email stays claimed and becomes uncertain when the claim expires.)
-            while !stop.load(Ordering::Relaxed) {
-                let (mailer, stop) = (mailer.clone(), stop.clone());
-                match tokio::spawn(sender(mailer, stop)).await {
-                    Err(e) if e.is_panic() => {
-                        tracing::error!("an email sender stopped on an error and was restarted: {e}")
-                    }
-                    _ => break,
-                }
-            }
-        }));
+        senders.push(tokio::spawn(restarted_after_a_panic(stop.clone(), move || sender(mailer.clone(), stop.clone()))));
     }
     tokio::spawn(async move {
         let check_every = mailer.mail.reminder_check_seconds.max(1) as i64;
@@ -323,4 +327,26 @@ pub fn spawn(mailer: Arc<Mailer>) -> Running {
         }
     });
     Running { stop, senders }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sender_that_panics_is_started_again() {
+        let (runs, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+        let (counted, stopping) = (runs.clone(), stop.clone());
+        restarted_after_a_panic(stop.clone(), move || {
+            let (runs, stop) = (counted.clone(), stopping.clone());
+            async move {
+                if runs.fetch_add(1, Ordering::Relaxed) < 2 {
+                    panic!("a header lettre cannot write");
+                }
+                stop.store(true, Ordering::Relaxed);
+            }
+        })
+        .await;
+        assert_eq!(runs.load(Ordering::Relaxed), 3, "two panics, then a run that ended normally");
+    }
 }

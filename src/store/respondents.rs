@@ -76,7 +76,6 @@ pub struct StoredResponse {
     pub id: String,
     pub group: String,
     pub category: String,
-    pub submitted_on: String,
     pub answers: Answers,
 }
 
@@ -85,20 +84,13 @@ struct StoredResponseRow {
     id: String,
     grp: String,
     category: String,
-    submitted_on: String,
     answers: String,
 }
 
 impl TryFrom<StoredResponseRow> for StoredResponse {
     type Error = anyhow::Error;
     fn try_from(r: StoredResponseRow) -> anyhow::Result<StoredResponse> {
-        Ok(StoredResponse {
-            id: r.id,
-            group: r.grp,
-            category: r.category,
-            submitted_on: r.submitted_on,
-            answers: serde_json::from_str(&r.answers)?,
-        })
+        Ok(StoredResponse { id: r.id, group: r.grp, category: r.category, answers: serde_json::from_str(&r.answers)? })
     }
 }
 
@@ -143,7 +135,7 @@ impl Store {
 
     /// Stores a response and marks the recipient as having answered, in one transaction.
     /// The response row carries no link to the recipient: a random id, the roster group and
-    /// category, the day and the answers. Of two concurrent submissions exactly one is stored,
+    /// category and the answers; no day (only the recipient's row keeps when they answered). Of two concurrent submissions exactly one is stored,
     /// and only from a page shown with the draft's current version (`seen`).
     pub async fn submit(
         &self,
@@ -192,12 +184,11 @@ impl Store {
 
     /// The round's stored responses, in the order of their random ids.
     pub async fn responses(&self, round_id: i64) -> anyhow::Result<Vec<StoredResponse>> {
-        let rows: Vec<StoredResponseRow> = sqlx::query_as(
-            "SELECT id, grp, category, submitted_on, answers FROM responses WHERE round_id = $1 ORDER BY id",
-        )
-        .bind(round_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows: Vec<StoredResponseRow> =
+            sqlx::query_as("SELECT id, grp, category, answers FROM responses WHERE round_id = $1 ORDER BY id")
+                .bind(round_id)
+                .fetch_all(&self.read)
+                .await?;
         rows.into_iter().map(StoredResponse::try_from).collect()
     }
 }
@@ -300,17 +291,14 @@ impl RespondentWrite {
                 if marked == 0 {
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO responses (id, round_id, grp, category, submitted_on, answers) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(token::mint().0)
-                .bind(round_id)
-                .bind(group)
-                .bind(category)
-                .bind(day)
-                .bind(answers)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query("INSERT INTO responses (id, round_id, grp, category, answers) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(token::mint().0)
+                    .bind(round_id)
+                    .bind(group)
+                    .bind(category)
+                    .bind(answers)
+                    .execute(&mut *conn)
+                    .await?;
                 sqlx::query("DELETE FROM drafts WHERE recipient_id = $1")
                     .bind(recipient_id)
                     .execute(&mut *conn)

@@ -17,8 +17,6 @@ pub mod code {
     pub const ANY: &str = "_nagon";
     pub const SUM: &str = "_summa";
     pub const MEDIAN: &str = "_median";
-    pub const MIN: &str = "_min";
-    pub const MAX: &str = "_max";
     pub const INVITED: &str = "_inbjudna";
     pub const RESPONDENTS: &str = "_svarande";
 }
@@ -317,16 +315,19 @@ impl Tallies {
                             }
                         }
                     }
-                    Kind::Number { .. } => {
+                    // A magnitude is published only when at least k respondents gave a value:
+                    // with fewer, a sum or median is a few units' own figures. Minimum and
+                    // maximum never are (each is one respondent's value); they stay in the
+                    // analyst's responses file.
+                    Kind::Number { .. } if c.answered >= self.threshold => {
                         let n = c.answered;
                         let sum: i64 = c.numbers.iter().map(|(v, k)| v * *k as i64).sum();
                         push(&q.id, "", "", code::SUM, sum as f64, None, n);
                         if let Some(m) = median(&c.numbers, n) {
                             push(&q.id, "", "", code::MEDIAN, m, None, n);
-                            push(&q.id, "", "", code::MIN, *c.numbers.keys().next().unwrap() as f64, None, n);
-                            push(&q.id, "", "", code::MAX, *c.numbers.keys().next_back().unwrap() as f64, None, n);
                         }
                     }
+                    Kind::Number { .. } => {}
                     Kind::Text { .. } => {}
                 }
             }
@@ -420,14 +421,13 @@ mod tests {
         assert_eq!(find(&f, "alla", "uttryck", "klotter", "", code::ANY).count, 2.0);
         assert_eq!(find(&f, "alla", "uttryck", "hot", "islamistisk", "").count, 1.0);
         assert_eq!(find(&f, "extern", "uttryck", "klotter", "vit_makt", "").count, 0.0);
-        // Relatives: one respondent, four contacts.
-        assert_eq!(find(&f, "alla", "anhoriga_antal", "", "", code::SUM).count, 4.0);
-        assert_eq!(find(&f, "alla", "anhoriga_antal", "", "", code::SUM).base, 1);
-        // Concern reports from the six internal units: 0, 1, 2, 3, 10, 1.
+        // Relatives: one respondent, four contacts. One value is that unit's own: not published.
+        assert!(!f.iter().any(|x| x.question == "anhoriga_antal" && x.code != code::ANSWERED));
+        // Concern reports from the six internal units: 0, 1, 2, 3, 10, 1. Six values (at least
+        // the threshold) give a sum and a median; the smallest and largest are one unit's each.
         assert_eq!(find(&f, "intern", "orosanmalningar", "", "", code::SUM).count, 17.0);
         assert_eq!(find(&f, "intern", "orosanmalningar", "", "", code::MEDIAN).count, 1.5);
-        assert_eq!(find(&f, "intern", "orosanmalningar", "", "", code::MIN).count, 0.0);
-        assert_eq!(find(&f, "intern", "orosanmalningar", "", "", code::MAX).count, 10.0);
+        assert!(!f.iter().any(|x| x.code == "_min" || x.code == "_max"));
         // The training question applies to internal units only.
         let training = find(&f, "alla", "webbutbildning", "", "", "ja");
         assert_eq!((training.count, training.base), (6.0, 6));

@@ -368,7 +368,34 @@ struct Fixture {
     _guard: Option<crate::helpers::PgDatabase>,
 }
 
-on_each_engine!(a_sender_killed_mid_batch_and_restarted_delivers_every_email_exactly_once);
+on_each_engine!(
+    a_sender_killed_mid_batch_and_restarted_delivers_every_email_exactly_once,
+    send_exits_non_zero_when_not_one_email_could_be_sent,
+);
+
+async fn send_exits_non_zero_when_not_one_email_could_be_sent(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let all = addresses("vagrad", 2);
+    for address in &all {
+        smtp.refuse(address, "550 5.1.1 Mailbox unavailable");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = round_without_server(engine, &dir, &all).await.unwrap();
+    crate::helpers::queue_invitations(&f.store, &f.round).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["send", "--round", "r"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &f.settings.database_url)
+        .env("SURVEYS_DIR", project_dir().join("surveys"))
+        .env("TEMPLATES_DIR", project_dir().join("templates"))
+        .env("SMTP_URL", smtp.url())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("Skickade 0 e-postmeddelanden") && stdout.contains("2 misslyckades"), "{stdout}");
+    assert!(stderr.contains("inget e-postmeddelande kunde skickas: 2 misslyckades"), "{stderr}");
+}
 
 async fn a_sender_killed_mid_batch_and_restarted_delivers_every_email_exactly_once(engine: Engine) {
     let smtp = SmtpServer::start().await;
