@@ -230,8 +230,11 @@ pub fn context(
             "environments": relatives_environments,
         },
         "defectors": count("avhoppare", "ja"),
-        "concern_reports": get(OVERALL, "orosanmalningar", "", "", code::SUM).map_or(0.0, |f| f.count),
-        "ia_reports": get(OVERALL, "ia_rapporter", "", "", code::SUM).map_or(0.0, |f| f.count),
+        // A sum is published only from enough values; absent, the report says so instead of "none".
+        "concern_reports": get(OVERALL, "orosanmalningar", "", "", code::SUM).map(|f| f.count),
+        "ia_reports": get(OVERALL, "ia_rapporter", "", "", code::SUM).map(|f| f.count),
+        "reports_published": get(OVERALL, "orosanmalningar", "", "", code::SUM).is_some()
+            && get(OVERALL, "ia_rapporter", "", "", code::SUM).is_some(),
         "routines": {
             "ja": share(OVERALL, "vet_vart_vanda", "ja"),
             "delvis": share(OVERALL, "vet_vart_vanda", "delvis"),

@@ -14,7 +14,7 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How the line to the relay is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +35,19 @@ pub struct Relay {
     credentials: Option<Credentials>,
     hello: ClientId,
     timeout: Duration,
-    /// Open connections between emails, at most `keep` of them.
-    idle: Mutex<Vec<AsyncSmtpConnection>>,
+    /// Open connections between emails, at most `keep` of them, with when each fell idle.
+    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
     keep: usize,
     /// The URL without its password, for messages.
     pub shown: String,
 }
+
+/// A kept connection older than this is closed rather than reused: relays and firewalls drop
+/// idle connections without a word.
+const IDLE_FOR_AT_MOST: Duration = Duration::from_secs(60);
+
+/// How long a kept connection may take to answer NOOP before it counts as gone.
+const NOOP_WITHIN: Duration = Duration::from_secs(10);
 
 const HINT: &str = "SMTP_URL must look like smtp://user:password@host:587, smtps://host:465 or smtp://host:25?tls=none";
 
@@ -115,12 +122,24 @@ impl Relay {
         Ok(conn)
     }
 
-    /// An open connection: one kept from an earlier email if it still answers, else a new one.
+    /// An open connection: one kept from an earlier email if it is recent and still answers,
+    /// else a new one. Every step has a time limit: a relay that stops answering must not hold
+    /// a sender (and its claimed email) for ever.
     async fn connection(&self) -> Result<AsyncSmtpConnection, Failure> {
         loop {
             let kept = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let Some(mut conn) = kept else { return self.connect().await };
-            if conn.test_connected().await {
+            let Some((mut conn, since)) = kept else {
+                return match tokio::time::timeout(self.timeout, self.connect()).await {
+                    Ok(connected) => connected,
+                    Err(_) => Err(Failure::Temporary(format!(
+                        "tillfälligt fel: {} svarade inte inom {} s",
+                        self.shown,
+                        self.timeout.as_secs()
+                    ))),
+                };
+            };
+            let fresh = since.elapsed() < IDLE_FOR_AT_MOST;
+            if fresh && tokio::time::timeout(NOOP_WITHIN, conn.test_connected()).await.unwrap_or(false) {
                 return Ok(conn);
             }
             conn.abort().await;
@@ -154,15 +173,33 @@ impl Relay {
             }
             conn.command(Data).await
         };
-        if let Err(e) = staged.await {
-            conn.abort().await;
-            return Err(before_data(&e));
+        let silent = || format!("{} svarade inte inom {} s", self.shown, self.timeout.as_secs());
+        match tokio::time::timeout(self.timeout, staged).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                conn.abort().await;
+                return Err(before_data(&e));
+            }
+            Err(_) => {
+                conn.abort().await;
+                return Err(Failure::Temporary(format!("tillfälligt fel: {}", silent())));
+            }
         }
-        match conn.message(email).await {
+        let handed = match tokio::time::timeout(self.timeout, conn.message(email)).await {
+            Ok(handed) => handed,
+            Err(_) => {
+                conn.abort().await;
+                return Err(Failure::Uncertain(format!(
+                    "kan ha kommit fram: meddelandet lämnades men {} – kontrollera innan omsändning",
+                    silent()
+                )));
+            }
+        };
+        match handed {
             Ok(_) => {
                 let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
                 if idle.len() < self.keep && !conn.has_broken() {
-                    idle.push(conn);
+                    idle.push((conn, Instant::now()));
                 }
                 Ok(())
             }
@@ -173,8 +210,10 @@ impl Relay {
             }
             Err(e) => {
                 conn.abort().await;
+                // The line broke while the data went over or before the reply: the relay may
+                // have the whole email.
                 Err(Failure::Uncertain(format!(
-                    "kan ha kommit fram: förbindelsen bröts efter att hela meddelandet lämnats, innan servern svarade ({}) – kontrollera innan omsändning",
+                    "kan ha kommit fram: förbindelsen bröts när meddelandet lämnades, innan servern svarade ({}) – kontrollera innan omsändning",
                     reply(&e)
                 )))
             }
@@ -198,12 +237,13 @@ fn before_data(e: &lettre::transport::smtp::Error) -> Failure {
 }
 
 /// Whether the TLS handshake failed (an untrusted or mismatched certificate, a protocol the
-/// two sides do not share): lettre reports it as a connection error whose cause is an I/O
-/// error of kind `InvalidData`, which is how the TLS library reports a refused handshake.
+/// two sides do not share): lettre reports it as a connection error whose cause is the TLS
+/// library's own error, wrapped in an I/O error.
 fn handshake_refused(e: &lettre::transport::smtp::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
-        if cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData) {
+        let wrapped = cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if cause.is::<rustls::Error>() || wrapped.is_some_and(|inner| inner.is::<rustls::Error>()) {
             return true;
         }
         source = cause.source();

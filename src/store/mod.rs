@@ -157,6 +157,9 @@ impl Store {
                         // group of respondents' writes (BENCHMARKS.md measures the cost).
                         sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
+                        // Deleted rows (a draft once its response is stored) are overwritten
+                        // with zeros, not left readable in free pages of the file.
+                        sqlx::query("PRAGMA secure_delete = ON").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
                         Ok(())
@@ -206,6 +209,8 @@ mod tests {
         for pool in [&store.write, &store.read] {
             let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
             assert_eq!(level, 2);
+            let zeroed: i64 = sqlx::query_scalar("PRAGMA secure_delete").fetch_one(pool).await.unwrap();
+            assert_eq!(zeroed, 1);
         }
     }
 }

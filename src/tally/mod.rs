@@ -266,6 +266,18 @@ impl Tallies {
 
     /// Every figure, cross-section by cross-section, questions in survey order.
     pub fn figures(&self, survey: &Survey) -> Vec<Figure> {
+        // A number question's sum and median go out only if no published cross-section holds
+        // between 1 and k-1 of its values: otherwise that cross-section's sum could be had by
+        // subtraction (the total minus the others), so the question's magnitudes are withheld
+        // in every cross-section.
+        let magnitudes_safe: Vec<bool> = (0..survey.questions().count())
+            .map(|i| {
+                self.sections.iter().all(|s| {
+                    let n = s.count.questions.get(i).map_or(0, |c| c.answered);
+                    n == 0 || n >= self.threshold
+                })
+            })
+            .collect();
         let mut out = Vec::new();
         for s in &self.sections {
             let mut push =
@@ -315,11 +327,12 @@ impl Tallies {
                             }
                         }
                     }
-                    // A magnitude is published only when at least k respondents gave a value:
-                    // with fewer, a sum or median is a few units' own figures. Minimum and
+                    // A magnitude is published only when at least k respondents gave a value
+                    // (and, above, none of its cross-sections has fewer): with fewer, a sum or
+                    // median is a few units' own figures. Minimum and
                     // maximum never are (each is one respondent's value); they stay in the
                     // analyst's responses file.
-                    Kind::Number { .. } if c.answered >= self.threshold => {
+                    Kind::Number { .. } if magnitudes_safe[i] && c.answered >= self.threshold => {
                         let n = c.answered;
                         let sum: i64 = c.numbers.iter().map(|(v, k)| v * *k as i64).sum();
                         push(&q.id, "", "", code::SUM, sum as f64, None, n);
@@ -433,6 +446,40 @@ mod tests {
         assert_eq!((training.count, training.base), (6.0, 6));
         // Free text is never tallied beyond how many answered.
         assert!(!f.iter().any(|x| x.question == "ovrigt" && x.code != code::ANSWERED));
+    }
+
+    #[test]
+    fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_everywhere() {
+        let s = survey();
+        let mut counter = Counter::default();
+        // Five internal units gave numbers, and two of five external ones: the total (7 values)
+        // and the internal sum (5) would each pass, and their difference is two units' own sum.
+        for (group, with_number) in [("intern", 5), ("extern", 2)] {
+            for i in 0..5 {
+                let mut p = vec![("observerat", "nej"), ("avhoppare", "nej"), ("vet_vart_vanda", "ja")];
+                if group == "intern" {
+                    p.push(("webbutbildning", "ja"));
+                }
+                if i < with_number {
+                    p.extend([("anhoriga", "ja"), ("anhoriga_antal", "3"), ("anhoriga_miljo", "vit_makt")]);
+                } else {
+                    p.push(("anhoriga", "nej"));
+                }
+                let (r, a) = answers(&s, group, &p);
+                counter.add(&s, &r, &a);
+            }
+        }
+        let invited =
+            [(("intern".to_string(), "intern_kat".to_string()), 5), (("extern".into(), "extern_kat".into()), 5)]
+                .into_iter()
+                .collect();
+        let f = counter.publish(2027, 5, &invited).figures(&s);
+        assert_eq!(find(&f, "intern", "anhoriga", "", "", "ja").count, 5.0, "both groups are published");
+        assert_eq!(find(&f, "extern", "anhoriga", "", "", "ja").count, 2.0, "a count of respondents is");
+        assert!(
+            !f.iter().any(|x| x.question == "anhoriga_antal" && (x.code == code::SUM || x.code == code::MEDIAN)),
+            "no sum or median of the relatives' contacts in any cross-section"
+        );
     }
 
     #[test]

@@ -117,7 +117,8 @@ async fn show_inner(state: &AppState, req: &HttpRequest, token: &str) -> anyhow:
     if let Some(page) = not_open(state, &who, Phase::on(today(), who.opens_on, who.closes_on)) {
         return Ok(page);
     }
-    if !who.opened {
+    // HEAD (a mail scanner checking the link) shows the page but does not count as opening it.
+    if !who.opened && req.method() != actix_web::http::Method::HEAD {
         state.store.mark_opened(who.recipient_id, today()).await?;
     }
     let survey = state.survey(who.round_id).await?;
@@ -143,6 +144,9 @@ async fn changed_elsewhere(state: &AppState, hash: &str, token: &str) -> anyhow:
     };
     if who.submitted_on.is_some() {
         return Ok(answered(state, &who, false));
+    }
+    if let Some(page) = not_open(state, &who, Phase::on(today(), who.opens_on, who.closes_on)) {
+        return Ok(page);
     }
     let survey = state.survey(who.round_id).await?;
     let step = resume_step(&survey, &who);
@@ -209,12 +213,15 @@ async fn answer_inner(
     let Some(step) = step.filter(|&s| s < survey.steps.len()) else {
         return Ok(garbled(state));
     };
-    // A page shown before another tab saved is not saved over what that tab saved.
-    let Some(seen) = seen.filter(|&v| v == who.draft_version) else {
-        return changed_elsewhere(state, &hash, token).await;
-    };
     let (_, mut raw) = who.draft.clone();
     survey.merge_step(step, &mut raw, posted);
+    // A page shown before another tab saved is not saved over what that tab saved. The same
+    // page sent twice (a double click, a reload) changes nothing, and goes on as usual.
+    let seen = match seen {
+        Some(v) if v == who.draft_version => v,
+        _ if raw == who.draft.1 => who.draft_version,
+        _ => return changed_elsewhere(state, &hash, token).await,
+    };
 
     // Whatever the outcome, what the respondent typed is kept.
     let phase = Phase::on(today(), who.opens_on, who.closes_on);

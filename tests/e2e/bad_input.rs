@@ -2,7 +2,8 @@
 //! upload page and the command line), survey files, the respondent's form, the admin forms,
 //! the login, links and methods. Each case checks what the person sees (the status, the
 //! sentence, the line) and that nothing stored changed: the database is read before and
-//! after, table by table.
+//! after, table by table. (On the respondent's form a page with errors keeps what was typed
+//! in the draft, as every page does; there the check is that no response was stored.)
 
 use crate::helpers::{Browser, PASSWORD, TestApp, days_from_today, project_dir};
 use crate::on_both_engines;

@@ -226,11 +226,16 @@ async fn a_page_from_a_stale_tab_is_shown_the_current_answers_and_overwrites_not
     let round = app.open_round("r").await;
     let r = app.respondent(&round, "tva-flikar@example.se", "intern").await;
     let (mut a, mut b) = (crate::helpers::Respondent::new(&r.url), crate::helpers::Respondent::new(&r.url));
-    a.open().await;
+    let first_a = a.open().await;
     b.open().await;
     // Tab A says "ja" and moves on to the grid.
     let p = a.next(&[("observerat", "ja")]).await;
     assert_eq!(p.questions()[0], "uttryck");
+    // Tab A's first page is sent again (a double click; the browser shows the second answer):
+    // nothing changed, so it goes on as usual.
+    a.last = Some(first_a.clone());
+    let p = a.next(&[("observerat", "ja")]).await;
+    assert_eq!((p.status, p.questions()[0].as_str()), (200, "uttryck"), "{}", p.body);
     // Tab B, still showing the first page, says "nej": it is not saved over A's answer.
     let p = b.next(&[("observerat", "nej")]).await;
     assert_eq!(p.status, 409, "{}", p.body);

@@ -117,4 +117,6 @@ async fn health_checkers_may_ask_with_head_and_other_methods_get_405(app: TestAp
         assert_eq!(res.status(), 405, "DELETE {path}");
         assert!(res.headers()["allow"].to_str().unwrap().contains("GET"), "DELETE {path}");
     }
+    // A mail scanner's HEAD on the link does not count as the recipient opening it.
+    assert_eq!(app.store.mail_status(round.id).await.unwrap()[0].opened, 0);
 }
