@@ -169,7 +169,12 @@ impl Store {
         }
         let mut tx = self.write.begin().await?;
         let done = write.apply(&mut tx).await?;
-        tx.commit().await?;
+        // A write that changed its mind half-way (a stale page) leaves nothing behind.
+        if done {
+            tx.commit().await?
+        } else {
+            tx.rollback().await?
+        }
         Ok(done)
     }
 
@@ -232,9 +237,13 @@ impl RespondentWrite {
                 Ok(true)
             }
             RespondentWrite::Draft { recipient_id, step, raw, seen: 0 } => {
+                // The first save locks the recipient's row (an update that changes nothing), as
+                // a submission does first: the two cannot both go through.
+                if !lock_unsubmitted(conn, *recipient_id).await? {
+                    return Ok(false);
+                }
                 let saved = sqlx::query(
-                    "INSERT INTO drafts (recipient_id, step, raw, updated_at, version)
-                     SELECT $1, $2, $3, $4, 1 WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $1 AND submitted_on IS NULL)
+                    "INSERT INTO drafts (recipient_id, step, raw, updated_at, version) VALUES ($1, $2, $3, $4, 1)
                      ON CONFLICT (recipient_id) DO NOTHING",
                 )
                 .bind(recipient_id)
@@ -261,8 +270,20 @@ impl RespondentWrite {
                 Ok(saved.rows_affected() > 0)
             }
             RespondentWrite::Submit { recipient_id, round_id, group, category, day, answers, seen } => {
-                // The draft must still be the one the page was shown with. The update locks
-                // its row (PostgreSQL), so a save from another tab waits and then finds it gone.
+                // The recipient's row first, then the draft's: the order removing a recipient
+                // takes them in, so the two never wait for each other in a circle.
+                let marked =
+                    sqlx::query("UPDATE recipients SET submitted_on = $1 WHERE id = $2 AND submitted_on IS NULL")
+                        .bind(day)
+                        .bind(recipient_id)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                if marked == 0 {
+                    return Ok(false);
+                }
+                // The draft must still be the one the page was shown with; if not, the caller
+                // undoes the mark above with the rest of this write.
                 let current = if *seen == 0 {
                     sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM drafts WHERE recipient_id = $1")
                         .bind(recipient_id)
@@ -281,16 +302,6 @@ impl RespondentWrite {
                 if !current {
                     return Ok(false);
                 }
-                let marked =
-                    sqlx::query("UPDATE recipients SET submitted_on = $1 WHERE id = $2 AND submitted_on IS NULL")
-                        .bind(day)
-                        .bind(recipient_id)
-                        .execute(&mut *conn)
-                        .await?
-                        .rows_affected();
-                if marked == 0 {
-                    return Ok(false);
-                }
                 sqlx::query("INSERT INTO responses (id, round_id, grp, category, answers) VALUES ($1, $2, $3, $4, $5)")
                     .bind(token::mint().0)
                     .bind(round_id)
@@ -307,6 +318,16 @@ impl RespondentWrite {
             }
         }
     }
+}
+
+/// Locks the row of a recipient who has not submitted (an update that changes nothing);
+/// `false` when they have.
+async fn lock_unsubmitted(conn: &mut sqlx::AnyConnection, recipient_id: i64) -> anyhow::Result<bool> {
+    let locked = sqlx::query("UPDATE recipients SET submitted_on = NULL WHERE id = $1 AND submitted_on IS NULL")
+        .bind(recipient_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(locked.rows_affected() > 0)
 }
 
 pub(super) struct PendingWrite {
@@ -351,7 +372,16 @@ async fn commit_group(pool: &AnyPool, writes: &[&RespondentWrite]) -> anyhow::Re
     let mut tx = pool.begin().await?;
     let mut results = Vec::with_capacity(writes.len());
     for w in writes {
-        results.push(w.apply(&mut tx).await?);
+        // Each write in a savepoint of its own: one that changed its mind half-way (a stale
+        // page) is undone alone, and the group goes on.
+        let mut one = sqlx::Connection::begin(&mut *tx).await?;
+        let done = w.apply(&mut one).await?;
+        if done {
+            one.commit().await?
+        } else {
+            one.rollback().await?
+        }
+        results.push(done);
     }
     tx.commit().await?;
     Ok(results)
