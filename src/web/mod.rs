@@ -155,6 +155,7 @@ impl Application {
                 )
                 .service(
                     web::resource("/s/{token}")
+                        .wrap(actix_web::middleware::from_fn(form::render_refusals))
                         .route(get_or_head().to(form::show))
                         .route(web::post().to(form::answer))
                         .default_service(only("GET, HEAD, POST")),

@@ -272,7 +272,7 @@ fn a_coordinator_creates_a_round_imports_the_roster_and_hands_out_links_on_postg
 }
 
 #[test]
-fn the_demo_prints_links_that_answer_the_form_and_open_the_admin_pages() {
+fn the_demo_started_in_an_empty_folder_prints_links_that_answer_the_form_and_open_the_admin_pages() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
@@ -281,8 +281,9 @@ fn the_demo_prints_links_that_answer_the_form_and_open_the_admin_pages() {
         .current_dir(dir.path())
         .env_remove("DATABASE_URL")
         .env("BASE_URL", &base)
-        .env("SURVEYS_DIR", project_dir().join("surveys"))
-        .env("TEMPLATES_DIR", project_dir().join("templates"))
+        // An empty folder and no overrides: the binary carries its templates and surveys.
+        .env_remove("SURVEYS_DIR")
+        .env_remove("TEMPLATES_DIR")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

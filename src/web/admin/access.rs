@@ -242,14 +242,28 @@ pub fn csrf_matches(req: &HttpRequest, posted: &str) -> bool {
         .is_some_and(|t| !t.is_empty() && bool::from(t.as_bytes().ct_eq(posted.as_bytes())))
 }
 
-/// A posted form (name → value, the last of a repeated name) that carried this session's
-/// CSRF token; anything else is refused with 403 before the handler runs.
-pub struct CheckedForm(pub HashMap<String, String>);
+/// A posted form that carried this session's CSRF token; anything else is refused with 403
+/// before the handler runs. Fields are read by name (the last of a repeated name), or in
+/// order as pairs where names repeat (checkboxes).
+pub struct CheckedForm {
+    fields: HashMap<String, String>,
+    pairs: Vec<(String, String)>,
+}
 
 impl CheckedForm {
+    /// Every field by name, to show a refused form again as it was filled in.
+    pub fn fields(&self) -> &HashMap<String, String> {
+        &self.fields
+    }
+
+    /// Every posted name and value, in the order sent.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// A field's value, trimmed; empty when absent.
     pub fn field(&self, name: &str) -> &str {
-        self.0.get(name).map(|v| v.trim()).unwrap_or_default()
+        self.fields.get(name).map(|v| v.trim()).unwrap_or_default()
     }
 
     /// A field's value, or `None` when it was left empty.
@@ -272,7 +286,7 @@ impl CheckedForm {
 
     /// A field's value as typed (a password keeps its spaces).
     pub fn raw(&self, name: &str) -> &str {
-        self.0.get(name).map(String::as_str).unwrap_or_default()
+        self.fields.get(name).map(String::as_str).unwrap_or_default()
     }
 }
 
@@ -295,12 +309,12 @@ impl FromRequest for CheckedForm {
                 return Err(AdminError::Unreadable(UNREADABLE.into()).into());
             }
             let pairs = crate::web::posted::pairs(&body).map_err(|p| AdminError::Unreadable(p.sentence()))?;
-            let form: HashMap<String, String> = pairs.into_iter().collect();
-            let posted = form.get("csrf").map(String::as_str).unwrap_or_default();
+            let fields: HashMap<String, String> = pairs.iter().cloned().collect();
+            let posted = fields.get("csrf").map(String::as_str).unwrap_or_default();
             if !csrf_matches(&req, posted) {
                 return Err(AdminError::Csrf.into());
             }
-            Ok(CheckedForm(form))
+            Ok(CheckedForm { fields, pairs })
         })
     }
 }

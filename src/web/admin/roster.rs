@@ -74,9 +74,12 @@ pub async fn upload_form(state: web::Data<AppState>, access: RoundFor<Coordinato
     signed.ok(&state, "admin/roster_upload", json!({ "round": round_view(&round), "groups": groups }))
 }
 
-/// The posted file and CSRF token of the upload form, read within the size limit.
+/// The posted file of the upload form, read within the size limit, from a request that
+/// carried this session's CSRF token (inside the multipart body, so `CheckedForm` cannot
+/// read it). A file too large or cut off is a problem the page explains, not a refusal.
+pub struct CheckedUpload(Result<Upload, UploadProblem>);
+
 struct Upload {
-    csrf: String,
     file_name: String,
     bytes: Vec<u8>,
 }
@@ -86,19 +89,38 @@ enum UploadProblem {
     Unreadable,
 }
 
-async fn read_upload(mut multipart: Multipart, limit: usize) -> Result<Upload, UploadProblem> {
-    let mut upload = Upload { csrf: String::new(), file_name: String::new(), bytes: Vec::new() };
+impl actix_web::FromRequest for CheckedUpload {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<CheckedUpload, actix_web::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let multipart = Multipart::new(req.headers(), payload.take());
+        let limit = req.app_data::<web::Data<AppState>>().map_or(0, |s| s.serve.upload_limit);
+        let req = req.clone();
+        Box::pin(async move {
+            let (csrf, upload) = read_upload(multipart, limit).await;
+            if upload.is_ok() && !super::access::csrf_matches(&req, &csrf) {
+                return Err(AdminError::Csrf.into());
+            }
+            Ok(CheckedUpload(upload))
+        })
+    }
+}
+
+/// The CSRF token and the file, as far as they could be read.
+async fn read_upload(mut multipart: Multipart, limit: usize) -> (String, Result<Upload, UploadProblem>) {
+    let (mut csrf, mut upload) = (String::new(), Upload { file_name: String::new(), bytes: Vec::new() });
     while let Some(part) = multipart.next().await {
-        let mut part = part.map_err(|_| UploadProblem::Unreadable)?;
+        let Ok(mut part) = part else { return (csrf, Err(UploadProblem::Unreadable)) };
         let name = part.name().unwrap_or_default().to_string();
         let file_name = part.content_disposition().and_then(|d| d.get_filename()).unwrap_or_default().to_string();
         let bytes = match part.bytes(limit).await {
             Ok(Ok(b)) => b,
-            Ok(Err(_)) => return Err(UploadProblem::Unreadable),
-            Err(_) => return Err(UploadProblem::TooLarge),
+            Ok(Err(_)) => return (csrf, Err(UploadProblem::Unreadable)),
+            Err(_) => return (csrf, Err(UploadProblem::TooLarge)),
         };
         match name.as_str() {
-            "csrf" => upload.csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
             "file" => {
                 upload.file_name = file_name;
                 upload.bytes = bytes.to_vec();
@@ -106,15 +128,10 @@ async fn read_upload(mut multipart: Multipart, limit: usize) -> Result<Upload, U
             _ => {}
         }
     }
-    Ok(upload)
+    (csrf, Ok(upload))
 }
 
-pub async fn upload(
-    state: web::Data<AppState>,
-    access: RoundFor<Coordinator>,
-    req: actix_web::HttpRequest,
-    multipart: Multipart,
-) -> Page {
+pub async fn upload(state: web::Data<AppState>, access: RoundFor<Coordinator>, upload: CheckedUpload) -> Page {
     let RoundFor { round, signed, .. } = access;
     let problem_page = |status: StatusCode, problems: Vec<String>, file_name: &str| {
         signed.page(
@@ -124,7 +141,7 @@ pub async fn upload(
             json!({ "round": round_view(&round), "problems": problems, "count": problems.len(), "file_name": file_name }),
         )
     };
-    let upload = match read_upload(multipart, state.serve.upload_limit).await {
+    let upload = match upload.0 {
         Ok(u) => u,
         Err(UploadProblem::TooLarge) => {
             return Ok(problem_page(
@@ -140,10 +157,6 @@ pub async fn upload(
             return Ok(problem_page(StatusCode::BAD_REQUEST, vec!["Filen kom inte fram hel. Försök igen.".into()], ""));
         }
     };
-    // A file upload carries its token inside the multipart body, so it is checked here.
-    if !super::access::csrf_matches(&req, &upload.csrf) {
-        return Err(AdminError::Csrf);
-    }
     if upload.bytes.is_empty() {
         return Ok(problem_page(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -11,11 +11,8 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use jiff::civil::Date;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> &'a str {
-    fields.get(name).map(|v| v.trim()).unwrap_or_default()
-}
 
 /// A share as Swedish readers write it: "33,3", "50", "0".
 fn percent(part: i64, whole: i64) -> String {
@@ -132,7 +129,7 @@ pub async fn create(state: web::Data<AppState>, me: SignedAs<Coordinator>, form:
         &state,
         StatusCode::UNPROCESSABLE_ENTITY,
         "admin/round_new",
-        json!({ "surveys": survey_choices(&state)?, "values": form.0, "errors": errors }),
+        json!({ "surveys": survey_choices(&state)?, "values": form.fields(), "errors": errors }),
     ))
 }
 
@@ -297,50 +294,23 @@ async fn preview_page(
     Ok(state.pages.respond(status, "form", data))
 }
 
-pub async fn preview_post(
-    state: web::Data<AppState>,
-    access: RoundFor<AnyRole>,
-    req: actix_web::HttpRequest,
-    payload: web::Payload,
-) -> Page {
+pub async fn preview_post(state: web::Data<AppState>, access: RoundFor<AnyRole>, form: CheckedForm) -> Page {
     let RoundFor { round, signed, .. } = access;
-    let Ok(body) = crate::web::protect::read_body(&req, payload, state.serve.body_limit).await else {
-        let text = "Sidan som skickades var för stor eller kom inte fram hel. Förhandsvisningen sparar ingenting, så inget har gått förlorat: börja om.";
-        return Ok(signed.page(
-            &state,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "admin/message",
-            json!({ "heading": "Sidan kunde inte tas emot", "text": text, "back": format!("/admin/omgangar/{}/forhandsvisning", round.key) }),
-        ));
-    };
     let survey = state.survey(round.id).await?;
-    // Checkboxes repeat their name, so the form is read as pairs rather than a map.
-    let pairs = match crate::web::posted::pairs(&body) {
-        Ok(pairs) => pairs,
-        Err(problem) => return Err(super::AdminError::Unreadable(problem.sentence())),
-    };
-    let mut fields: HashMap<String, String> = HashMap::new();
     let mut posted = RawAnswers::new();
-    for (name, value) in pairs {
-        match name.strip_prefix("q.") {
-            Some(q) => posted.entry(q.to_string()).or_default().push(value),
-            None => {
-                fields.insert(name, value);
-            }
+    for (name, value) in form.pairs() {
+        if let Some(q) = name.strip_prefix("q.") {
+            posted.entry(q.to_string()).or_default().push(value.clone());
         }
     }
-    // This form repeats names (checkboxes), so it is read here rather than by `CheckedForm`.
-    if !super::access::csrf_matches(&req, field(&fields, "csrf")) {
-        return Err(super::AdminError::Csrf);
-    }
     let roster = RosterAttributes {
-        group: field(&fields, "preview_group").to_string(),
-        category: field(&fields, "preview_category").to_string(),
+        group: form.field("preview_group").to_string(),
+        category: form.field("preview_category").to_string(),
     };
-    let mut raw: RawAnswers = serde_json::from_str(field(&fields, "preview_draft")).unwrap_or_default();
-    let step = field(&fields, "step").parse::<usize>().unwrap_or(0).min(survey.steps.len().saturating_sub(1));
+    let mut raw: RawAnswers = serde_json::from_str(form.field("preview_draft")).unwrap_or_default();
+    let step = form.field("step").parse::<usize>().unwrap_or(0).min(survey.steps.len().saturating_sub(1));
     survey.merge_step(step, &mut raw, posted);
-    match field(&fields, "action") {
+    match form.field("action") {
         "back" => {
             let previous = survey.previous_step(step, &roster, &raw).unwrap_or(step);
             preview_page(&state, &signed, &round, &survey, &roster, previous, &raw, &[], StatusCode::OK).await

@@ -1,6 +1,10 @@
 //! The respondent's form behind `/s/<token>`: one page per step, conditions decided on the
 //! server, a draft saved at every step, and one anonymous response on submission.
 
+mod refusal;
+
+pub use refusal::{Refusal, render_refusals};
+
 use super::AppState;
 use super::protect::{BodyError, client_address, read_body};
 use crate::round::{Phase, swedish_date, today};
@@ -8,7 +12,6 @@ use crate::store::{Respondent, Submission};
 use crate::survey::{FieldError, Kind, Navigation, RawAnswers, RosterAttributes, Survey};
 use crate::token;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -16,64 +19,40 @@ use serde_json::{Value, json};
 /// exactly like a link that never existed.
 const LINK_GRACE_DAYS: i64 = 30;
 
-pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    no_store(show_inner(&state, &req, &path).await.unwrap_or_else(|e| failure(&state, e)))
-}
-
-pub async fn answer(
+pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
-) -> HttpResponse {
-    no_store(answer_inner(&state, &req, &path, body).await.unwrap_or_else(|e| failure(&state, e)))
-}
-
-/// Form pages hold answers: no browser or proxy may keep a copy.
-fn no_store(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
-fn failure(state: &AppState, e: anyhow::Error) -> HttpResponse {
-    tracing::error!("respondent form: {e:#}");
-    state.pages.message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Något gick fel",
-        "Ett tekniskt fel uppstod och sidan kunde inte visas. Dina tidigare sparade svar finns kvar. Försök igen om en stund.",
-    )
+) -> Result<HttpResponse, Refusal> {
+    let token = path.as_str();
+    let (who, hash) = lookup(&state, &req, token).await?;
+    if who.submitted_on.is_some() {
+        return Ok(answered(&state, &who, false));
+    }
+    if let Some(page) = not_open(&state, &who, Phase::on(today(), who.opens_on, who.closes_on)) {
+        return Ok(page);
+    }
+    // HEAD (a mail scanner checking the link) shows the page but does not count as opening it.
+    if !who.opened && req.method() != actix_web::http::Method::HEAD {
+        state.store.mark_opened(who.recipient_id, today()).await?;
+    }
+    let survey = state.survey(who.round_id).await?;
+    let (step, raw) = (resume_step(&survey, &who), &who.draft.1);
+    Ok(render_step(&state, &survey, &who, &hash, token, step, raw, &[], None))
 }
 
 /// Finds the recipient behind a token. Unknown, malformed and expired tokens get one and the
 /// same page; repeated misses from one address are answered with 429 for a while.
-async fn lookup(
-    state: &AppState,
-    req: &HttpRequest,
-    token: &str,
-) -> anyhow::Result<Result<(Respondent, String), HttpResponse>> {
+async fn lookup(state: &AppState, req: &HttpRequest, token: &str) -> Result<(Respondent, String), Refusal> {
     let hash = token::hash(token);
     let found = if token::well_formed(token) { state.store.respondent(&hash).await? } else { None };
     let expired = |r: &Respondent| today() > r.closes_on.saturating_add(jiff::Span::new().days(LINK_GRACE_DAYS));
     match found {
-        Some(r) if !expired(&r) => Ok(Ok((r, hash))),
-        _ => {
-            let address = client_address(req, state.serve.behind_proxy);
-            if state.misses.check_key(&address).is_err() {
-                let mut res = state.pages.message(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "För många försök",
-                    "Många felaktiga länkar har öppnats från din adress. Vänta en minut och försök sedan igen med länken från e-postmeddelandet.",
-                );
-                res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, HeaderValue::from_static("60"));
-                return Ok(Err(res));
-            }
-            Ok(Err(state.pages.message(
-                StatusCode::NOT_FOUND,
-                "Länken fungerar inte",
-                "Länken är felaktig eller gäller inte längre. Kontrollera att hela länken från e-postmeddelandet kom med. \
-                 Fungerar det ändå inte: kontakta samordnaren som skickade enkäten.",
-            )))
+        Some(r) if !expired(&r) => Ok((r, hash)),
+        _ if state.misses.check_key(&client_address(req, state.serve.behind_proxy)).is_err() => {
+            Err(Refusal::TooManyMisses)
         }
+        _ => Err(Refusal::UnknownLink),
     }
 }
 
@@ -106,26 +85,6 @@ fn answered(state: &AppState, who: &Respondent, receipt: bool) -> HttpResponse {
     )
 }
 
-async fn show_inner(state: &AppState, req: &HttpRequest, token: &str) -> anyhow::Result<HttpResponse> {
-    let (who, hash) = match lookup(state, req, token).await? {
-        Ok(found) => found,
-        Err(page) => return Ok(page),
-    };
-    if who.submitted_on.is_some() {
-        return Ok(answered(state, &who, false));
-    }
-    if let Some(page) = not_open(state, &who, Phase::on(today(), who.opens_on, who.closes_on)) {
-        return Ok(page);
-    }
-    // HEAD (a mail scanner checking the link) shows the page but does not count as opening it.
-    if !who.opened && req.method() != actix_web::http::Method::HEAD {
-        state.store.mark_opened(who.recipient_id, today()).await?;
-    }
-    let survey = state.survey(who.round_id).await?;
-    let (step, raw) = (resume_step(&survey, &who), &who.draft.1);
-    Ok(render_step(state, &survey, &who, &hash, token, step, raw, &[], None))
-}
-
 /// The step a respondent comes back to: where the draft was left, if it still applies.
 fn resume_step(survey: &Survey, who: &Respondent) -> usize {
     let (step, raw) = &who.draft;
@@ -153,37 +112,19 @@ async fn changed_elsewhere(state: &AppState, hash: &str, token: &str) -> anyhow:
     Ok(render_step(state, &survey, &who, hash, token, step, &who.draft.1, &[], Some(CHANGED_ELSEWHERE)))
 }
 
-async fn answer_inner(
-    state: &AppState,
-    req: &HttpRequest,
-    token: &str,
+pub async fn answer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
     body: web::Payload,
-) -> anyhow::Result<HttpResponse> {
-    let (who, hash) = match lookup(state, req, token).await? {
-        Ok(found) => found,
-        Err(page) => return Ok(page),
-    };
-    let body = match read_body(req, body, state.serve.body_limit).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return Ok(state.pages.message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Svaret är för stort",
-                &format!(
-                    "Sidan som skickades var större än {} kB och kunde inte tas emot. Korta ner de längsta textsvaren och försök igen. Svar som redan sparats finns kvar.",
-                    state.serve.body_limit / 1024
-                ),
-            ));
-        }
-        Err(BodyError::Unreadable) => return Ok(garbled(state)),
-    };
-    let pairs = match crate::web::posted::pairs(&body) {
-        Ok(pairs) => pairs,
-        Err(problem) => {
-            let text = format!("{} Dina tidigare sparade svar finns kvar.", problem.sentence());
-            return Ok(state.pages.message(StatusCode::BAD_REQUEST, "Sidan kunde inte läsas", &text));
-        }
-    };
+) -> Result<HttpResponse, Refusal> {
+    let (state, token) = (state.get_ref(), path.as_str());
+    let (who, hash) = lookup(state, &req, token).await?;
+    let body = read_body(&req, body, state.serve.body_limit).await.map_err(|e| match e {
+        BodyError::TooLarge => Refusal::TooLarge { limit: state.serve.body_limit },
+        BodyError::Unreadable => Refusal::Garbled,
+    })?;
+    let pairs = crate::web::posted::pairs(&body).map_err(|problem| Refusal::Unreadable(problem.sentence()))?;
     let (mut csrf, mut step, mut action, mut seen) = (None, None, "next".to_string(), None);
     let mut posted = RawAnswers::new();
     for (name, value) in pairs {
@@ -200,18 +141,14 @@ async fn answer_inner(
         }
     }
     if !csrf.is_some_and(|c| state.csrf.verify(&hash, &c)) {
-        return Ok(state.pages.message(
-            StatusCode::FORBIDDEN,
-            "Sidan kunde inte skickas",
-            "Formuläret saknade sin säkerhetskod eller hade fel kod. Öppna länken från e-postmeddelandet igen och fortsätt därifrån; sparade svar finns kvar.",
-        ));
+        return Err(Refusal::Csrf);
     }
     if who.submitted_on.is_some() {
         return Ok(answered(state, &who, false));
     }
     let survey = state.survey(who.round_id).await?;
     let Some(step) = step.filter(|&s| s < survey.steps.len()) else {
-        return Ok(garbled(state));
+        return Err(Refusal::Garbled);
     };
     let (_, mut raw) = who.draft.clone();
     survey.merge_step(step, &mut raw, posted);
@@ -220,7 +157,7 @@ async fn answer_inner(
     let seen = match seen {
         Some(v) if v == who.draft_version => v,
         _ if raw == who.draft.1 => who.draft_version,
-        _ => return changed_elsewhere(state, &hash, token).await,
+        _ => return Ok(changed_elsewhere(state, &hash, token).await?),
     };
 
     // Whatever the outcome, what the respondent typed is kept.
@@ -241,7 +178,7 @@ async fn answer_inner(
             let previous = survey.previous_step(step, &who.roster, &raw).unwrap_or(step);
             match store.save_draft(id, previous, &raw, seen).await? {
                 Some(version) => Ok(show(previous, &raw, &[], version)),
-                None => changed_elsewhere(state, &hash, token).await,
+                None => Ok(changed_elsewhere(state, &hash, token).await?),
             }
         }
         "save" => match store.save_draft(id, step, &raw, seen).await? {
@@ -249,12 +186,12 @@ async fn answer_inner(
                 let data = json!({ "title": who.round_title, "link": format!("/s/{token}"), "closes_on": swedish_date(who.closes_on) });
                 Ok(state.pages.respond(StatusCode::OK, "saved", data))
             }
-            None => changed_elsewhere(state, &hash, token).await,
+            None => Ok(changed_elsewhere(state, &hash, token).await?),
         },
         _ => match survey.after_next(step, &who.roster, &raw) {
             Navigation::Show { step, errors } => match store.save_draft(id, step, &raw, seen).await? {
                 Some(version) => Ok(show(step, &raw, &errors, version)),
-                None => changed_elsewhere(state, &hash, token).await,
+                None => Ok(changed_elsewhere(state, &hash, token).await?),
             },
             Navigation::Complete(answers) => match store.submit(&who, today(), &answers, seen).await? {
                 Submission::Stored => {
@@ -265,19 +202,11 @@ async fn answer_inner(
                 }
                 Submission::NotStored => {
                     tracing::info!(round = who.round_id, "a page that fell behind was not stored");
-                    changed_elsewhere(state, &hash, token).await
+                    Ok(changed_elsewhere(state, &hash, token).await?)
                 }
             },
         },
     }
-}
-
-fn garbled(state: &AppState) -> HttpResponse {
-    state.pages.message(
-        StatusCode::BAD_REQUEST,
-        "Sidan kunde inte läsas",
-        "Det som skickades gick inte att läsa som ett formulär. Öppna länken från e-postmeddelandet igen och fortsätt därifrån; sparade svar finns kvar.",
-    )
 }
 
 /// The page of one step for the respondent behind a token.
