@@ -105,7 +105,7 @@ async fn fill(db: &str, dir: &Path, n: u64) {
         let mut responses = sqlx::QueryBuilder::new("INSERT INTO responses (id, round_id, grp, category, answers) ");
         responses.push_values(start..end, |mut b, i| {
             let (g, c) = GROUPS[(i % 6) as usize];
-            b.push_bind(lagesbild::token::mint().0).push_bind(round.id).push_bind(g).push_bind(c);
+            b.push_bind(lagesbild::token::random()).push_bind(round.id).push_bind(g).push_bind(c);
             b.push_bind(serde_json::to_string(&answers(i, g)).unwrap());
         });
         responses.build().execute(&mut *tx).await.unwrap();

@@ -77,7 +77,7 @@ impl Settings {
         crate::survey::load(&files).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))
     }
 
-    pub fn link(&self, token: &str) -> String {
+    pub fn link(&self, token: &crate::token::Token) -> String {
         format!("{}/s/{token}", self.base_url.trim_end_matches('/'))
     }
 }

@@ -8,7 +8,8 @@ use crate::store::Store;
 use anyhow::Context;
 
 pub async fn run(settings: &Settings, store: &Store, command: UserCommand) -> anyhow::Result<()> {
-    let link = |token: &str| format!("{}/admin/losenord/{token}", settings.base_url.trim_end_matches('/'));
+    let link =
+        |token: &crate::token::Token| format!("{}/admin/losenord/{token}", settings.base_url.trim_end_matches('/'));
     let actor = Actor::command_line();
     match command {
         UserCommand::Add { role, email } => {

@@ -5,9 +5,10 @@ use crate::account::{self, Account, Role};
 use crate::address::EmailAddress;
 use crate::audit::Entry;
 use crate::store::Store;
+use crate::token::Token;
 
 /// Adds an account without a password; returns it with the token of its one-time link.
-pub async fn add_account(store: &Store, actor: &Actor, email: &str, role: Role) -> Outcome<(Account, String)> {
+pub async fn add_account(store: &Store, actor: &Actor, email: &str, role: Role) -> Outcome<(Account, Token)> {
     let email = EmailAddress::parse(email)
         .map_err(|_| Error::invalid("email", format!("”{}” är inte en e-postadress.", crate::text::shown(email))))?;
     let mut tx = store.begin().await?;
@@ -37,7 +38,7 @@ pub async fn set_account_disabled(store: &Store, actor: &Actor, id: i64, disable
 }
 
 /// A new one-time link to choose the account's password; earlier links stop working.
-pub async fn new_password_link(store: &Store, actor: &Actor, account: &Account) -> Outcome<String> {
+pub async fn new_password_link(store: &Store, actor: &Actor, account: &Account) -> Outcome<Token> {
     let mut tx = store.begin().await?;
     let token = tx.new_password_link(account.id).await?;
     tx.audit(&actor.entry("skapade lösenordslänk").detail(account.email.clone())).await?;
@@ -46,7 +47,7 @@ pub async fn new_password_link(store: &Store, actor: &Actor, account: &Account) 
 }
 
 /// Sets a password through its one-time link, after the password policy.
-pub async fn set_password(store: &Store, token: &str, password: &str, again: &str) -> Outcome<Account> {
+pub async fn set_password(store: &Store, token: &Token, password: &str, again: &str) -> Outcome<Account> {
     let Some(account) = store.account_by_password_link(token).await? else {
         return Err(Error::PasswordLinkNotValid);
     };

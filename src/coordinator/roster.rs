@@ -79,7 +79,7 @@ pub async fn links(store: &Store, actor: &Actor, round: &Round, pending: bool) -
 pub fn write_links(
     out: impl std::io::Write,
     links: &[MintedLink],
-    link: impl Fn(&str) -> String,
+    link: impl Fn(&crate::token::Token) -> String,
 ) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(["email", "name", "organisation", "link"])?;

@@ -184,7 +184,7 @@ pub fn message(from: &Mailbox, to: Mailbox, letter: Letter, message_id: &str) ->
 
 /// A new Message-ID on the sender's domain: unique without asking anyone.
 pub fn new_message_id(from: &Mailbox) -> String {
-    format!("<{}@{}>", crate::token::mint().0, from.email.domain())
+    format!("<{}@{}>", crate::token::random(), from.email.domain())
 }
 
 #[cfg(test)]

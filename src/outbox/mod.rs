@@ -83,7 +83,7 @@ pub struct Claimed {
     pub name: String,
     pub organisation: String,
     /// Shown once, in the email; only its hash is stored.
-    pub token: String,
+    pub token: crate::token::Token,
 }
 
 /// What the coordinator changed in a round's emails; `None` is the template's own.

@@ -4,7 +4,7 @@
 use super::{Store, Tx, now};
 use crate::account::{PASSWORD_LINK_DAYS, Role};
 use crate::address::EmailAddress;
-use crate::token;
+use crate::token::{self, Token};
 use sqlx::AssertSqlSafe;
 
 /// Sessions are ordered to the millisecond: a logout and a login in the same second must not tie.
@@ -78,7 +78,7 @@ impl Tx {
         &mut self,
         email: &EmailAddress,
         role: Role,
-    ) -> anyhow::Result<Option<(Account, String)>> {
+    ) -> anyhow::Result<Option<(Account, Token)>> {
         let (token, hash) = token::mint();
         let row: Option<AccountRow> = sqlx::query_as(AssertSqlSafe(format!(
             "INSERT INTO accounts (email, role, password_link_hash, password_link_until, created_at)
@@ -95,7 +95,7 @@ impl Tx {
     }
 
     /// A new one-time link to set the account's password; earlier links stop working.
-    pub async fn new_password_link(&mut self, account_id: i64) -> anyhow::Result<String> {
+    pub async fn new_password_link(&mut self, account_id: i64) -> anyhow::Result<Token> {
         let (token, hash) = token::mint();
         sqlx::query("UPDATE accounts SET password_link_hash = $1, password_link_until = $2 WHERE id = $3")
             .bind(&hash)
@@ -107,17 +107,18 @@ impl Tx {
     }
 
     /// Sets the password through a one-time link, which is used up; `None` if the link is not valid.
-    pub async fn set_password_by_link(&mut self, token: &str, password_hash: &str) -> anyhow::Result<Option<Account>> {
-        if !token::well_formed(token) {
-            return Ok(None);
-        }
+    pub async fn set_password_by_link(
+        &mut self,
+        token: &Token,
+        password_hash: &str,
+    ) -> anyhow::Result<Option<Account>> {
         let row = sqlx::query_as(AssertSqlSafe(format!(
             "UPDATE accounts SET password_hash = $1, password_link_hash = NULL, password_link_until = NULL,
                     failed_logins = 0, last_failed_at = NULL, braked_until = NULL, sessions_after = $4
              WHERE password_link_hash = $2 AND password_link_until >= $3 AND disabled = 0 RETURNING {COLUMNS}"
         )))
         .bind(password_hash)
-        .bind(token::hash(token))
+        .bind(token.hash())
         .bind(now())
         .bind(now_ms())
         .fetch_optional(&mut *self.tx)
@@ -154,14 +155,11 @@ impl Tx {
 
 impl Store {
     /// The account a one-time link belongs to, if the link is still valid.
-    pub async fn account_by_password_link(&self, token: &str) -> anyhow::Result<Option<Account>> {
-        if !token::well_formed(token) {
-            return Ok(None);
-        }
+    pub async fn account_by_password_link(&self, token: &Token) -> anyhow::Result<Option<Account>> {
         let row = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM accounts WHERE password_link_hash = $1 AND password_link_until >= $2 AND disabled = 0"
         )))
-        .bind(token::hash(token))
+        .bind(token.hash())
         .bind(now())
         .fetch_optional(&self.read)
         .await?;

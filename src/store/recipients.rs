@@ -15,7 +15,7 @@ pub struct MintedLink {
     pub email: String,
     pub name: String,
     pub organisation: String,
-    pub token: String,
+    pub token: crate::token::Token,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -303,7 +303,7 @@ impl RespondentWrite {
                     return Ok(false);
                 }
                 sqlx::query("INSERT INTO responses (id, round_id, grp, category, answers) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(token::mint().0)
+                    .bind(token::random())
                     .bind(round_id)
                     .bind(group)
                     .bind(category)

@@ -11,7 +11,7 @@ impl Store {
     /// The key that signs CSRF tokens and session cookies. Kept in the database so that every
     /// server instance sharing it uses the same one; the first instance to start creates it.
     pub async fn secret(&self) -> anyhow::Result<Vec<u8>> {
-        let (fresh, _) = token::mint();
+        let fresh = token::random();
         sqlx::query("INSERT INTO settings (name, value) VALUES ('secret', $1) ON CONFLICT (name) DO NOTHING")
             .bind(fresh)
             .execute(&self.write)

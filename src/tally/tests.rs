@@ -18,9 +18,7 @@ fn answers(s: &Survey, group: &str, pairs: &[(&str, &str)]) -> (RosterAttributes
 fn find<'a>(figures: &'a [Figure], group: &str, question: &str, row: &str, column: &str, code: &str) -> &'a Figure {
     figures
         .iter()
-        .find(|f| {
-            f.group == group && f.question == question && f.row == row && f.column == column && f.code == code
-        })
+        .find(|f| f.group == group && f.question == question && f.row == row && f.column == column && f.code == code)
         .unwrap_or_else(|| panic!("no figure {group} {question} {row} {column} {code}"))
 }
 
@@ -62,10 +60,9 @@ fn counts_and_shares_are_taken_among_those_the_question_applied_to() {
     for (r, a) in known_set(&s) {
         counter.add(&s, &r, &a);
     }
-    let invited =
-        [(("intern".to_string(), "intern_kat".to_string()), 8), (("extern".into(), "extern_kat".into()), 10)]
-            .into_iter()
-            .collect();
+    let invited = [(("intern".to_string(), "intern_kat".to_string()), 8), (("extern".into(), "extern_kat".into()), 10)]
+        .into_iter()
+        .collect();
     // Threshold 3 publishes both groups (6 and 4 respondents).
     let t = counter.publish(2027, 3, &invited);
     let f = t.figures(&s);
@@ -116,10 +113,9 @@ fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_every
             counter.add(&s, &r, &a);
         }
     }
-    let invited =
-        [(("intern".to_string(), "intern_kat".to_string()), 5), (("extern".into(), "extern_kat".into()), 5)]
-            .into_iter()
-            .collect();
+    let invited = [(("intern".to_string(), "intern_kat".to_string()), 5), (("extern".into(), "extern_kat".into()), 5)]
+        .into_iter()
+        .collect();
     let f = counter.publish(2027, 5, &invited).figures(&s);
     assert_eq!(find(&f, "intern", "anhoriga", "", "", "ja").count, 5.0, "both groups are published");
     assert_eq!(find(&f, "extern", "anhoriga", "", "", "ja").count, 2.0, "a count of respondents is");

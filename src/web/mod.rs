@@ -47,12 +47,12 @@ pub struct AppState {
 
 impl AppState {
     /// A respondent's personal link.
-    pub fn link(&self, token: &str) -> String {
+    pub fn link(&self, token: &crate::token::Token) -> String {
         format!("{}/s/{token}", self.base_url.trim_end_matches('/'))
     }
 
     /// The one-time link that sets an account's password.
-    pub fn password_link(&self, token: &str) -> String {
+    pub fn password_link(&self, token: &crate::token::Token) -> String {
         format!("{}/admin/losenord/{token}", self.base_url.trim_end_matches('/'))
     }
 

@@ -709,6 +709,7 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
 async fn a_session_ends_after_the_idle_time() {
     let app = TestApp::spawn_with(Engine::Sqlite, |s| s.session_idle_minutes = 0).await.unwrap();
     let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    // Activity is kept to the second: the idle time has to pass, nothing marks it.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let page = coordinator.get("/admin/omgangar").await;
     assert!(coordinator.redirected_to.as_deref().unwrap().starts_with("/admin/logga-in?ut=tid"));

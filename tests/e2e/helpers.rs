@@ -26,6 +26,7 @@ pub struct TestApp {
     pub base: String,
     pub store: Store,
     pub settings: Settings,
+    pub mail: MailSettings,
     _dir: tempfile::TempDir,
     _database: Option<PgDatabase>,
 }
@@ -41,7 +42,7 @@ pub async fn fresh_database(engine: Engine, dir: &tempfile::TempDir) -> Option<(
             let admin_url = postgres_url()
                 .expect("this PostgreSQL test needs TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres");
             use sqlx::Connection;
-            let name = format!("lagesbild_test_{}", &lagesbild::token::hash(&lagesbild::token::mint().0)[..16]);
+            let name = format!("lagesbild_test_{}", &lagesbild::token::mint().1[..16]);
             let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("TEST_DATABASE_URL answers");
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await.unwrap();
             let (base, _) = admin_url.rsplit_once('/').expect("a URL with a database name");
@@ -155,11 +156,11 @@ impl TestApp {
         let mut mail = mail_settings(&dir);
         tune_mail(&mut mail);
         let store = Store::connect(&settings.database_url).await.unwrap();
-        let app = Application::build(settings.clone(), serve, mail, store.clone()).await.unwrap();
+        let app = Application::build(settings.clone(), serve, mail.clone(), store.clone()).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run());
         let settings = Settings { base_url: base.clone(), ..settings };
-        Some(TestApp { base, store, settings, _dir: dir, _database: database })
+        Some(TestApp { base, store, settings, mail, _dir: dir, _database: database })
     }
 
     /// A round of the shipped questionnaire, open from `opens` to `closes`.

@@ -45,10 +45,7 @@ fn the_shipped_questionnaire_is_valid_and_complete() {
     );
     assert!(matches!(s.question("anhoriga_antal").unwrap().kind, Kind::Number { min: 1, max: 500 }));
     assert!(matches!(s.question("ovrigt").unwrap().kind, Kind::Text { max_length: 2000 }));
-    assert_eq!(
-        s.groups.iter().map(|g| g.code.as_str()).collect::<Vec<_>>(),
-        ["intern", "extern", "fackforvaltning"]
-    );
+    assert_eq!(s.groups.iter().map(|g| g.code.as_str()).collect::<Vec<_>>(), ["intern", "extern", "fackforvaltning"]);
     // Del 1 and Del 2 are each cut before the first question that depends on the page.
     assert_eq!(s.steps.len(), 5);
     let first: Vec<Vec<&str>> = (0..5).map(|i| s.step_questions(i).map(|q| q.id.as_str()).collect()).collect();
@@ -160,8 +157,6 @@ fn condition_syntax_errors_point_into_the_expression() {
     );
     assert_eq!(
         p,
-        [
-            "18:17: in the condition `a ja`: expected a comparison (=, !=, <, <=, >, >=, includes) after `a`, found `ja`"
-        ]
+        ["18:17: in the condition `a ja`: expected a comparison (=, !=, <, <=, >, >=, includes) after `a`, found `ja`"]
     );
 }

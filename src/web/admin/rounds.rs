@@ -13,7 +13,6 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-
 /// A share as Swedish readers write it: "33,3", "50", "0".
 fn percent(part: i64, whole: i64) -> String {
     let value = if whole > 0 { (1000.0 * part as f64 / whole as f64).round() / 10.0 } else { 0.0 };

@@ -6,6 +6,7 @@ use crate::account::{self, Account, LoginOutcome, Role};
 use crate::audit::Entry;
 use crate::coordinator::{self, Actor};
 use crate::store::now_ms;
+use crate::token::Token;
 use crate::web::AppState;
 use crate::web::protect::client_address;
 use actix_session::{Session, SessionExt};
@@ -127,7 +128,7 @@ fn session_csrf(session: &Session) -> String {
     if let Some(t) = session.get::<String>("csrf").ok().flatten() {
         return t;
     }
-    let (token, _) = crate::token::mint();
+    let token = crate::token::random();
     let _ = session.insert("csrf", &token);
     token
 }
@@ -210,7 +211,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: CheckedFo
         LoginOutcome::LoggedIn(account) => {
             // A new session (and CSRF token) at login, so that a session planted before cannot be taken over.
             session.renew();
-            let (csrf, _) = crate::token::mint();
+            let csrf = crate::token::random();
             session.insert("account", account.id)?;
             session.insert("csrf", csrf)?;
             session.insert("seen", now())?;
@@ -275,6 +276,7 @@ fn link_not_valid(state: &AppState) -> HttpResponse {
 }
 
 pub async fn password_form(state: web::Data<AppState>, req: HttpRequest, token: web::Path<String>) -> Page {
+    let Some(token) = Token::parse(&token) else { return Ok(link_not_valid(&state)) };
     let Some(account) = state.store.account_by_password_link(&token).await? else {
         return Ok(link_not_valid(&state));
     };
@@ -286,7 +288,7 @@ fn password_page(
     session: &Session,
     status: StatusCode,
     account: &Account,
-    token: &str,
+    token: &Token,
     error: Option<&str>,
 ) -> HttpResponse {
     state.pages.respond(
@@ -309,6 +311,7 @@ pub async fn set_password(
     form: CheckedForm,
 ) -> Page {
     let session = req.get_session();
+    let Some(token) = Token::parse(&token) else { return Ok(link_not_valid(&state)) };
     match coordinator::set_password(&state.store, &token, form.raw("password"), form.raw("again")).await {
         Ok(account) => Ok(state.pages.respond(
             StatusCode::OK,

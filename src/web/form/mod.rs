@@ -10,7 +10,7 @@ use super::protect::{BodyError, client_address, read_body};
 use crate::round::{Phase, swedish_date, today};
 use crate::store::{Respondent, Submission};
 use crate::survey::{FieldError, Kind, Navigation, RawAnswers, RosterAttributes, Survey};
-use crate::token;
+use crate::token::Token;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -44,11 +44,14 @@ pub async fn show(
 /// Finds the recipient behind a token. Unknown, malformed and expired tokens get one and the
 /// same page; repeated misses from one address are answered with 429 for a while.
 async fn lookup(state: &AppState, req: &HttpRequest, token: &str) -> Result<(Respondent, String), Refusal> {
-    let hash = token::hash(token);
-    let found = if token::well_formed(token) { state.store.respondent(&hash).await? } else { None };
+    let hash = Token::parse(token).map(|t| t.hash());
+    let found = match &hash {
+        Some(hash) => state.store.respondent(hash).await?.map(|r| (r, hash.clone())),
+        None => None,
+    };
     let expired = |r: &Respondent| today() > r.closes_on.saturating_add(jiff::Span::new().days(LINK_GRACE_DAYS));
     match found {
-        Some(r) if !expired(&r) => Ok((r, hash)),
+        Some((r, hash)) if !expired(&r) => Ok((r, hash)),
         _ if state.misses.check_key(&client_address(req, state.serve.behind_proxy)).is_err() => {
             Err(Refusal::TooManyMisses)
         }

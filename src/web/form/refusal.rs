@@ -54,7 +54,8 @@ impl ResponseError for Refusal {
 impl Refusal {
     /// The Swedish page: heading, text.
     fn page(&self) -> (&'static str, String) {
-        const READ_AGAIN: &str = "Öppna länken från e-postmeddelandet igen och fortsätt därifrån; sparade svar finns kvar.";
+        const READ_AGAIN: &str =
+            "Öppna länken från e-postmeddelandet igen och fortsätt därifrån; sparade svar finns kvar.";
         match self {
             Refusal::UnknownLink => (
                 "Länken fungerar inte",
