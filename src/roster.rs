@@ -18,6 +18,14 @@ pub struct RosterRow {
     pub category: String,
 }
 
+/// The line a CSV record starts on, from its byte position: the csv reader's own line
+/// counter is one short for CRLF files, which is what Excel writes. (There a record's
+/// position can be the `\n` of the line before it, so that one counts as before the record.)
+pub fn line_numbers(text: &str) -> impl Fn(u64) -> u64 {
+    let line_ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
+    move |byte: u64| line_ends.partition_point(|&n| (n as u64) <= byte) as u64 + 1
+}
+
 /// A problem with the file, located by line (1 is the header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowProblem {
@@ -53,11 +61,7 @@ pub fn parse(bytes: &[u8], survey: &Survey) -> Result<Vec<RosterRow>, Vec<RowPro
             format!("citattecknet på rad {line} avslutas aldrig; resten av filen kan inte läsas"),
         ));
     }
-    // Lines are counted from each record's byte position: the csv reader's own line counter is
-    // one short for CRLF files, which is what Excel writes. (There a record's position can be
-    // the `\n` of the line before it, so that one counts as before the record too.)
-    let line_ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
-    let line_at = |byte: u64| line_ends.partition_point(|&n| (n as u64) <= byte) as u64 + 1;
+    let line_at = line_numbers(text);
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
 
     let headers = reader.headers().map_err(|e| problem(1, format!("kolumnraden kan inte läsas: {e}")))?.clone();

@@ -31,17 +31,19 @@ pub fn parse_tallies_csv(bytes: &[u8]) -> Result<Vec<Figure>, Vec<RowProblem>> {
         ));
     }
     let number = |s: &str| s.trim().replace(',', ".").parse::<f64>();
+    let line_at = crate::roster::line_numbers(text);
     let mut figures = Vec::new();
     let mut problems = Vec::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                problems.push(RowProblem { line: e.position().map_or(0, |p| p.line()), message: format!("{e}") });
+                problems
+                    .push(RowProblem { line: e.position().map_or(0, |p| line_at(p.byte())), message: format!("{e}") });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         let field = |name: &str| at(name).and_then(|i| record.get(i)).unwrap_or("").trim().to_string();
         let mut reasons = Vec::new();
         if field("question").is_empty() {
@@ -98,6 +100,10 @@ mod tests {
         assert_eq!((a[0].count, a[0].share, a[0].year), (4.0, Some(0.25), 2017));
         let bad = "question,row,column,group,code,count,share,base,year\nobserverat,,,alla,ja,fyra,,16,2017\n,,,alla,ja,1,,1,17\n";
         let p = parse_tallies_csv(bad.as_bytes()).unwrap_err();
+        assert_eq!(p[0].to_string(), "rad 2: count \"fyra\" är inget tal");
+        assert_eq!(p[1].to_string(), "rad 3: question saknas; year \"17\" är inget årtal");
+        // Excel's CRLF lines are counted as the spreadsheet numbers them.
+        let p = parse_tallies_csv(bad.replace('\n', "\r\n").as_bytes()).unwrap_err();
         assert_eq!(p[0].to_string(), "rad 2: count \"fyra\" är inget tal");
         assert_eq!(p[1].to_string(), "rad 3: question saknas; year \"17\" är inget årtal");
     }

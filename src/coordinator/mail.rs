@@ -95,16 +95,7 @@ pub async fn save_round_mail(
     let steps = parse_schedule(&mail.reminder_schedule)
         .map_err(|e| Error::invalid("reminders", format!("Påminnelseschemat går inte att läsa: {e}.")))?;
     let mail = RoundMail { reminder_schedule: format_schedule(&steps), ..mail };
-    if let Some(problem) = mail.texts_problem() {
-        return Err(Error::invalid("texts", problem));
-    }
-    if let Err(e) = letters.check(round, &mail, sender) {
-        tracing::info!(reason = %format!("{e:#}"), "round texts refused");
-        return Err(Error::invalid(
-            "texts",
-            "En platshållare i texterna går inte att läsa. Skriv dem som {{title}}, med två klamrar på varje sida och inget annat inuti.",
-        ));
-    }
+    letters.check(round, &mail, sender).map_err(|problem| Error::invalid("texts", problem))?;
     if mail == store.round_mail(round.id).await? {
         return Ok(mail);
     }

@@ -111,15 +111,19 @@ impl Letters {
         })
     }
 
-    /// Renders a round's own subjects and texts with sample data, so a mistake in them is
-    /// reported when the coordinator sets them and not when the emails go out.
-    pub fn check(&self, round: &Round, mail: &RoundMail, sender: &Mailbox) -> anyhow::Result<()> {
+    /// Checks a round's own subjects and texts and renders them with sample data, so a
+    /// mistake in them is reported when the coordinator sets them and not when the emails go
+    /// out. The error is the sentence the coordinator is shown.
+    pub fn check(&self, round: &Round, mail: &RoundMail, sender: &Mailbox) -> Result<(), String> {
         if let Some(problem) = mail.texts_problem() {
-            anyhow::bail!("{problem}");
+            return Err(problem);
         }
         let data = LetterData::new(round, mail, sender, "Namn", "Organisation", "https://exempel/s/x".into());
         for kind in [Kind::Invitation, Kind::Reminder] {
-            self.render(kind, mail, &data).with_context(|| format!("the {} text does not render", kind.as_str()))?;
+            if let Err(e) = self.render(kind, mail, &data) {
+                tracing::info!(reason = %format!("{e:#}"), kind = kind.as_str(), "round texts refused");
+                return Err("En platshållare i texterna går inte att läsa. Skriv dem som {{title}}, med två klamrar på varje sida och inget annat inuti.".into());
+            }
         }
         Ok(())
     }

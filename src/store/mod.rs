@@ -14,6 +14,7 @@
 
 mod accounts;
 mod audit;
+mod mail_status;
 mod outbox;
 mod recipients;
 mod respondents;

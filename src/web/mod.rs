@@ -56,11 +56,6 @@ impl AppState {
         format!("{}/admin/losenord/{token}", self.base_url.trim_end_matches('/'))
     }
 
-    /// Whether the round's emails render with these texts.
-    pub fn letters_check(&self, round: &crate::round::Round, mail: &crate::outbox::RoundMail) -> anyhow::Result<()> {
-        self.mailer.letters().check(round, mail, self.mailer.sender())
-    }
-
     pub async fn survey(&self, round_id: i64) -> anyhow::Result<Arc<Survey>> {
         if let Some(s) = self.surveys.read().expect("survey cache").get(&round_id) {
             return Ok(s.clone());

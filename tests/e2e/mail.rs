@@ -89,8 +89,26 @@ fn addresses(prefix: &str, n: usize) -> Vec<String> {
 }
 
 async fn with_relay(app_engine: Engine, smtp: &SmtpServer) -> TestApp {
+    with_relay_and(app_engine, smtp, |_| {}).await
+}
+
+/// The server, sending through `smtp`, with mail settings of the test's own.
+async fn with_relay_and(
+    app_engine: Engine,
+    smtp: &SmtpServer,
+    tune: impl FnOnce(&mut lagesbild::config::MailSettings),
+) -> TestApp {
     let url = smtp.url();
-    TestApp::spawn_with_mail(app_engine, |_| {}, |m| m.smtp_url = Some(url)).await.unwrap()
+    TestApp::spawn_with_mail(
+        app_engine,
+        |_| {},
+        |m| {
+            m.smtp_url = Some(url);
+            tune(m);
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// Waits until every queued email of the round was sent or given up.
@@ -268,18 +286,8 @@ async fn a_5xx_is_recorded_with_the_reply_and_not_retried(engine: Engine) {
 
 async fn a_name_with_a_line_break_is_sent_flattened_and_stops_no_other_email(engine: Engine) {
     let smtp = SmtpServer::start().await;
-    let url = smtp.url();
     // One sender: if it died on the bad email, nothing after it would be sent.
-    let app = TestApp::spawn_with_mail(
-        engine,
-        |_| {},
-        |m| {
-            m.smtp_url = Some(url);
-            m.mail_concurrency = 1;
-        },
-    )
-    .await
-    .unwrap();
+    let app = with_relay_and(engine, &smtp, |m| m.mail_concurrency = 1).await;
     let round = app.open_round("r").await;
     // Excel's Alt+Enter in a quoted cell, imported through the roster reader.
     let csv = "email,name,organisation,group,category\r\n\
@@ -481,17 +489,7 @@ on_each_engine!(a_rounds_schedule_has_the_server_remind_those_who_have_not_answe
 
 async fn a_rounds_schedule_has_the_server_remind_those_who_have_not_answered_within_the_interval(engine: Engine) {
     let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with_mail(
-        engine,
-        |_| {},
-        |m| {
-            m.smtp_url = Some(url);
-            m.reminder_check_seconds = 1;
-        },
-    )
-    .await
-    .unwrap();
+    let app = with_relay_and(engine, &smtp, |m| m.reminder_check_seconds = 1).await;
     let dir = tempfile::tempdir().unwrap();
     let db = app.settings.database_url.clone();
     let round = app.open_round("r").await;
