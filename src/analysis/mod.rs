@@ -9,7 +9,7 @@ use crate::export::{Dialect, ResponseColumns, neutralise, write_tallies};
 use crate::round::Round;
 use crate::store::{ResponseBatch, Store};
 use crate::survey::{Answers, RosterAttributes, Survey};
-use crate::tally::{Counter, Figure, Tallies};
+use crate::tally::{Counter, Figure, Tallies, disclosure};
 use futures_util::TryStreamExt;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -84,6 +84,10 @@ pub async fn export_responses(
 ) -> anyhow::Result<u64> {
     let survey = survey_of(round)?;
     let columns = ResponseColumns::new(&survey);
+    // Groups and categories are folded as the tallies fold them.
+    let respondents = store.responses_per_leaf(round.id).await?;
+    let plan = disclosure::round_plan(respondents, &store.invited(round.id).await?, round.disclosure_threshold);
+    let plan = std::sync::Arc::new(plan);
     let mut w = dialect.writer(out)?;
     w.write_record(columns.header())?;
     if labels {
@@ -98,7 +102,10 @@ pub async fn export_responses(
         let mut rows = dialect.rows_writer(Vec::new());
         let mut n = 0u64;
         for r in batch.responses() {
-            rows.write_record(columns.row(&r?))?;
+            let mut r = r?;
+            let (group, category) = plan.recode(&r.roster.group, &r.roster.category);
+            r.roster = RosterAttributes { group, category };
+            rows.write_record(columns.row(&r))?;
             n += 1;
         }
         Ok((rows.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?, n))

@@ -281,6 +281,17 @@ impl Store {
         Ok(rows.into_iter().map(|(g, c, n)| ((g, c), n as u64)).collect())
     }
 
+    /// Responses per (group, category) as stored.
+    pub async fn responses_per_leaf(&self, round_id: i64) -> anyhow::Result<BTreeMap<(String, String), u64>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT grp, category, COUNT(*) AS n FROM responses WHERE round_id = $1 GROUP BY grp, category",
+        )
+        .bind(round_id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|(g, c, n)| ((g, c), n as u64)).collect())
+    }
+
     /// Keeps an uploaded roster file until the coordinator confirms it; files older than a
     /// day are dropped on the way.
     pub async fn keep_roster_upload(&self, round_id: i64, file_name: &str, content: &str) -> anyhow::Result<i64> {

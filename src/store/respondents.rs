@@ -3,6 +3,7 @@
 
 use super::{Store, now, parse_date};
 use crate::survey::{Answers, RawAnswers, RosterAttributes};
+use crate::tally::disclosure;
 use crate::token;
 use jiff::civil::Date;
 use sqlx::AnyPool;
@@ -23,6 +24,9 @@ pub struct Respondent {
     /// The draft's version, raised by every save; 0 before the first. A page carries the
     /// version it was shown with, so that a page from a tab that fell behind is recognised.
     pub draft_version: i64,
+    /// The round's disclosure threshold: a response keeps its category only when at least
+    /// this many recipients share it.
+    pub threshold: u64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -39,6 +43,7 @@ struct RespondentRow {
     step: Option<i64>,
     raw: Option<String>,
     version: Option<i64>,
+    disclosure_threshold: i64,
 }
 
 impl TryFrom<RespondentRow> for Respondent {
@@ -58,6 +63,7 @@ impl TryFrom<RespondentRow> for Respondent {
                 _ => (0, RawAnswers::new()),
             },
             draft_version: r.version.unwrap_or(0),
+            threshold: u64::try_from(r.disclosure_threshold)?,
         })
     }
 }
@@ -99,7 +105,7 @@ impl Store {
     pub async fn respondent(&self, token_hash: &str) -> anyhow::Result<Option<Respondent>> {
         let row: Option<RespondentRow> = sqlx::query_as(
             "SELECT r.id, r.round_id, r.grp, r.category, r.opened_on, r.submitted_on, o.title, o.opens_on, o.closes_on,
-                    d.step, d.raw, d.version
+                    d.step, d.raw, d.version, o.disclosure_threshold
              FROM tokens t JOIN recipients r ON r.id = t.recipient_id JOIN rounds o ON o.id = r.round_id
              LEFT JOIN drafts d ON d.recipient_id = r.id
              WHERE t.hash = $1",
@@ -149,6 +155,7 @@ impl Store {
             round_id: who.round_id,
             group: who.roster.group.clone(),
             category: who.roster.category.clone(),
+            threshold: who.threshold,
             day: today.to_string(),
             answers: serde_json::to_string(answers)?,
             seen,
@@ -217,6 +224,7 @@ enum RespondentWrite {
         round_id: i64,
         group: String,
         category: String,
+        threshold: u64,
         day: String,
         answers: String,
         seen: i64,
@@ -269,7 +277,7 @@ impl RespondentWrite {
                 .await?;
                 Ok(saved.rows_affected() > 0)
             }
-            RespondentWrite::Submit { recipient_id, round_id, group, category, day, answers, seen } => {
+            RespondentWrite::Submit { recipient_id, round_id, group, category, threshold, day, answers, seen } => {
                 // The recipient's row first, then the draft's: the order removing a recipient
                 // takes them in, so the two never wait for each other in a circle.
                 let marked =
@@ -302,6 +310,17 @@ impl RespondentWrite {
                 if !current {
                     return Ok(false);
                 }
+                // A category few recipients share would single them out: it is stored as
+                // the group's "övriga". Counted in this write, as the roster stands.
+                let sharing: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM recipients WHERE round_id = $1 AND grp = $2 AND category = $3",
+                )
+                .bind(round_id)
+                .bind(group)
+                .bind(category)
+                .fetch_one(&mut *conn)
+                .await?;
+                let category = disclosure::stored_category(category, sharing as u64, *threshold);
                 sqlx::query("INSERT INTO responses (id, round_id, grp, category, answers) VALUES ($1, $2, $3, $4, $5)")
                     .bind(token::random())
                     .bind(round_id)

@@ -30,12 +30,21 @@ pub struct Plan {
     pub too_few: bool,
 }
 
-/// Splits parts (label, respondents) into those shown on their own and those folded.
+/// The category a response is stored with: its own when at least `threshold` recipients of
+/// the round share its group and category, else "övriga". A category of one recipient (the
+/// metro operator, one congregation) would make its row that unit's answers.
+pub fn stored_category(category: &str, recipients_sharing: u64, threshold: u64) -> &str {
+    if recipients_sharing >= threshold.max(MINIMUM_THRESHOLD) { category } else { OTHERS }
+}
+
+/// Splits parts (label, respondents) into those shown on their own and those folded. A
+/// part already called "övriga" (responses stored so) is folded whatever its size.
 fn fold<'a>(parts: &[(&'a str, u64)], threshold: u64) -> (Vec<&'a str>, Vec<&'a str>) {
     let mut sorted: Vec<(&str, u64)> = parts.to_vec();
     sorted.sort_by_key(|&(label, n)| (n, label));
-    let mut folded: Vec<(&str, u64)> = sorted.iter().copied().filter(|&(_, n)| n < threshold).collect();
-    let mut shown: Vec<(&str, u64)> = sorted.iter().copied().filter(|&(_, n)| n >= threshold).collect();
+    let small = |&(label, n): &(&str, u64)| n < threshold || label == OTHERS;
+    let mut folded: Vec<(&str, u64)> = sorted.iter().copied().filter(small).collect();
+    let mut shown: Vec<(&str, u64)> = sorted.iter().copied().filter(|p| !small(p)).collect();
     // Complementary folding: a folded part under the threshold takes the smallest shown part in.
     while !folded.is_empty() && folded.iter().map(|p| p.1).sum::<u64>() < threshold && !shown.is_empty() {
         folded.push(shown.remove(0));
@@ -46,6 +55,20 @@ fn fold<'a>(parts: &[(&'a str, u64)], threshold: u64) -> (Vec<&'a str>, Vec<&'a 
         l
     };
     (labels(shown), labels(folded))
+}
+
+/// The round's one fold pattern, from respondents per (group, category) and the roster's
+/// (group, category) pairs, which count with 0 respondents where nobody answered. Every
+/// output of a round (tallies, charts, report, results page, responses export) uses it.
+pub fn round_plan(
+    mut respondents: BTreeMap<(String, String), u64>,
+    invited: &BTreeMap<(String, String), u64>,
+    threshold: u64,
+) -> Plan {
+    for leaf in invited.keys() {
+        respondents.entry(leaf.clone()).or_insert(0);
+    }
+    plan(&respondents, threshold)
 }
 
 /// Plans the published cross-sections from respondents per (group, category).
@@ -82,8 +105,9 @@ pub fn plan(leaves: &BTreeMap<(String, String), u64>, threshold: u64) -> Plan {
         let (cats, folded_cats) = fold(&parts, threshold);
         // Every category small: the group is shown, its categories are not. A single
         // category would only repeat the group.
+        let named = |c: &&&str| **c != OTHERS;
         if cats.is_empty() || (cats.len() == 1 && folded_cats.is_empty()) {
-            plan.folded.extend(folded_cats.iter().map(|c| format!("{g}/{c}")));
+            plan.folded.extend(folded_cats.iter().filter(named).map(|c| format!("{g}/{c}")));
             continue;
         }
         for c in &cats {
@@ -93,9 +117,26 @@ pub fn plan(leaves: &BTreeMap<(String, String), u64>, threshold: u64) -> Plan {
             let folded_leaves = folded_cats.iter().map(|c| (g.to_string(), c.to_string())).collect();
             plan.sections.push(Section { label: format!("{g}/{OTHERS}"), leaves: folded_leaves });
         }
-        plan.folded.extend(folded_cats.iter().map(|c| format!("{g}/{c}")));
+        plan.folded.extend(folded_cats.iter().filter(named).map(|c| format!("{g}/{c}")));
     }
     plan
+}
+
+impl Plan {
+    /// The group and category a response is exported with: its own where the tallies
+    /// publish that cross-section, else the "övriga" the tallies fold it into. The same
+    /// pattern as every published figure, so the file and the tallies cannot be played
+    /// against each other.
+    pub fn recode(&self, group: &str, category: &str) -> (String, String) {
+        let published = |label: &str| self.sections.iter().any(|s| s.label == label);
+        if self.too_few || !published(group) {
+            (OTHERS.into(), OTHERS.into())
+        } else if self.folded.iter().any(|f| *f == format!("{group}/{category}")) || category == OTHERS {
+            (group.into(), OTHERS.into())
+        } else {
+            (group.into(), category.into())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -156,5 +197,46 @@ mod tests {
     fn when_every_category_is_small_the_group_is_shown_without_a_breakdown() {
         let p = plan(&leaves(&[("intern", "a", 2), ("intern", "b", 2), ("intern", "c", 2)]), 5);
         assert_eq!(labels(&p), ["alla", "intern"]);
+    }
+
+    #[test]
+    fn a_category_few_recipients_share_is_stored_as_others() {
+        assert_eq!(stored_category("tunnelbana", 1, 5), OTHERS);
+        assert_eq!(stored_category("tunnelbana", 4, 5), OTHERS);
+        assert_eq!(stored_category("skola", 5, 5), "skola");
+        // A round configured under the minimum still keeps categories of fewer than 3 out.
+        assert_eq!(stored_category("skola", 2, 1), OTHERS);
+    }
+
+    #[test]
+    fn responses_stored_as_others_are_folded_with_the_small_categories_under_one_label() {
+        let l = leaves(&[("extern", "forening", 9), ("extern", OTHERS, 6), ("extern", "kyrka", 2)]);
+        let p = plan(&l, 5);
+        assert_eq!(labels(&p), ["alla", "extern", "extern/forening", "extern/övriga"]);
+        assert_eq!(p.folded, ["extern/kyrka"]);
+        let others = p.sections.iter().find(|s| s.label == "extern/övriga").unwrap();
+        assert_eq!(others.leaves.len(), 2);
+    }
+
+    #[test]
+    fn the_export_recodes_as_the_tallies_fold() {
+        let l = leaves(&[
+            ("intern", "skola", 12),
+            ("intern", "forskola", 7),
+            ("intern", "fritid", 2),
+            ("extern", "forening", 3),
+            ("fackforvaltning", "trafik", 6),
+        ]);
+        let p = round_plan(l, &leaves(&[("intern", "bibliotek", 1)]), 5);
+        assert_eq!(p.recode("intern", "skola"), ("intern".into(), "skola".into()));
+        // forskola (7) is folded to protect fritid (2): the export folds it too.
+        assert_eq!(p.recode("intern", "forskola"), ("intern".into(), OTHERS.into()));
+        assert_eq!(p.recode("intern", "fritid"), ("intern".into(), OTHERS.into()));
+        assert_eq!(p.recode("intern", OTHERS), ("intern".into(), OTHERS.into()));
+        // extern (3) is folded with fackforvaltning (6) into the groups' "övriga".
+        assert_eq!(p.recode("extern", "forening"), (OTHERS.into(), OTHERS.into()));
+        assert_eq!(p.recode("fackforvaltning", "trafik"), (OTHERS.into(), OTHERS.into()));
+        let too_few = plan(&leaves(&[("intern", "skola", 2)]), 5);
+        assert_eq!(too_few.recode("intern", "skola"), (OTHERS.into(), OTHERS.into()));
     }
 }

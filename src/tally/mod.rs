@@ -156,11 +156,7 @@ impl Counter {
 
     /// The published tallies: cross-sections as disclosure control allows.
     pub fn publish(&self, year: i64, threshold: u64, invited: &BTreeMap<(String, String), u64>) -> Tallies {
-        let mut respondents = self.respondents();
-        for leaf in invited.keys() {
-            respondents.entry(leaf.clone()).or_insert(0);
-        }
-        let plan = disclosure::plan(&respondents, threshold);
+        let plan = disclosure::round_plan(self.respondents(), invited, threshold);
         let sections = plan
             .sections
             .iter()

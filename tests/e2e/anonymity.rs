@@ -80,3 +80,69 @@ async fn stored_responses_carry_no_recipient_identity(app: TestApp) {
     // answered first (the loop above waited for exactly that order).
     assert_eq!(completion_order.len(), 8);
 }
+
+on_both_engines!(a_category_of_one_recipient_is_in_no_stored_row_and_no_export);
+
+/// The metro operator is the only recipient of its category: a row carrying that category
+/// would be its answers, readable by anyone who knows the district.
+async fn a_category_of_one_recipient_is_in_no_stored_row_and_no_export(app: TestApp) {
+    let round = app.open_round("r").await;
+    let mut rows: Vec<(String, &str, &str)> = Vec::new();
+    rows.extend((0..6).map(|i| (format!("skola{i}@example.se"), "intern", "skola")));
+    rows.extend((0..6).map(|i| (format!("forening{i}@example.se"), "extern", "forening")));
+    rows.push(("trafik@sl.example.se".into(), "extern", "tunnelbana"));
+    rows.extend((0..5).map(|i| (format!("forvaltning{i}@example.se"), "fackforvaltning", "trafikkontoret")));
+    let spec: Vec<(&str, &str, &str)> = rows.iter().map(|(e, g, c)| (e.as_str(), *g, *c)).collect();
+    for (i, r) in app.recipients(&round, &spec).await.iter_mut().enumerate() {
+        answer_minimal(r, &format!("svar nummer {i}")).await;
+    }
+
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.settings.database_url).await.unwrap();
+    let mut stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT grp, category FROM responses").fetch_all(&pool).await.unwrap();
+    stored.sort();
+    let count = |g: &str, c: &str| stored.iter().filter(|(sg, sc)| sg == g && sc == c).count();
+    assert_eq!(stored.len(), 18);
+    assert_eq!(count("extern", "tunnelbana"), 0, "{stored:?}");
+    assert_eq!(count("extern", "övriga"), 1, "the metro operator's response is kept, as extern's övriga");
+    assert_eq!((count("intern", "skola"), count("extern", "forening")), (6, 6));
+    assert_eq!(count("fackforvaltning", "trafikkontoret"), 5);
+
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        ["export", "responses", "--round", "r", "--out", "svar.csv"],
+        ["export", "tallies", "--round", "r", "--out", "tabeller.csv"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &app.settings.database_url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let responses = std::fs::read_to_string(dir.path().join("svar.csv")).unwrap();
+    let tallies = std::fs::read_to_string(dir.path().join("tabeller.csv")).unwrap();
+    assert!(!responses.contains("tunnelbana") && !tallies.contains("tunnelbana"));
+    // The file folds as the tallies do: extern's one small category with forening's rows
+    // would be "extern minus forening", so extern shows no categories at all.
+    let mut cells: Vec<(String, String)> = csv::Reader::from_reader(responses.as_bytes())
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].to_string())
+        })
+        .collect();
+    cells.sort();
+    cells.dedup();
+    assert_eq!(
+        cells,
+        [
+            ("extern".to_string(), "övriga".to_string()),
+            ("fackforvaltning".to_string(), "trafikkontoret".to_string()),
+            ("intern".to_string(), "skola".to_string()),
+        ]
+    );
+    assert!(!tallies.contains("extern/forening"), "a category the export folds is published in the tallies");
+}
