@@ -17,6 +17,7 @@ mod audit;
 mod mail_status;
 mod outbox;
 mod recipients;
+mod respondent_writes;
 mod respondents;
 mod responses;
 mod rounds;
@@ -90,8 +91,8 @@ pub struct Store {
     /// instead of failing with "database is locked". On PostgreSQL it is the same pool as `read`.
     write: AnyPool,
     engine: Engine,
-    /// On SQLite, respondents' writes are committed in groups (see `respondents::group_commit`).
-    group_commit: Option<tokio::sync::mpsc::Sender<respondents::PendingWrite>>,
+    /// On SQLite, respondents' writes are committed in groups (see `respondent_writes::group_commit`).
+    group_commit: Option<tokio::sync::mpsc::Sender<respondent_writes::PendingWrite>>,
 }
 
 /// A coordinator's action: writes that commit together with their audit entry, or not at all.
@@ -173,7 +174,7 @@ impl Store {
                 .with_context(|| format!("cannot open the SQLite database {path} (DATABASE_URL)"))?;
             let read = pragmas(AnyPoolOptions::new().max_connections(8)).connect(&url).await?;
             let (queue, pending) = tokio::sync::mpsc::channel(1024);
-            tokio::spawn(respondents::group_commit(write.clone(), pending));
+            tokio::spawn(respondent_writes::group_commit(write.clone(), pending));
             Store { read, write, engine: Engine::Sqlite, group_commit: Some(queue) }
         };
         store.migrate().await?;
