@@ -220,7 +220,9 @@ pub fn context(
         "observed": {
             "count": count("observerat", "ja"),
             "share": share(OVERALL, "observerat", "ja"),
-            "not_seen_share": share(OVERALL, "observerat", "ja").map(|s| 1.0 - s),
+            // Each share as the tallies publish it: "vet ej" is not counted as "not seen".
+            "not_seen_share": share(OVERALL, "observerat", "nej"),
+            "dont_know_share": share(OVERALL, "observerat", "vet_ej").filter(|s| *s > 0.0),
             "known": share(OVERALL, "observerat", "ja").is_some(),
         },
         "kinds": kinds,

@@ -71,10 +71,11 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
         ];
         answer(r, &pages).await;
     }
-    // Five associations answer, two do not; one was asked for help to leave a milieu.
+    // Five associations answer, two do not; one was asked for help to leave a milieu, and
+    // one does not know whether what it saw was extremism.
     for (i, r) in people[7..12].iter_mut().enumerate() {
         let pages: [&[(&str, &str)]; 5] = [
-            &[("observerat", "nej")],
+            &[("observerat", if i == 4 { "vet_ej" } else { "nej" })],
             &[],
             &[("anhoriga", "nej")],
             &[("avhoppare", if i == 0 { "ja" } else { "nej" })],
@@ -121,6 +122,8 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     assert_eq!(figure("observerat", "", "", "alla", "ja"), s("5", "0.4167", "12"));
     assert_eq!(figure("observerat", "", "", "intern", "ja"), s("5", "0.7143", "7"));
     assert_eq!(figure("observerat", "", "", "extern", "ja"), s("0", "0", "5"));
+    assert_eq!(figure("observerat", "", "", "alla", "nej"), s("6", "0.5", "12"));
+    assert_eq!(figure("observerat", "", "", "alla", "vet_ej"), s("1", "0.0833", "12"));
     assert_eq!(figure("uttryck", "klotter", "vit_makt", "alla", ""), s("5", "1", "5"));
     assert_eq!(figure("uttryck", "hot", "vit_makt", "alla", ""), s("0", "0", "5"));
     // A magnitude from two respondents (threshold 5) is not published, and no minimum or
@@ -190,6 +193,10 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     // The trend: this year beside the imported one, with the change.
     lagesbild(&app, d, &["export", "trend", "--survey", "lagesbild", "--out", "trend.csv"]);
     let trend = std::fs::read_to_string(d.join("trend.csv")).unwrap();
+    let trend_rows: Vec<Vec<String>> = csv::Reader::from_reader(trend.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
     assert!(trend.contains(&format!("observerat,,,alla,ja,4,0.25,16,{earlier},,,\r\n")), "{trend}");
     assert!(trend.contains(&format!("observerat,,,alla,ja,5,0.4167,12,{year},{earlier},1,0.1667\r\n")), "{trend}");
 
@@ -218,10 +225,28 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     // The report: an increase since the earlier year for what was seen, a decrease for the routines.
     let report = lagesbild(&app, d, &["report", "--round", "r"]);
     assert!(report.contains("14 verksamheter") && report.contains("12 svarade, en svarsfrekvens på 86 %"), "{report}");
+    // Said from the `nej` share, as in the tallies, with "vet ej" said as such: not 1 − ja.
     assert!(
-        report.contains("Av de svarande har majoriteten (58 %) inte sett uttryck för våldsbejakande extremism"),
+        report.contains(
+            "Av de svarande har hälften (50 %) inte sett uttryck för våldsbejakande extremism i området och 8 % vet inte"
+        ),
         "{report}"
     );
+    // Every percentage the report gives is a share in the tallies or the trend.
+    let published: std::collections::BTreeSet<i64> = tallies
+        .iter()
+        .chain(&trend_rows)
+        .filter_map(|f| f[6].parse::<f64>().ok())
+        .map(|share| (share * 100.0).round() as i64)
+        .collect();
+    let said: Vec<i64> = report
+        .split(" %")
+        .filter_map(|before| before.rsplit(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect();
+    assert!(said.len() >= 8, "{said:?}");
+    for p in &said {
+        assert!(published.contains(p), "{p} % is in the report but not among the published shares {published:?}");
+    }
     assert!(report.contains("Vanligast är klotter (fem svarande, från vit makt-miljön (högerextremism))"), "{report}");
     assert!(report.contains("Två svarande uppger att anhöriga har vänt sig till dem"), "{report}");
     // The number of contacts is a sum of two units' own figures: below the threshold, not said.
