@@ -60,6 +60,12 @@ pub struct ServeSettings {
     #[arg(long, env = "LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 20)]
     pub login_attempts_per_minute: u32,
 
+    /// The key respondents' drafts are sealed under, kept outside the database; made on
+    /// first start. Keep it out of database backups, and keep it (without it, saved drafts
+    /// cannot be read; submitted responses are not sealed and stay readable).
+    #[arg(long, env = "DRAFT_KEY_FILE", default_value = "data/draft.key")]
+    pub draft_key_file: std::path::PathBuf,
+
     /// Largest roster file accepted by the admin pages, in bytes.
     #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 10 * 1024 * 1024)]
     pub upload_limit: usize,

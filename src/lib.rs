@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod report;
 pub mod roster;
 pub mod round;
+pub mod seal;
 pub mod shipped;
 pub mod store;
 pub mod survey;

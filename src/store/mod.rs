@@ -29,10 +29,12 @@ pub use respondents::{Respondent, StoredResponse, Submission};
 pub use responses::ResponseBatch;
 pub use rounds::RoundSummary;
 
+use crate::seal::DraftKey;
 use anyhow::Context;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool};
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +80,9 @@ impl Engine {
     fn conceal_order(self) -> &'static [&'static str] {
         match self {
             Engine::Postgres => &["CLUSTER responses USING responses_pkey", "CLUSTER recipients USING recipients_pkey"],
-            Engine::Sqlite => &[],
+            // The WAL holds pages in the order they were written; a checkpoint that
+            // truncates it leaves nothing of that order beside the database file.
+            Engine::Sqlite => &["PRAGMA wal_checkpoint(TRUNCATE)"],
         }
     }
 }
@@ -93,6 +97,9 @@ pub struct Store {
     engine: Engine,
     /// On SQLite, respondents' writes are committed in groups (see `respondent_writes::group_commit`).
     group_commit: Option<tokio::sync::mpsc::Sender<respondent_writes::PendingWrite>>,
+    /// The key drafts are sealed under, kept outside the database; set once by the server
+    /// (every clone shares it). Without it, drafts can be neither read nor saved.
+    draft_key: Arc<OnceLock<DraftKey>>,
 }
 
 /// A coordinator's action: writes that commit together with their audit entry, or not at all.
@@ -141,7 +148,13 @@ impl Store {
                 .connect(url)
                 .await
                 .context("cannot connect to PostgreSQL (DATABASE_URL)")?;
-            Store { read: pool.clone(), write: pool, engine: Engine::Postgres, group_commit: None }
+            Store {
+                read: pool.clone(),
+                write: pool,
+                engine: Engine::Postgres,
+                group_commit: None,
+                draft_key: Arc::default(),
+            }
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             let path = path.split('?').next().unwrap_or(path);
@@ -175,10 +188,23 @@ impl Store {
             let read = pragmas(AnyPoolOptions::new().max_connections(8)).connect(&url).await?;
             let (queue, pending) = tokio::sync::mpsc::channel(1024);
             tokio::spawn(respondent_writes::group_commit(write.clone(), pending));
-            Store { read, write, engine: Engine::Sqlite, group_commit: Some(queue) }
+            Store { read, write, engine: Engine::Sqlite, group_commit: Some(queue), draft_key: Arc::default() }
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Gives the store the key drafts are sealed under (see `seal.rs`), and seals any draft
+    /// stored before drafts were sealed.
+    pub async fn use_draft_key(&self, key: DraftKey) -> anyhow::Result<()> {
+        if self.draft_key.set(key).is_err() {
+            anyhow::bail!("the draft key was set twice");
+        }
+        self.seal_old_drafts().await
+    }
+
+    fn draft_key(&self) -> anyhow::Result<&DraftKey> {
+        self.draft_key.get().context("drafts are sealed, and the draft key is not loaded (DRAFT_KEY_FILE)")
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 
 use super::respondent_writes::{PendingWrite, RespondentWrite};
 use super::{Store, parse_date};
+use crate::seal::DraftKey;
 use crate::survey::{Answers, RawAnswers, RosterAttributes};
 use jiff::civil::Date;
 
@@ -111,7 +112,11 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.read)
         .await?;
-        row.map(Respondent::try_from).transpose()
+        let Some(mut row) = row else { return Ok(None) };
+        if let Some(sealed) = &row.raw {
+            row.raw = Some(self.draft_key()?.open(row.id, sealed)?);
+        }
+        Respondent::try_from(row).map(Some)
     }
 
     /// Records the day a recipient first opened their link (shown to the coordinator, who
@@ -131,7 +136,8 @@ impl Store {
         raw: &RawAnswers,
         seen: i64,
     ) -> anyhow::Result<Option<i64>> {
-        let raw = serde_json::to_string(raw)?;
+        // Sealed: a copy of the database must not tell what a recipient typed.
+        let raw = self.draft_key()?.seal(recipient_id, &serde_json::to_string(raw)?);
         let saved =
             self.respondent_write(RespondentWrite::Draft { recipient_id, step: step as i64, raw, seen }).await?;
         Ok(saved.then_some(seen + 1))
@@ -181,6 +187,22 @@ impl Store {
             tx.rollback().await?
         }
         Ok(done)
+    }
+
+    /// Seals the drafts stored before drafts were sealed.
+    pub(super) async fn seal_old_drafts(&self) -> anyhow::Result<()> {
+        let key = self.draft_key()?;
+        let plain: Vec<(i64, String)> =
+            sqlx::query_as("SELECT recipient_id, raw FROM drafts").fetch_all(&self.read).await?;
+        for (recipient_id, raw) in plain.into_iter().filter(|(_, raw)| !DraftKey::is_sealed(raw)) {
+            sqlx::query("UPDATE drafts SET raw = $1 WHERE recipient_id = $2 AND raw = $3")
+                .bind(key.seal(recipient_id, &raw))
+                .bind(recipient_id)
+                .bind(&raw)
+                .execute(&self.write)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Rewrites the tables whose physical order could tell who answered when (see

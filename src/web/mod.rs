@@ -89,6 +89,7 @@ impl Application {
         settings.surveys()?;
         let templates = settings.templates()?;
         let pages = Pages::load(&templates)?;
+        store.use_draft_key(crate::seal::DraftKey::load_or_create(&serve.draft_key_file)?).await?;
         let secret = store.secret().await?;
         let csrf = protect::CsrfKey::new(&secret);
         let misses = protect::miss_limiter(serve.misses_per_minute);

@@ -668,7 +668,7 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
         let serve = lagesbild::config::ServeSettings {
             workers: Some(1),
             conceal_every_seconds: 300,
-            ..crate::helpers::serve_settings()
+            ..crate::helpers::serve_settings(&dir)
         };
         let s = lagesbild::store::Store::connect(&database_url).await.unwrap();
         let app = lagesbild::web::Application::build(settings, serve, mail_settings(&dir), s.clone()).await.unwrap();
@@ -845,7 +845,7 @@ async fn the_session_cookie_is_secure_when_the_service_is_reached_over_https() {
     let store = lagesbild::store::Store::connect(&database_url).await.unwrap();
     let app = lagesbild::web::Application::build(
         settings,
-        crate::helpers::serve_settings(),
+        crate::helpers::serve_settings(&dir),
         mail_settings(&dir),
         store.clone(),
     )

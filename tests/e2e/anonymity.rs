@@ -146,3 +146,48 @@ async fn a_category_of_one_recipient_is_in_no_stored_row_and_no_export(app: Test
     );
     assert!(!tallies.contains("extern/forening"), "a category the export folds is published in the tallies");
 }
+
+on_both_engines!(a_draft_cannot_be_read_from_the_database_file);
+
+/// Whoever copies the database (its file, its WAL, a backup) must not be able to read what a
+/// recipient typed into a draft: drafts sit beside the recipient's id.
+async fn a_draft_cannot_be_read_from_the_database_file(app: TestApp) {
+    const TYPED: &str = "Utkast om Åsas förening på Storgatan";
+    let round = app.open_round("r").await;
+    let mut r = app.recipients(&round, &[("enhet@example.se", "intern", "skola")]).await.remove(0);
+    r.open().await;
+    r.next(&[("observerat", "nej")]).await;
+    r.next(&[]).await;
+    r.next(&[("anhoriga", "nej")]).await;
+    r.next(&[("avhoppare", "nej")]).await;
+    let saved = r.submit("save", &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja"), ("ovrigt", TYPED)]).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.settings.database_url).await.unwrap();
+    let raw: String = sqlx::query_scalar("SELECT raw FROM drafts").fetch_one(&pool).await.unwrap();
+    assert!(raw.starts_with("x1:") && !raw.contains("Storgatan") && !raw.contains("observerat"), "{raw}");
+    let file_bytes = || -> Vec<u8> {
+        let path = app.settings.database_url.strip_prefix("sqlite://").unwrap().to_string();
+        [path.clone(), format!("{path}-wal")].iter().filter_map(|p| std::fs::read(p).ok()).flatten().collect()
+    };
+    let holds = |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    let sqlite = app.settings.database_url.starts_with("sqlite:");
+    if sqlite {
+        let bytes = file_bytes();
+        assert!(!holds(&bytes, "Storgatan") && !holds(&bytes, "\"observerat\":[\"nej\"]"), "a draft in the file");
+    }
+
+    // The link opens the saved draft again, and the answer goes in as typed last.
+    let page = r.open().await;
+    assert!(page.contains("Storgatan"), "the saved draft is read back: {}", page.body);
+    let done = r.next(&[("vet_vart_vanda", "ja"), ("webbutbildning", "ja"), ("ovrigt", "slutligt svar")]).await;
+    assert!(done.contains("Tack för ditt svar!"), "{}", done.body);
+    let answers: String = sqlx::query_scalar("SELECT answers FROM responses").fetch_one(&pool).await.unwrap();
+    assert!(answers.contains("slutligt svar") && !answers.contains("Storgatan"));
+    if sqlite {
+        let bytes = file_bytes();
+        assert!(!holds(&bytes, "Storgatan"), "a deleted draft left readable in the file or its WAL");
+        assert!(holds(&bytes, "slutligt svar"), "the search reads the stored text");
+    }
+}

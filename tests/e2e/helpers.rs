@@ -151,7 +151,7 @@ impl TestApp {
             templates_dir: Some(project_dir().join("templates")),
             base_url: String::new(),
         };
-        let mut serve = serve_settings();
+        let mut serve = serve_settings(&dir);
         tune(&mut serve);
         let mut mail = mail_settings(&dir);
         tune_mail(&mut mail);
@@ -209,8 +209,11 @@ impl TestApp {
 }
 
 /// Server settings for a test: a port chosen by the system, two workers, generous brakes.
-pub fn serve_settings() -> ServeSettings {
+/// Server settings for a test; the draft key is made in its folder (instances that share a
+/// database share the folder, as they must share the key).
+pub fn serve_settings(dir: &tempfile::TempDir) -> ServeSettings {
     ServeSettings {
+        draft_key_file: dir.path().join("draft.key"),
         bind: "127.0.0.1:0".into(),
         body_limit: 64 * 1024,
         misses_per_minute: 20,

@@ -467,7 +467,7 @@ async fn two_servers_on_one_postgresql_database_deliver_every_email_exactly_once
         let serve = lagesbild::config::ServeSettings {
             workers: Some(1),
             conceal_every_seconds: 300,
-            ..crate::helpers::serve_settings()
+            ..crate::helpers::serve_settings(&dir)
         };
         let store = Store::connect(&f.settings.database_url).await.unwrap();
         let app = Application::build(f.settings.clone(), serve, mail, store).await.unwrap();
