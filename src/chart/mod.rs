@@ -87,6 +87,8 @@ pub fn charts(survey: &Survey, tallies: &Tallies, trend: &[TrendFigure]) -> Vec<
         format!(" Grupper och kategorier med färre än {} svarande ingår i övriga.", tallies.threshold)
     };
     let groups: Vec<&str> = tallies.sections.iter().map(|s| s.label.as_str()).filter(|l| !l.contains('/')).collect();
+    // A question withheld in a cross-section (see `tally::code::WITHHELD`) has no bar there.
+    let withheld = |group: &str, q: &str| get(group, q, "", "", code::WITHHELD).is_some();
     let group_label = |g: &str| match g {
         OVERALL => "Alla".to_string(),
         crate::tally::OTHERS => "Övriga".to_string(),
@@ -96,6 +98,7 @@ pub fn charts(survey: &Survey, tallies: &Tallies, trend: &[TrendFigure]) -> Vec<
 
     if let Some(q) = survey.question("uttryck")
         && let Kind::Grid { rows, columns } = &q.kind
+        && !withheld(OVERALL, "uttryck")
     {
         let base = get(OVERALL, "uttryck", &rows[0].code, "", code::ANY).map_or(0, |f| f.base);
         out.push(Chart {
@@ -118,30 +121,38 @@ pub fn charts(survey: &Survey, tallies: &Tallies, trend: &[TrendFigure]) -> Vec<
         });
     }
 
+    let shown_groups = |q: &str| -> Vec<&str> { groups.iter().copied().filter(|g| !withheld(g, q)).collect() };
     let share_per_group = |q: &str, c: &str| -> Vec<f64> {
-        groups.iter().map(|g| get(g, q, "", "", c).and_then(|f| f.share).unwrap_or(0.0) * 100.0).collect()
+        shown_groups(q).iter().map(|g| get(g, q, "", "", c).and_then(|f| f.share).unwrap_or(0.0) * 100.0).collect()
     };
     let bases = |q: &str, c: &str| -> String {
-        groups
+        let mut text = shown_groups(q)
             .iter()
             .map(|g| format!("{} n = {}", group_label(g), get(g, q, "", "", c).map_or(0, |f| f.base)))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        if shown_groups(q).len() < groups.len() {
+            text.push_str(". Grupperna redovisas inte var för sig: i en liten grupp gav alla samma svar");
+        }
+        text
     };
-    out.push(Chart {
-        name: "observerat_per_grupp",
-        title: "Andel som sett uttryck för våldsbejakande extremism".into(),
-        axis: "Andel svarande (%)".into(),
-        note: format!("Bas: {}.{folded}", bases("observerat", "ja")),
-        body: Body::Bars {
-            categories: groups.iter().map(|g| group_label(g)).collect(),
-            series: vec![("Ja".into(), share_per_group("observerat", "ja"))],
-            percent: true,
-        },
-    });
+    if !withheld(OVERALL, "observerat") {
+        out.push(Chart {
+            name: "observerat_per_grupp",
+            title: "Andel som sett uttryck för våldsbejakande extremism".into(),
+            axis: "Andel svarande (%)".into(),
+            note: format!("Bas: {}.{folded}", bases("observerat", "ja")),
+            body: Body::Bars {
+                categories: shown_groups("observerat").iter().map(|g| group_label(g)).collect(),
+                series: vec![("Ja".into(), share_per_group("observerat", "ja"))],
+                percent: true,
+            },
+        });
+    }
 
     if let Some(q) = survey.question("anhoriga_miljo")
         && let Kind::Multiple { options } = &q.kind
+        && !withheld(OVERALL, "anhoriga_miljo")
     {
         let base = get(OVERALL, "anhoriga_miljo", "", "", code::ANSWERED).map_or(0, |f| f.base);
         out.push(Chart {
@@ -172,7 +183,7 @@ pub fn charts(survey: &Survey, tallies: &Tallies, trend: &[TrendFigure]) -> Vec<
             axis: "Andel svarande (%)".into(),
             note: format!("Bas: {}.{folded}", bases("vet_vart_vanda", &options[0].code)),
             body: Body::Bars {
-                categories: groups.iter().map(|g| group_label(g)).collect(),
+                categories: shown_groups("vet_vart_vanda").iter().map(|g| group_label(g)).collect(),
                 series: options
                     .iter()
                     .map(|o| (label(options, &o.code).to_string(), share_per_group("vet_vart_vanda", &o.code)))

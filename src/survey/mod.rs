@@ -43,6 +43,9 @@ pub struct Question {
     /// Required whenever the question is shown; a question that does not apply is never required.
     pub required: bool,
     pub shown_when: Option<Condition>,
+    /// Answers that say something of the respondent (option codes; for a grid, column
+    /// codes): a published group in which everyone gave one is not shown as "everyone".
+    pub sensitive: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@
 //! total. Categories are broken down only inside groups published on their own: a group
 //! folded into "övriga" shows no categories, or its categories would give it away.
 
+use crate::survey::{Kind, Question};
 use std::collections::BTreeMap;
 
 pub const OVERALL: &str = "alla";
@@ -35,6 +36,58 @@ pub struct Plan {
 /// metro operator, one congregation) would make its row that unit's answers.
 pub fn stored_category(category: &str, recipients_sharing: u64, threshold: u64) -> &str {
     if recipients_sharing >= threshold.max(MINIMUM_THRESHOLD) { category } else { OTHERS }
+}
+
+/// Group attribute disclosure: in a published cross-section of fewer than twice the
+/// threshold respondents, a sensitive answer that every one of them gave would be said of
+/// each of them.
+pub fn everyone_gave(count: u64, respondents: u64, threshold: u64) -> bool {
+    respondents > 0 && count == respondents && respondents < 2 * threshold.max(MINIMUM_THRESHOLD)
+}
+
+/// Where a question's answers are broken down, after group attribute disclosure. When a
+/// group or category would say a sensitive answer of everyone in it, the question is shown
+/// for `alla` only: shown anywhere else, the group could be had by subtraction. When `alla`
+/// itself would, it is shown nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Breakdown {
+    Everywhere,
+    OnlyOverall,
+    Nowhere,
+}
+
+impl Breakdown {
+    pub fn shows(self, section: &str) -> bool {
+        match self {
+            Breakdown::Everywhere => true,
+            Breakdown::OnlyOverall => section == OVERALL,
+            Breakdown::Nowhere => false,
+        }
+    }
+}
+
+impl super::QuestionCount {
+    /// Whether every one of the cross-section's `respondents` gave one of the question's
+    /// sensitive answers, in a cross-section small enough for that to say it of each of them.
+    pub(super) fn says_everyone(&self, question: &Question, respondents: u64, threshold: u64) -> bool {
+        let sensitive = |code: &str| question.sensitive.iter().any(|s| s == code);
+        let of = |v: &Vec<u64>, i: usize| v.get(i).copied().unwrap_or(0);
+        let tripped = |count: u64| everyone_gave(count, respondents, threshold);
+        match &question.kind {
+            Kind::Single { options } | Kind::Multiple { options } => {
+                options.iter().enumerate().any(|(k, o)| sensitive(&o.code) && tripped(of(&self.codes, k)))
+            }
+            Kind::Grid { rows, columns } => {
+                let every_column = columns.iter().all(|c| sensitive(&c.code));
+                (0..rows.len()).any(|r| {
+                    let cells = self.cells.get(r).cloned().unwrap_or_default();
+                    columns.iter().enumerate().any(|(k, c)| sensitive(&c.code) && tripped(of(&cells, k)))
+                        || (every_column && tripped(of(&self.rows_any, r)))
+                })
+            }
+            Kind::Number { .. } | Kind::Text { .. } => false,
+        }
+    }
 }
 
 /// Splits parts (label, respondents) into those shown on their own and those folded. A

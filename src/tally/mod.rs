@@ -7,6 +7,7 @@ pub mod disclosure;
 use crate::survey::{Answer, Answers, Kind, RosterAttributes, Survey};
 use std::collections::BTreeMap;
 
+use disclosure::Breakdown;
 pub use disclosure::{DEFAULT_THRESHOLD, MINIMUM_THRESHOLD, OTHERS, OVERALL};
 
 /// Special codes in the tallies beside the option codes.
@@ -19,6 +20,11 @@ pub mod code {
     pub const MEDIAN: &str = "_median";
     pub const INVITED: &str = "_inbjudna";
     pub const RESPONDENTS: &str = "_svarande";
+    /// In place of a question's figures in a cross-section where they are withheld: there
+    /// or in a smaller group, everyone gave a sensitive answer (see `disclosure::Breakdown`).
+    /// Count and base are 0: a question shown after such an answer has for its base the
+    /// number who gave it.
+    pub const WITHHELD: &str = "_skyddat";
 }
 
 /// The pseudo-question of the response rate.
@@ -274,6 +280,31 @@ impl Tallies {
                 })
             })
             .collect();
+        let mut breakdown: Vec<Breakdown> = survey
+            .questions()
+            .enumerate()
+            .map(|(i, q)| {
+                let says = |s: &PublishedSection| {
+                    s.count.questions.get(i).is_some_and(|c| c.says_everyone(q, s.count.respondents, self.threshold))
+                };
+                self.sections
+                    .iter()
+                    .filter(|s| says(s))
+                    .map(|s| if s.label == OVERALL { Breakdown::Nowhere } else { Breakdown::OnlyOverall })
+                    .max()
+                    .unwrap_or(Breakdown::Everywhere)
+            })
+            .collect();
+        // A question shown after a withheld answer has that answer's count for its base:
+        // it is withheld where the answer is. Conditions look only at earlier questions.
+        let ids: Vec<&str> = survey.questions().map(|q| q.id.as_str()).collect();
+        for (j, q) in survey.questions().enumerate() {
+            for id in q.shown_when.iter().flat_map(|c| c.questions()) {
+                if let Some(i) = ids.iter().position(|x| *x == id) {
+                    breakdown[j] = breakdown[j].max(breakdown[i]);
+                }
+            }
+        }
         let mut out = Vec::new();
         for s in &self.sections {
             let mut push =
@@ -306,6 +337,10 @@ impl Tallies {
                 let c = s.count.questions.get(i).unwrap_or(&empty);
                 let base = c.applied;
                 let of = |v: &Vec<u64>, i: usize| v.get(i).copied().unwrap_or(0);
+                if !breakdown[i].shows(&s.label) {
+                    push(&q.id, "", "", code::WITHHELD, 0.0, None, 0);
+                    continue;
+                }
                 push(&q.id, "", "", code::ANSWERED, c.answered as f64, share(c.answered, base), base);
                 match &q.kind {
                     Kind::Single { options } | Kind::Multiple { options } => {

@@ -96,10 +96,10 @@ fn counts_and_shares_are_taken_among_those_the_question_applied_to() {
 fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_everywhere() {
     let s = survey();
     let mut counter = Counter::default();
-    // Five internal units gave numbers, and two of five external ones: the total (7 values)
-    // and the internal sum (5) would each pass, and their difference is two units' own sum.
-    for (group, with_number) in [("intern", 5), ("extern", 2)] {
-        for i in 0..5 {
+    // Five of six internal units gave numbers, and two of five external ones: the total (7
+    // values) and the internal sum (5) would each pass, and their difference is two units' own sum.
+    for (group, units, with_number) in [("intern", 6, 5), ("extern", 5, 2)] {
+        for i in 0..units {
             let mut p = vec![("observerat", "nej"), ("avhoppare", "nej"), ("vet_vart_vanda", "ja")];
             if group == "intern" {
                 p.push(("webbutbildning", "ja"));
@@ -113,7 +113,7 @@ fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_every
             counter.add(&s, &r, &a);
         }
     }
-    let invited = [(("intern".to_string(), "intern_kat".to_string()), 5), (("extern".into(), "extern_kat".into()), 5)]
+    let invited = [(("intern".to_string(), "intern_kat".to_string()), 6), (("extern".into(), "extern_kat".into()), 5)]
         .into_iter()
         .collect();
     let f = counter.publish(2027, 5, &invited).figures(&s);
@@ -147,4 +147,86 @@ fn medians_of_even_and_odd_counts() {
     let h: BTreeMap<i64, u64> = [(1, 2), (5, 2)].into_iter().collect();
     assert_eq!(median(&h, 4), Some(3.0));
     assert_eq!(median(&BTreeMap::new(), 0), None);
+}
+
+/// Five youth centres have all seen expressions; eight associations have not. Published as
+/// "intern: 100 % ja", the figure would say of each centre that it saw extremism.
+#[test]
+fn a_small_group_where_everyone_gave_a_sensitive_answer_is_not_broken_down() {
+    let s = survey();
+    let seen = [("observerat", "ja"), ("uttryck.klotter", "vit_makt"), ("anhoriga", "nej"), ("avhoppare", "nej")];
+    let not_seen = [("observerat", "nej"), ("anhoriga", "nej"), ("avhoppare", "nej")];
+    let mut counter = Counter::default();
+    for _ in 0..5 {
+        let (r, a) =
+            answers(&s, "intern", &[&seen[..], &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]].concat());
+        counter.add(&s, &r, &a);
+    }
+    for _ in 0..8 {
+        let (r, a) = answers(&s, "extern", &[&not_seen[..], &[("vet_vart_vanda", "ja")]].concat());
+        counter.add(&s, &r, &a);
+    }
+    let t = counter.publish(2027, 5, &BTreeMap::new());
+    let f = t.figures(&s);
+    let has = |group: &str, question: &str, code: &str| {
+        f.iter().any(|x| x.group == group && x.question == question && x.code == code)
+    };
+    // 5 of 13 for "alla" is no one's answer: shown there.
+    assert_eq!(find(&f, "alla", "observerat", "", "", "ja").count, 5.0);
+    // Nowhere else, not even for extern, whose figure would give intern's by subtraction.
+    for group in ["intern", "extern"] {
+        assert!(!has(group, "observerat", "ja") && !has(group, "observerat", "nej"), "{group}");
+        assert!(has(group, "observerat", code::WITHHELD));
+        // The grid shown after "ja" has for its base the number who said it: withheld too.
+        assert!(!has(group, "uttryck", code::ANY) && !has(group, "uttryck", code::ANSWERED), "{group}");
+    }
+    // The chart per group shows "Alla" only, and says why.
+    let charts = crate::chart::charts(&s, &t, &[]);
+    let chart = charts.iter().find(|c| c.name == "observerat_per_grupp").unwrap();
+    let crate::chart::Body::Bars { categories, .. } = &chart.body else { panic!() };
+    assert_eq!(categories, &["Alla"]);
+    assert!(chart.note.contains("i en liten grupp gav alla samma svar"), "{}", chart.note);
+    // "None of them" stays publishable, and questions without sensitive answers are shown.
+    assert_eq!(find(&f, "extern", "anhoriga", "", "", "nej").count, 8.0);
+    assert_eq!(find(&f, "intern", "vet_vart_vanda", "", "", "ja").count, 5.0);
+    // With ten centres (twice the threshold) all having seen something, the group is shown.
+    let mut counter = Counter::default();
+    for _ in 0..10 {
+        let (r, a) =
+            answers(&s, "intern", &[&seen[..], &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]].concat());
+        counter.add(&s, &r, &a);
+    }
+    for _ in 0..8 {
+        let (r, a) = answers(&s, "extern", &[&not_seen[..], &[("vet_vart_vanda", "ja")]].concat());
+        counter.add(&s, &r, &a);
+    }
+    let f = counter.publish(2027, 5, &BTreeMap::new()).figures(&s);
+    assert_eq!(find(&f, "intern", "observerat", "", "", "ja").share, Some(1.0));
+}
+
+#[test]
+fn when_everyone_gave_the_sensitive_answer_it_is_said_of_nobody() {
+    let s = survey();
+    let mut counter = Counter::default();
+    for _ in 0..6 {
+        let (r, a) = answers(
+            &s,
+            "intern",
+            &[
+                ("observerat", "nej"),
+                ("anhoriga", "ja"),
+                ("anhoriga_antal", "1"),
+                ("anhoriga_miljo", "autonoma"),
+                ("avhoppare", "nej"),
+                ("vet_vart_vanda", "ja"),
+                ("webbutbildning", "ja"),
+            ],
+        );
+        counter.add(&s, &r, &a);
+    }
+    let f = counter.publish(2027, 5, &BTreeMap::new()).figures(&s);
+    assert!(f.iter().any(|x| x.group == "alla" && x.question == "anhoriga" && x.code == code::WITHHELD));
+    assert!(!f.iter().any(|x| x.question == "anhoriga" && x.code == "ja"));
+    assert!(!f.iter().any(|x| x.question == "anhoriga_miljo" && x.code == "autonoma"), "shown after the answer");
+    assert_eq!(find(&f, "alla", "observerat", "", "", "nej").count, 6.0);
 }

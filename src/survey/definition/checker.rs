@@ -194,6 +194,39 @@ impl Checker<'_> {
         })
     }
 
+    /// The answers a question marks sensitive: codes of its options, or of its columns.
+    pub(super) fn sensitive(&mut self, q: &RawQuestion, kind: &Kind) -> Vec<String> {
+        let Some(list) = &q.sensitive else { return Vec::new() };
+        let at = list.span().start;
+        let codes = match kind {
+            Kind::Single { options } | Kind::Multiple { options } => options,
+            Kind::Grid { columns, .. } => columns,
+            Kind::Number { .. } | Kind::Text { .. } => {
+                self.at(
+                    at,
+                    format!(
+                        "`sensitive` names answers of a single, multiple or grid question, not of a {} question",
+                        kind.name()
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        if list.get_ref().is_empty() {
+            self.at(
+                at,
+                "`sensitive` is empty: name the codes whose answer says something of the respondent, or leave it out",
+            );
+        }
+        for code in list.get_ref() {
+            if !codes.iter().any(|c| &c.code == code) {
+                let known = codes.iter().map(|c| c.code.as_str()).collect::<Vec<_>>().join(", ");
+                self.at(at, format!("`{code}` in `sensitive` is not a code of `{}` (codes: {known})", q.id.get_ref()));
+            }
+        }
+        list.get_ref().clone()
+    }
+
     /// Checks a condition against the questions defined before it and the roster groups.
     pub(super) fn condition(
         &mut self,

@@ -85,6 +85,7 @@ struct RawQuestion {
     min: Option<Spanned<i64>>,
     max: Option<Spanned<i64>>,
     max_length: Option<Spanned<i64>>,
+    sensitive: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -168,6 +169,7 @@ pub fn parse(source: &str) -> Result<Survey, Vec<Problem>> {
                     kind: kind.clone(),
                     required: q.required,
                     shown_when,
+                    sensitive: ck.sensitive(q, kind),
                 });
             }
         }

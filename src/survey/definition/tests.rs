@@ -160,3 +160,33 @@ fn condition_syntax_errors_point_into_the_expression() {
         ["18:17: in the condition `a ja`: expected a comparison (=, !=, <, <=, >, >=, includes) after `a`, found `ja`"]
     );
 }
+
+#[test]
+fn sensitive_answers_name_codes_of_their_question() {
+    let body = r#"
+[[section]]
+id = "s"
+title = "S"
+
+[[section.question]]
+id = "sett"
+kind = "single"
+text = "Sett?"
+sensitive = ["ja", "kanske"]
+options = [{ code = "ja", label = "Ja" }, { code = "nej", label = "Nej" }]
+
+[[section.question]]
+id = "antal"
+kind = "number"
+text = "Hur många?"
+min = 0
+max = 9
+sensitive = ["ja"]
+"#;
+    let p = problems(body);
+    assert!(p.iter().any(|m| m.contains("`kanske` in `sensitive` is not a code of `sett` (codes: ja, nej)")), "{p:?}");
+    assert!(p.iter().any(|m| m.contains("not of a number question")), "{p:?}");
+    let s = parse(include_str!("../../../surveys/lagesbild.toml")).unwrap();
+    assert_eq!(s.question("observerat").unwrap().sensitive, ["ja"]);
+    assert_eq!(s.question("uttryck").unwrap().sensitive.len(), 4);
+}
