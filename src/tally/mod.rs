@@ -305,6 +305,7 @@ impl Tallies {
                 }
             }
         }
+        let threshold = self.threshold.max(MINIMUM_THRESHOLD);
         let mut out = Vec::new();
         for s in &self.sections {
             let mut push =
@@ -316,7 +317,10 @@ impl Tallies {
                         group: s.label.clone(),
                         code: code.into(),
                         count,
-                        share,
+                        // A figure's own base decides: a share of fewer than k respondents
+                        // (those a question applied to) is each one's answer, so only the
+                        // count is published, a count of respondents of a published section.
+                        share: share.filter(|_| base >= threshold),
                         base,
                         year: self.year,
                     })
