@@ -9,6 +9,7 @@ use crate::export::{Dialect, ResponseColumns, neutralise, write_tallies};
 use crate::round::Round;
 use crate::store::{ResponseBatch, Store};
 use crate::survey::{Answers, RosterAttributes, Survey};
+use crate::tally::audit::{self, Audit};
 use crate::tally::{Counter, Figure, Tallies, disclosure};
 use futures_util::TryStreamExt;
 use std::collections::BTreeMap;
@@ -85,9 +86,7 @@ pub async fn export_responses(
     let survey = survey_of(round)?;
     let columns = ResponseColumns::new(&survey);
     // Groups and categories are folded as the tallies fold them.
-    let respondents = store.responses_per_leaf(round.id).await?;
-    let plan = disclosure::round_plan(respondents, &store.invited(round.id).await?, round.disclosure_threshold);
-    let plan = std::sync::Arc::new(plan);
+    let plan = std::sync::Arc::new(fold_pattern(store, round).await?);
     let mut w = dialect.writer(out)?;
     w.write_record(columns.header())?;
     if labels {
@@ -120,6 +119,26 @@ pub async fn export_responses(
     .await?;
     out.flush()?;
     Ok(written)
+}
+
+/// The round's one fold pattern, as the tallies compute it, for outputs that are not drawn
+/// from the tallies (the responses export, the audit).
+async fn fold_pattern(store: &Store, round: &Round) -> anyhow::Result<disclosure::Plan> {
+    let respondents = store.responses_per_leaf(round.id).await?;
+    Ok(disclosure::round_plan(respondents, &store.invited(round.id).await?, round.disclosure_threshold))
+}
+
+/// Audits what the round publishes: its figures (which the charts, the report and the trend
+/// are drawn from) and the groups and categories of its responses export.
+pub async fn disclosure_audit(store: &Store, round: &Round) -> anyhow::Result<Audit> {
+    let survey = survey_of(round)?;
+    let tallies = tallies(store, round, &survey).await?;
+    let plan = fold_pattern(store, round).await?;
+    let mut classes: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for ((group, category), n) in store.responses_per_leaf(round.id).await? {
+        *classes.entry(plan.recode(&group, &category)).or_default() += n;
+    }
+    Ok(audit::audit(&survey, &tallies, &tallies.figures(&survey), &classes))
 }
 
 pub async fn export_tallies(store: &Store, round: &Round, dialect: Dialect, out: impl Write) -> anyhow::Result<usize> {

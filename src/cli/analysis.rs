@@ -91,6 +91,18 @@ pub async fn import_history(store: &Store, survey: &str, file: &Path) -> anyhow:
     Ok(())
 }
 
+pub async fn disclosure_check(store: &Store, key: &str) -> anyhow::Result<()> {
+    let round = find_round(store, key).await?;
+    let audit = analysis::disclosure_audit(store, &round).await?;
+    println!("Röjandekontroll av {} (minsta redovisade grupp {}):", round.key, round.disclosure_threshold);
+    for finding in &audit.findings {
+        println!("  FYND: {finding}");
+    }
+    println!("{}", audit.summary());
+    anyhow::ensure!(audit.passed(), "the disclosure check found {} problems in {}", audit.findings.len(), round.key);
+    Ok(())
+}
+
 pub async fn charts(store: &Store, key: &str, out: &Path) -> anyhow::Result<()> {
     let round = find_round(store, key).await?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;

@@ -56,6 +56,9 @@ pub enum Command {
     /// Figures of years before this system.
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Disclosure control of what a round publishes.
+    #[command(subcommand)]
+    Disclosure(DisclosureCommand),
     /// Draw the round's charts as PNG and SVG files into a folder.
     Charts {
         #[arg(long)]
@@ -164,6 +167,17 @@ pub enum UserCommand {
     Link { email: String },
     /// List the accounts.
     List,
+}
+
+#[derive(Subcommand)]
+pub enum DisclosureCommand {
+    /// Check every figure the round publishes (tallies, and so the charts, the report and the
+    /// trend) and the groups of its responses export: no published or derivable figure may
+    /// rest on fewer respondents than the round's threshold. Exits 1 on any finding.
+    Check {
+        #[arg(long)]
+        round: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -330,6 +344,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             analysis::import_history(&store, &survey, &file).await
         }
         Command::Charts { round, out } => analysis::charts(&store, &round, &out).await,
+        Command::Disclosure(DisclosureCommand::Check { round }) => analysis::disclosure_check(&store, &round).await,
         Command::Report { round, format, out } => analysis::report(&settings, &store, &round, format, &out).await,
     }
 }

@@ -2,6 +2,7 @@
 //! cross-section (everyone, each group, each category), computed from the definition and
 //! the stored answers in one pass.
 
+pub mod audit;
 pub mod disclosure;
 
 use crate::survey::{Answer, Answers, Kind, RosterAttributes, Survey};
@@ -175,7 +176,7 @@ impl Counter {
                     }
                     invited_here += invited.get(leaf).copied().unwrap_or(0);
                 }
-                PublishedSection { label: s.label.clone(), invited: invited_here, count }
+                PublishedSection { label: s.label.clone(), leaves: s.leaves.clone(), invited: invited_here, count }
             })
             .collect();
         Tallies {
@@ -205,6 +206,8 @@ fn tick(counts: &mut Vec<u64>, len: usize, at: Option<usize>) {
 pub struct PublishedSection {
     /// `alla`, a group, `övriga`, `group/category` or `group/övriga`.
     pub label: String,
+    /// The (group, category) pairs it adds up.
+    pub leaves: Vec<(String, String)>,
     pub invited: u64,
     pub count: Count,
 }

@@ -202,6 +202,10 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     assert!(trend.contains(&format!("observerat,,,alla,ja,4,0.25,16,{earlier},,,\r\n")), "{trend}");
     assert!(trend.contains(&format!("observerat,,,alla,ja,5,0.4167,12,{year},{earlier},1,0.1667\r\n")), "{trend}");
 
+    // Every figure above, and every figure the charts and report are drawn from, passes the audit.
+    let audit = lagesbild(&app, d, &["disclosure", "check", "--round", "r"]);
+    assert!(audit.contains("inga fynd"), "{audit}");
+
     // Charts: PNG files that decode, at their stated size, and SVG beside them.
     lagesbild(&app, d, &["charts", "--round", "r", "--out", "diagram"]);
     for name in [

@@ -145,6 +145,20 @@ async fn a_category_of_one_recipient_is_in_no_stored_row_and_no_export(app: Test
         ]
     );
     assert!(!tallies.contains("extern/forening"), "a category the export folds is published in the tallies");
+
+    // The disclosure audit passes, from the command line and on the results page.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["disclosure", "check", "--round", "r"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &app.settings.database_url)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("kontrollerade: inga fynd") && said.contains("tvärsnitt"), "{said}");
+    let mut analyst = app.signed_in("analytiker@stad.se", lagesbild::account::Role::Analyst).await;
+    let page = analyst.get("/admin/omgangar/r/analys").await;
+    assert!(page.contains("Röjandekontroll") && page.contains("Godkänd."), "{}", page.body);
 }
 
 on_both_engines!(a_draft_cannot_be_read_from_the_database_file);

@@ -53,8 +53,10 @@ pub async fn page(state: web::Data<AppState>, access: RoundFor<AnyRole>) -> Page
             .map(|c| json!({ "name": c.name, "title": c.title }))
             .collect()
     };
+    let audit = analysis::disclosure_audit(&state.store, &round).await?;
     let data = json!({
         "round": round_view(&round),
+        "audit": { "passed": audit.passed(), "summary": audit.summary(), "findings": audit.findings },
         "charts": charts,
         "submitted": submitted,
         "too_few": too_few,
