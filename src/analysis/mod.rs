@@ -217,6 +217,11 @@ async fn years(store: &Store, survey_id: &str, before: Option<i64>) -> anyhow::R
     for round in store.rounds_of(survey_id).await? {
         latest.insert(round.year, round);
     }
+    // Imported years obey the rules of the survey's latest round.
+    let threshold = latest.values().last().map_or(crate::tally::DEFAULT_THRESHOLD, |r| r.disclosure_threshold);
+    for figures in by_year.values_mut() {
+        *figures = disclosure::publishable_history(std::mem::take(figures), threshold);
+    }
     for (year, round) in latest {
         if before.is_some_and(|b| year >= b) {
             continue;
@@ -241,7 +246,8 @@ pub fn with_changes(by_year: BTreeMap<i64, Vec<Figure>>) -> Vec<TrendFigure> {
     let mut last: BTreeMap<FigureKey, Figure> = BTreeMap::new();
     let mut out = Vec::new();
     for (_, figures) in by_year {
-        for f in figures {
+        // A withheld question is not a figure to compare.
+        for f in figures.into_iter().filter(|f| f.code != crate::tally::code::WITHHELD) {
             let k = key(&f);
             let previous = last.get(&k);
             out.push(TrendFigure {

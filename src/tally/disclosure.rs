@@ -90,6 +90,32 @@ impl super::QuestionCount {
     }
 }
 
+/// An imported figure of an earlier year, under the rules the round's own figures obey:
+/// no minimum or maximum, sums and medians only from k values, shares only from a base of
+/// k, nothing of a cross-section whose respondents (as the year's own response-rate figure
+/// gives them) are fewer than k.
+pub fn publishable_history(mut figures: Vec<super::Figure>, threshold: u64) -> Vec<super::Figure> {
+    use super::{RESPONSE_RATE, code};
+    let k = threshold.max(MINIMUM_THRESHOLD);
+    let small_sections: Vec<String> = figures
+        .iter()
+        .filter(|f| f.question == RESPONSE_RATE && f.code == code::RESPONDENTS && (f.count as u64) < k)
+        .map(|f| f.group.clone())
+        .collect();
+    figures.retain(|f| {
+        f.code != "_min"
+            && f.code != "_max"
+            && !((f.code == code::SUM || f.code == code::MEDIAN) && f.base < k)
+            && !small_sections.contains(&f.group)
+    });
+    for f in &mut figures {
+        if f.base < k {
+            f.share = None;
+        }
+    }
+    figures
+}
+
 /// Splits parts (label, respondents) into those shown on their own and those folded. A
 /// part already called "övriga" (responses stored so) is folded whatever its size.
 fn fold<'a>(parts: &[(&'a str, u64)], threshold: u64) -> (Vec<&'a str>, Vec<&'a str>) {
@@ -291,5 +317,35 @@ mod tests {
         assert_eq!(p.recode("fackforvaltning", "trafik"), (OTHERS.into(), OTHERS.into()));
         let too_few = plan(&leaves(&[("intern", "skola", 2)]), 5);
         assert_eq!(too_few.recode("intern", "skola"), (OTHERS.into(), OTHERS.into()));
+    }
+
+    #[test]
+    fn imported_years_obey_the_rules_of_the_rounds() {
+        let f =
+            |question: &str, group: &str, code: &str, count: f64, share: Option<f64>, base: u64| super::super::Figure {
+                question: question.into(),
+                row: String::new(),
+                column: String::new(),
+                group: group.into(),
+                code: code.into(),
+                count,
+                share,
+                base,
+                year: 2017,
+            };
+        let kept = publishable_history(
+            vec![
+                f("observerat", "alla", "ja", 4.0, Some(0.25), 16),
+                f("anhoriga_miljo", "alla", "autonoma", 2.0, Some(1.0), 2),
+                f("anhoriga_antal", "alla", "_min", 1.0, None, 9),
+                f("anhoriga_antal", "alla", "_summa", 4.0, None, 3),
+                f("_svarsfrekvens", "extern/kyrka", "_svarande", 2.0, Some(1.0), 2),
+                f("observerat", "extern/kyrka", "ja", 2.0, Some(1.0), 2),
+            ],
+            5,
+        );
+        let said: Vec<(&str, &str, Option<f64>)> =
+            kept.iter().map(|f| (f.question.as_str(), f.group.as_str(), f.share)).collect();
+        assert_eq!(said, [("observerat", "alla", Some(0.25)), ("anhoriga_miljo", "alla", None)]);
     }
 }
