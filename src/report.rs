@@ -243,6 +243,10 @@ pub fn context(
             "nej": share(OVERALL, "vet_vart_vanda", "nej"),
         },
         "training": share(OVERALL, "webbutbildning", "ja"),
+        // Each share's own base, said beside it.
+        "training_base": get(OVERALL, "webbutbildning", "", "", "ja").map_or(0, |f| f.base),
+        "observed_base": get(OVERALL, "observerat", "", "", "ja").map_or(0, |f| f.base),
+        "routines_base": get(OVERALL, "vet_vart_vanda", "", "", "ja").map_or(0, |f| f.base),
         "election": share(OVERALL, "valrorelse", "ja"),
         "change_reported": {
             "okat": share(OVERALL, "forandring", "okat"),

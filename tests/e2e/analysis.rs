@@ -234,7 +234,7 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     // Said from the `nej` share, as in the tallies, with "vet ej" said as such: not 1 − ja.
     assert!(
         report.contains(
-            "Av de svarande har hälften (50 %) inte sett uttryck för våldsbejakande extremism i området och 8 % vet inte"
+            "Av de 12 svarande har hälften (50 %) inte sett uttryck för våldsbejakande extremism i området och 8 % vet inte"
         ),
         "{report}"
     );
