@@ -174,6 +174,21 @@ impl Survey {
         s.questions.iter().map(move |&i| &self.sections[s.section].questions[i])
     }
 
+    /// Per question (in `questions` order): whether its applying depends on the
+    /// respondent's group, directly or through an earlier question that does. Such a
+    /// question's base is a roster group, and its figures are that group's.
+    pub fn depends_on_roster(&self) -> Vec<bool> {
+        let mut depends: Vec<(&str, bool)> = Vec::new();
+        for q in self.questions() {
+            let on = q.shown_when.as_ref().is_some_and(|c| {
+                c.comparisons().iter().any(|(s, _, _)| !matches!(s, condition::Subject::Question(_)))
+                    || c.questions().iter().any(|id| depends.iter().any(|(d, on)| d == id && *on))
+            });
+            depends.push((q.id.as_str(), on));
+        }
+        depends.into_iter().map(|(_, on)| on).collect()
+    }
+
     pub fn group_label<'a>(&'a self, code: &'a str) -> &'a str {
         self.groups.iter().find(|g| g.code == code).map_or(code, |g| g.label.as_str())
     }

@@ -107,6 +107,9 @@ pub fn audit(
     }
 
     // 3. Each figure on its own base.
+    let overall = respondents.get(super::OVERALL).copied().unwrap_or(0);
+    let on_roster: BTreeMap<&str, bool> =
+        survey.questions().map(|q| q.id.as_str()).zip(survey.depends_on_roster()).collect();
     let sensitive_code = |q: &str, row: &str, column: &str, c: &str| {
         survey.question(q).is_some_and(|q| match &q.kind {
             Kind::Grid { .. } => !row.is_empty() && q.sensitive.iter().any(|s| s == column),
@@ -133,8 +136,32 @@ pub fn audit(
             a.findings.push(format!("{at}: ur {} värden", f.base));
         }
         let n = respondents.get(f.group.as_str()).copied().unwrap_or(0);
-        if sensitive_code(&f.question, &f.row, &f.column, &f.code) && everyone_gave(f.count as u64, n, k) {
+        let sensitive = sensitive_code(&f.question, &f.row, &f.column, &f.code);
+        if sensitive && everyone_gave(f.count as u64, n, k) {
             a.findings.push(format!("{at}: alla {n} i tvärsnittet gav ett känsligt svar"));
+        }
+        if sensitive && overall < 2 * k {
+            a.findings.push(format!("{at}: en känslig fråga i en omgång med {overall} svarande (under {})", 2 * k));
+        }
+        // A question for some groups only has those groups' respondents for its base.
+        if on_roster.get(f.question.as_str()) == Some(&true) && f.code != code::WITHHELD && small(f.base) {
+            a.findings.push(format!("{at}: en fråga till en del av mottagarna, med {} svarande", f.base));
+        }
+    }
+    // A single choice's sensitive answers, added up: everyone in a small section gave one.
+    let mut sensitive_sums: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for f in figures {
+        if let Some(q) = survey.question(&f.question)
+            && matches!(q.kind, Kind::Single { .. })
+            && q.sensitive.contains(&f.code)
+        {
+            *sensitive_sums.entry((f.group.as_str(), f.question.as_str())).or_default() += f.count as u64;
+        }
+    }
+    for ((group, question), sum) in sensitive_sums {
+        let n = respondents.get(group).copied().unwrap_or(0);
+        if everyone_gave(sum, n, k) {
+            a.findings.push(format!("{question} i {group}: alla {n} gav ett känsligt svar"));
         }
     }
     // A sum published in two cross-sections gives the sum of their difference.
@@ -288,39 +315,15 @@ mod tests {
         tallies.sections.push(PublishedSection { ..small });
         let mut figures = tallies.figures(&s);
         // A share of two respondents, a minimum, and a sum of three values.
-        figures.push(Figure {
-            question: "observerat".into(),
-            row: String::new(),
-            column: String::new(),
-            group: "alla".into(),
-            code: "ja".into(),
-            count: 1.0,
-            share: Some(0.5),
-            base: 2,
-            year: 2027,
-        });
-        figures.push(Figure {
-            question: "orosanmalningar".into(),
-            row: String::new(),
-            column: String::new(),
-            group: "alla".into(),
-            code: "_min".into(),
-            count: 0.0,
-            share: None,
-            base: 7,
-            year: 2027,
-        });
-        figures.push(Figure {
-            question: "orosanmalningar".into(),
-            row: String::new(),
-            column: String::new(),
-            group: "alla".into(),
-            code: code::SUM.into(),
-            count: 3.0,
-            share: None,
-            base: 3,
-            year: 2027,
-        });
+        figures.push(Figure::plain("observerat", "alla", "ja", 1.0, Some(0.5), 2));
+        figures.push(Figure::plain("orosanmalningar", "alla", "_min", 0.0, None, 7));
+        figures.push(Figure::plain("orosanmalningar", "alla", code::SUM, 3.0, None, 3));
+        // Two sums whose difference is four units' sum; a sensitive answer everyone gave, in a
+        // round too small for sensitive questions; a question for intern only, of three.
+        figures.push(Figure::plain("ia_rapporter", "alla", code::SUM, 9.0, None, 6));
+        figures.push(Figure::plain("ia_rapporter", "intern/fritid", code::SUM, 1.0, None, 2));
+        figures.push(Figure::plain("avhoppare", "alla", "ja", 7.0, Some(1.0), 7));
+        figures.push(Figure::plain("webbutbildning", "intern/fritid", "ja", 3.0, None, 3));
         let classes = [(("intern".to_string(), "tunnelbana".to_string()), 1)].into_iter().collect();
         let found = audit(&s, &tallies, &figures, &classes);
         let all = found.findings.join("\n");
@@ -331,6 +334,11 @@ mod tests {
             "ett minsta eller största värde",
             "ur 3 värden",
             "svarsfilen: intern/tunnelbana har 1 rader",
+            "ia_rapporter alla minus intern/fritid ger en summa av 4 värden",
+            "avhoppare ja  i alla: alla 7 i tvärsnittet gav ett känsligt svar",
+            "en känslig fråga i en omgång med 7 svarande",
+            "avhoppare i alla: alla 7 gav ett känsligt svar",
+            "en fråga till en del av mottagarna, med 3 svarande",
         ] {
             assert!(all.contains(expected), "{expected} not in:\n{all}");
         }

@@ -6,7 +6,7 @@
 //! total. Categories are broken down only inside groups published on their own: a group
 //! folded into "övriga" shows no categories, or its categories would give it away.
 
-use crate::survey::{Kind, Question};
+use crate::survey::{Answer, Question, Survey};
 use std::collections::BTreeMap;
 
 pub const OVERALL: &str = "alla";
@@ -66,28 +66,64 @@ impl Breakdown {
     }
 }
 
-impl super::QuestionCount {
-    /// Whether every one of the cross-section's `respondents` gave one of the question's
-    /// sensitive answers, in a cross-section small enough for that to say it of each of them.
-    pub(super) fn says_everyone(&self, question: &Question, respondents: u64, threshold: u64) -> bool {
-        let sensitive = |code: &str| question.sensitive.iter().any(|s| s == code);
-        let of = |v: &Vec<u64>, i: usize| v.get(i).copied().unwrap_or(0);
-        let tripped = |count: u64| everyone_gave(count, respondents, threshold);
-        match &question.kind {
-            Kind::Single { options } | Kind::Multiple { options } => {
-                options.iter().enumerate().any(|(k, o)| sensitive(&o.code) && tripped(of(&self.codes, k)))
+/// Whether an answer is one of the question's sensitive answers (for a grid: a tick in a
+/// sensitive column).
+pub fn gave_sensitive(question: &Question, answer: &Answer) -> bool {
+    let sensitive = |code: &String| question.sensitive.contains(code);
+    match answer {
+        Answer::One(code) => sensitive(code),
+        Answer::Many(codes) => codes.iter().any(sensitive),
+        Answer::Grid(grid) => grid.values().flatten().any(sensitive),
+        Answer::Number(_) => false,
+    }
+}
+
+/// Where each question's answers are broken down, in `Survey::questions` order.
+///
+/// - A question for some groups only (its condition looks at the group): its base in a
+///   cross-section is those groups' respondents there, and its figures are theirs. Where
+///   that base is 1 to k-1, it is shown for `alla` only (shown anywhere else, the small
+///   part could be had by subtraction), and not at all if `alla`'s base is that small.
+/// - A question with sensitive answers is not shown at all in a round of fewer than twice
+///   the threshold respondents: whether to withhold it then does not depend on the answers,
+///   so withholding it says nothing. In a larger round it is shown for `alla` only when, in a
+///   published cross-section of fewer than 2k, every respondent gave a sensitive answer.
+/// - A question shown after a withheld one has that one's count for its base: withheld
+///   with it.
+pub(super) fn breakdowns(survey: &Survey, tallies: &super::Tallies) -> Vec<Breakdown> {
+    let k = tallies.threshold.max(MINIMUM_THRESHOLD);
+    let on_roster = survey.depends_on_roster();
+    let overall = tallies.section(OVERALL).map_or(0, |s| s.count.respondents);
+    let level = |label: &str| if label == OVERALL { Breakdown::Nowhere } else { Breakdown::OnlyOverall };
+    let mut out: Vec<Breakdown> = survey
+        .questions()
+        .enumerate()
+        .map(|(i, q)| {
+            let mut b = Breakdown::Everywhere;
+            for s in &tallies.sections {
+                let Some(c) = s.count.questions.get(i) else { continue };
+                if on_roster[i] && c.applied > 0 && c.applied < k {
+                    b = b.max(level(&s.label));
+                }
+                if !q.sensitive.is_empty() && s.label != OVERALL && everyone_gave(c.sensitive, s.count.respondents, k) {
+                    b = b.max(Breakdown::OnlyOverall);
+                }
             }
-            Kind::Grid { rows, columns } => {
-                let every_column = columns.iter().all(|c| sensitive(&c.code));
-                (0..rows.len()).any(|r| {
-                    let cells = self.cells.get(r).cloned().unwrap_or_default();
-                    columns.iter().enumerate().any(|(k, c)| sensitive(&c.code) && tripped(of(&cells, k)))
-                        || (every_column && tripped(of(&self.rows_any, r)))
-                })
+            if !q.sensitive.is_empty() && overall < 2 * k {
+                b = Breakdown::Nowhere;
             }
-            Kind::Number { .. } | Kind::Text { .. } => false,
+            b
+        })
+        .collect();
+    let ids: Vec<&str> = survey.questions().map(|q| q.id.as_str()).collect();
+    for (j, q) in survey.questions().enumerate() {
+        for id in q.shown_when.iter().flat_map(|c| c.questions()) {
+            if let Some(i) = ids.iter().position(|x| *x == id) {
+                out[j] = out[j].max(out[i]);
+            }
         }
     }
+    out
 }
 
 /// An imported figure of an earlier year, under the rules the round's own figures obey:
@@ -323,15 +359,8 @@ mod tests {
     fn imported_years_obey_the_rules_of_the_rounds() {
         let f =
             |question: &str, group: &str, code: &str, count: f64, share: Option<f64>, base: u64| super::super::Figure {
-                question: question.into(),
-                row: String::new(),
-                column: String::new(),
-                group: group.into(),
-                code: code.into(),
-                count,
-                share,
-                base,
                 year: 2017,
+                ..super::super::Figure::plain(question, group, code, count, share, base)
             };
         let kept = publishable_history(
             vec![

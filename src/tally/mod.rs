@@ -8,7 +8,6 @@ pub mod disclosure;
 use crate::survey::{Answer, Answers, Kind, RosterAttributes, Survey};
 use std::collections::BTreeMap;
 
-use disclosure::Breakdown;
 pub use disclosure::{DEFAULT_THRESHOLD, MINIMUM_THRESHOLD, OTHERS, OVERALL};
 
 /// Special codes in the tallies beside the option codes.
@@ -44,6 +43,8 @@ struct QuestionCount {
     rows_any: Vec<u64>,
     /// Number answers as value -> respondents; bounded by the question's range.
     numbers: BTreeMap<i64, u64>,
+    /// Respondents who gave any of the question's sensitive answers.
+    sensitive: u64,
 }
 
 impl QuestionCount {
@@ -61,6 +62,7 @@ impl QuestionCount {
         for (v, n) in &other.numbers {
             *self.numbers.entry(*v).or_default() += n;
         }
+        self.sensitive += other.sensitive;
     }
 }
 
@@ -120,6 +122,7 @@ impl Counter {
             c.applied += 1;
             let Some(answer) = answers.get(&q.id) else { continue };
             c.answered += 1;
+            c.sensitive += u64::from(disclosure::gave_sensitive(q, answer));
             match (&q.kind, answer) {
                 (Kind::Single { options }, Answer::One(code)) => {
                     tick(&mut c.codes, options.len(), position(options, code))
@@ -283,31 +286,7 @@ impl Tallies {
                 })
             })
             .collect();
-        let mut breakdown: Vec<Breakdown> = survey
-            .questions()
-            .enumerate()
-            .map(|(i, q)| {
-                let says = |s: &PublishedSection| {
-                    s.count.questions.get(i).is_some_and(|c| c.says_everyone(q, s.count.respondents, self.threshold))
-                };
-                self.sections
-                    .iter()
-                    .filter(|s| says(s))
-                    .map(|s| if s.label == OVERALL { Breakdown::Nowhere } else { Breakdown::OnlyOverall })
-                    .max()
-                    .unwrap_or(Breakdown::Everywhere)
-            })
-            .collect();
-        // A question shown after a withheld answer has that answer's count for its base:
-        // it is withheld where the answer is. Conditions look only at earlier questions.
-        let ids: Vec<&str> = survey.questions().map(|q| q.id.as_str()).collect();
-        for (j, q) in survey.questions().enumerate() {
-            for id in q.shown_when.iter().flat_map(|c| c.questions()) {
-                if let Some(i) = ids.iter().position(|x| *x == id) {
-                    breakdown[j] = breakdown[j].max(breakdown[i]);
-                }
-            }
-        }
+        let breakdown = disclosure::breakdowns(survey, self);
         let threshold = self.threshold.max(MINIMUM_THRESHOLD);
         let mut out = Vec::new();
         for s in &self.sections {

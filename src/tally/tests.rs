@@ -1,6 +1,24 @@
 use super::*;
 use crate::survey::{RawAnswers, parse};
 
+impl Figure {
+    /// A figure of a question as a whole (no grid row or column), of 2027, for tests
+    /// throughout `tally`.
+    pub fn plain(question: &str, group: &str, code: &str, count: f64, share: Option<f64>, base: u64) -> Figure {
+        Figure {
+            question: question.into(),
+            row: String::new(),
+            column: String::new(),
+            group: group.into(),
+            code: code.into(),
+            count,
+            share,
+            base,
+            year: 2027,
+        }
+    }
+}
+
 fn survey() -> Survey {
     parse(include_str!("../../surveys/lagesbild.toml")).unwrap()
 }
@@ -156,17 +174,21 @@ fn a_small_group_where_everyone_gave_a_sensitive_answer_is_not_broken_down() {
     let s = survey();
     let seen = [("observerat", "ja"), ("uttryck.klotter", "vit_makt"), ("anhoriga", "nej"), ("avhoppare", "nej")];
     let not_seen = [("observerat", "nej"), ("anhoriga", "nej"), ("avhoppare", "nej")];
-    let mut counter = Counter::default();
-    for _ in 0..5 {
-        let (r, a) =
-            answers(&s, "intern", &[&seen[..], &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]].concat());
-        counter.add(&s, &r, &a);
-    }
-    for _ in 0..8 {
-        let (r, a) = answers(&s, "extern", &[&not_seen[..], &[("vet_vart_vanda", "ja")]].concat());
-        counter.add(&s, &r, &a);
-    }
-    let t = counter.publish(2027, 5, &BTreeMap::new());
+    // `centres` youth centres that have all seen something, and eight associations that have not.
+    let publish = |centres: usize| {
+        let mut counter = Counter::default();
+        for _ in 0..centres {
+            let (r, a) =
+                answers(&s, "intern", &[&seen[..], &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]].concat());
+            counter.add(&s, &r, &a);
+        }
+        for _ in 0..8 {
+            let (r, a) = answers(&s, "extern", &[&not_seen[..], &[("vet_vart_vanda", "ja")]].concat());
+            counter.add(&s, &r, &a);
+        }
+        counter.publish(2027, 5, &BTreeMap::new())
+    };
+    let t = publish(5);
     let f = t.figures(&s);
     let has = |group: &str, question: &str, code: &str| {
         f.iter().any(|x| x.group == group && x.question == question && x.code == code)
@@ -190,43 +212,41 @@ fn a_small_group_where_everyone_gave_a_sensitive_answer_is_not_broken_down() {
     assert_eq!(find(&f, "extern", "anhoriga", "", "", "nej").count, 8.0);
     assert_eq!(find(&f, "intern", "vet_vart_vanda", "", "", "ja").count, 5.0);
     // With ten centres (twice the threshold) all having seen something, the group is shown.
-    let mut counter = Counter::default();
-    for _ in 0..10 {
-        let (r, a) =
-            answers(&s, "intern", &[&seen[..], &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]].concat());
-        counter.add(&s, &r, &a);
-    }
-    for _ in 0..8 {
-        let (r, a) = answers(&s, "extern", &[&not_seen[..], &[("vet_vart_vanda", "ja")]].concat());
-        counter.add(&s, &r, &a);
-    }
-    let f = counter.publish(2027, 5, &BTreeMap::new()).figures(&s);
+    let f = publish(10).figures(&s);
     assert_eq!(find(&f, "intern", "observerat", "", "", "ja").share, Some(1.0));
 }
 
+/// In a round of fewer than twice the threshold respondents, sensitive questions are
+/// withheld whatever the answers: withholding them only when everyone said "ja" would say it.
 #[test]
-fn when_everyone_gave_the_sensitive_answer_it_is_said_of_nobody() {
+fn a_small_round_withholds_sensitive_questions_whatever_the_answers() {
     let s = survey();
-    let mut counter = Counter::default();
-    for _ in 0..6 {
-        let (r, a) = answers(
-            &s,
-            "intern",
-            &[
-                ("observerat", "nej"),
-                ("anhoriga", "ja"),
-                ("anhoriga_antal", "1"),
-                ("anhoriga_miljo", "autonoma"),
-                ("avhoppare", "nej"),
-                ("vet_vart_vanda", "ja"),
-                ("webbutbildning", "ja"),
-            ],
-        );
-        counter.add(&s, &r, &a);
+    let pattern = |relatives: &str| {
+        let mut counter = Counter::default();
+        for _ in 0..6 {
+            let mut p =
+                vec![("observerat", "nej"), ("avhoppare", "nej"), ("vet_vart_vanda", "ja"), ("webbutbildning", "ja")];
+            p.push(("anhoriga", relatives));
+            if relatives == "ja" {
+                p.extend([("anhoriga_antal", "1"), ("anhoriga_miljo", "autonoma")]);
+            }
+            let (r, a) = answers(&s, "intern", &p);
+            counter.add(&s, &r, &a);
+        }
+        let f = counter.publish(2027, 5, &BTreeMap::new()).figures(&s);
+        let shown: Vec<(String, String)> = f.iter().map(|x| (x.question.clone(), x.code.clone())).collect();
+        (f, shown)
+    };
+    let (f, everyone) = pattern("ja");
+    let (_, nobody) = pattern("nej");
+    let codes = |shown: &[(String, String)], q: &str| -> Vec<String> {
+        shown.iter().filter(|(x, _)| x == q).map(|(_, c)| c.clone()).collect()
+    };
+    for q in ["observerat", "anhoriga", "anhoriga_miljo", "avhoppare", "uttryck"] {
+        assert!(codes(&everyone, q).iter().all(|c| c == code::WITHHELD), "{q}: {:?}", codes(&everyone, q));
+        assert!(!codes(&everyone, q).is_empty(), "{q}");
+        assert_eq!(codes(&everyone, q), codes(&nobody, q), "{q}");
     }
-    let f = counter.publish(2027, 5, &BTreeMap::new()).figures(&s);
-    assert!(f.iter().any(|x| x.group == "alla" && x.question == "anhoriga" && x.code == code::WITHHELD));
-    assert!(!f.iter().any(|x| x.question == "anhoriga" && x.code == "ja"));
-    assert!(!f.iter().any(|x| x.question == "anhoriga_miljo" && x.code == "autonoma"), "shown after the answer");
-    assert_eq!(find(&f, "alla", "observerat", "", "", "nej").count, 6.0);
+    // Questions without sensitive answers are shown.
+    assert_eq!(find(&f, "alla", "vet_vart_vanda", "", "", "ja").count, 6.0);
 }

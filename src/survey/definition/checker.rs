@@ -262,10 +262,11 @@ impl Checker<'_> {
                     )),
                     _ => Some(format!("`group` can only be compared with = or !=, not {}", op.symbol())),
                 },
-                Subject::Category => match op {
-                    Op::Eq | Op::Ne => None,
-                    _ => Some(format!("`category` can only be compared with = or !=, not {}", op.symbol())),
-                },
+                // A response of a category few recipients share is stored as "övriga", so a
+                // condition on the category could not be decided again when it is counted.
+                Subject::Category => Some(
+                    "a condition cannot look at `category`: a small category is stored as övriga, so the condition could not be decided again when answers are counted; use `group`".to_string(),
+                ),
                 Subject::Question(id) => match earlier.get(id.as_str()) {
                     None if later.contains(id.as_str()) => Some(format!(
                         "the condition refers to `{id}`, which comes later in the survey; a condition may only look at earlier questions"
