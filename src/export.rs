@@ -106,6 +106,8 @@ enum Column {
 pub struct ResponseColumns<'s> {
     survey: &'s Survey,
     columns: Vec<Column>,
+    /// Per question: whether it is for some groups only (`Survey::depends_on_roster`).
+    on_roster: Vec<bool>,
 }
 
 impl<'s> ResponseColumns<'s> {
@@ -122,7 +124,7 @@ impl<'s> ResponseColumns<'s> {
                 _ => columns.push(Column::Value(i)),
             }
         }
-        ResponseColumns { survey, columns }
+        ResponseColumns { survey, columns, on_roster: survey.depends_on_roster() }
     }
 
     fn question(&self, i: usize) -> &crate::survey::Question {
@@ -170,13 +172,28 @@ impl<'s> ResponseColumns<'s> {
     /// One response as cells. A question that did not apply is empty; a multiple choice or
     /// grid that applied has 0 or 1 in every cell.
     pub fn row(&self, r: &Response) -> Vec<String> {
-        let applied: Vec<bool> = self.survey.questions().map(|q| q.applies(&r.answers, &r.roster)).collect();
+        self.row_as(r, &r.roster)
+    }
+
+    /// One response as cells, written with the group and category it is exported as (folded
+    /// into "övriga" as the tallies fold it). Whether a question applied is decided from the
+    /// roster it was answered with; when the export folds its group, the questions for some
+    /// groups only are left empty, or their answers would tell the group.
+    pub fn row_as(&self, r: &Response, written: &crate::survey::RosterAttributes) -> Vec<String> {
+        let folded = written.group != r.roster.group;
+        let applied: Vec<bool> = self
+            .survey
+            .questions()
+            .zip(&self.on_roster)
+            .map(|(q, on_roster)| q.applies(&r.answers, &r.roster) && !(folded && *on_roster))
+            .collect();
         let flag = |b: bool| if b { "1" } else { "0" }.to_string();
         self.columns
             .iter()
             .map(|c| match c {
-                Column::Group => neutralise(&r.roster.group).into_owned(),
-                Column::Category => neutralise(&r.roster.category).into_owned(),
+                Column::Group => neutralise(&written.group).into_owned(),
+                Column::Category => neutralise(&written.category).into_owned(),
+                Column::Value(i) if !applied[*i] => String::new(),
                 Column::Value(i) => match r.answers.get(&self.question(*i).id) {
                     Some(Answer::One(v)) => neutralise(v).into_owned(),
                     Some(Answer::Number(n)) => n.to_string(),
@@ -224,5 +241,37 @@ mod tests {
         w.write_record(["a", "b;c"]).unwrap();
         drop(w);
         assert_eq!(buf, "\u{feff}a;\"b;c\"\r\n".as_bytes());
+    }
+
+    #[test]
+    fn a_folded_row_keeps_its_answers_but_not_those_that_would_tell_its_group() {
+        use crate::survey::{RawAnswers, RosterAttributes, parse};
+        let survey = parse(include_str!("../surveys/lagesbild.toml")).unwrap();
+        let roster = RosterAttributes { group: "intern".into(), category: "skola".into() };
+        let mut raw = RawAnswers::new();
+        for (k, v) in [
+            ("observerat", "ja"),
+            ("uttryck.klotter", "vit_makt"),
+            ("anhoriga", "nej"),
+            ("avhoppare", "nej"),
+            ("orosanmalningar", "2"),
+            ("vet_vart_vanda", "ja"),
+            ("webbutbildning", "ja"),
+        ] {
+            raw.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        let r = Response { answers: survey.validate(&roster, &raw).unwrap(), roster };
+        let columns = ResponseColumns::new(&survey);
+        let header = columns.header();
+        let cell = |row: &[String], name: &str| row[header.iter().position(|h| h == name).unwrap()].clone();
+        let own = columns.row(&r);
+        assert_eq!((cell(&own, "group"), cell(&own, "webbutbildning")), ("intern".into(), "ja".into()));
+        let folded = columns.row_as(&r, &RosterAttributes { group: "övriga".into(), category: "övriga".into() });
+        assert_eq!((cell(&folded, "group"), cell(&folded, "category")), ("övriga".into(), "övriga".into()));
+        // The questions for intern only are empty; the rest is as answered, the grid too.
+        assert_eq!(cell(&folded, "webbutbildning"), "");
+        assert_eq!(cell(&folded, "orosanmalningar"), "");
+        assert_eq!(cell(&folded, "uttryck.klotter.vit_makt"), "1");
+        assert_eq!(cell(&folded, "observerat"), "ja");
     }
 }

@@ -227,11 +227,14 @@ pub fn context(
         },
         "kinds": kinds,
         "relatives": {
+            // Withheld (a small round, see `tally::disclosure::breakdowns`): said so, not "none".
+            "known": get(OVERALL, "anhoriga", "", "", "ja").is_some(),
             "count": count("anhoriga", "ja"),
             "contacts": get(OVERALL, "anhoriga_antal", "", "", code::SUM).map_or(0.0, |f| f.count),
             "environments": relatives_environments,
         },
         "defectors": count("avhoppare", "ja"),
+        "defectors_known": get(OVERALL, "avhoppare", "", "", "ja").is_some(),
         // A sum is published only from enough values; absent, the report says so instead of "none".
         "concern_reports": get(OVERALL, "orosanmalningar", "", "", code::SUM).map(|f| f.count),
         "ia_reports": get(OVERALL, "ia_rapporter", "", "", code::SUM).map(|f| f.count),
@@ -297,5 +300,40 @@ mod tests {
         assert_eq!(say("{{procentenheter c}}", json!({"c": -0.031})), "−3");
         assert_eq!(say("{{tal n}}", json!({"n": 20000})), "20\u{a0}000");
         assert_eq!(say("{{tal n}}", json!({"n": 999})), "999");
+    }
+
+    /// Six units, all of whom relatives came to: the round is too small for sensitive
+    /// questions, and the report says so rather than "none".
+    #[test]
+    fn a_withheld_question_is_said_to_be_withheld_not_to_be_none() {
+        use crate::survey::{RawAnswers, RosterAttributes, parse};
+        let survey = parse(include_str!("../surveys/lagesbild.toml")).unwrap();
+        let mut counter = crate::tally::Counter::default();
+        for _ in 0..6 {
+            let roster = RosterAttributes { group: "intern".into(), category: "skola".into() };
+            let mut raw = RawAnswers::new();
+            for (k, v) in [
+                ("observerat", "nej"),
+                ("anhoriga", "ja"),
+                ("anhoriga_antal", "2"),
+                ("anhoriga_miljo", "autonoma"),
+                ("avhoppare", "ja"),
+                ("vet_vart_vanda", "ja"),
+                ("webbutbildning", "ja"),
+            ] {
+                raw.entry(k.to_string()).or_default().push(v.to_string());
+            }
+            counter.add(&survey, &roster, &survey.validate(&roster, &raw).unwrap());
+        }
+        let tallies = counter.publish(2027, 5, &Default::default());
+        let templates = crate::shipped::Files::templates(None).unwrap();
+        let text =
+            render(&registry(&templates, Format::Markdown).unwrap(), &context(&survey, "Prov", &tallies, &[], &[]))
+                .unwrap();
+        assert!(text.contains("Om anhörigas oro redovisas inget"), "{text}");
+        assert!(text.contains("Om frågor om hjälp att lämna en miljö redovisas inget"), "{text}");
+        assert!(text.contains("Om iakttagelser redovisas inget"), "{text}");
+        assert!(!text.contains("Ingen svarande") && !text.contains("ingen svarande"), "{text}");
+        assert!(text.contains("100 % av de 6 svarande vet vart"), "{text}");
     }
 }

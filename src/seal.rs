@@ -34,25 +34,35 @@ impl DraftKey {
     pub fn load_or_create(path: &Path) -> anyhow::Result<DraftKey> {
         let named = || format!("the draft key file {} (DRAFT_KEY_FILE)", path.display());
         if !path.exists() {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(named)?;
-            }
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).with_context(named)?;
+            // Written whole beside it, then linked into place: another process starting at
+            // the same moment, or a crash, never sees a half-written key.
             let mut bytes = [0u8; 32];
             rand::rng().fill_bytes(&mut bytes);
+            let draft = dir.join(format!(".draft-key-{}", crate::token::random()));
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            match options.open(path) {
-                Ok(mut file) => {
-                    std::io::Write::write_all(&mut file, format!("{}\n", STANDARD.encode(bytes)).as_bytes())
-                        .with_context(named)?;
-                    file.sync_all().with_context(named)?;
-                }
-                // Another process made it first: read theirs.
+            let written = options.open(&draft).and_then(|mut file| {
+                std::io::Write::write_all(&mut file, format!("{}\n", STANDARD.encode(bytes)).as_bytes())?;
+                file.sync_all()
+            });
+            let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+            let _ = std::fs::remove_file(&draft);
+            match linked {
+                Ok(()) => tracing::info!(path = %path.display(), "made a new draft key"),
+                // Another process made it first: theirs is the key.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e).with_context(named),
             }
+        }
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(path)
+            && std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0
+        {
+            tracing::warn!(path = %path.display(), "the draft key file can be read by others than its owner: chmod 600 it");
         }
         let text = std::fs::read_to_string(path).with_context(named)?;
         let bytes: [u8; 32] = STANDARD

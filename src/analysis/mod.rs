@@ -101,10 +101,9 @@ pub async fn export_responses(
         let mut rows = dialect.rows_writer(Vec::new());
         let mut n = 0u64;
         for r in batch.responses() {
-            let mut r = r?;
+            let r = r?;
             let (group, category) = plan.recode(&r.roster.group, &r.roster.category);
-            r.roster = RosterAttributes { group, category };
-            rows.write_record(columns.row(&r))?;
+            rows.write_record(columns.row_as(&r, &RosterAttributes { group, category }))?;
             n += 1;
         }
         Ok((rows.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?, n))

@@ -132,7 +132,7 @@ pub fn charts(survey: &Survey, tallies: &Tallies, trend: &[TrendFigure]) -> Vec<
             .collect::<Vec<_>>()
             .join(", ");
         if shown_groups(q).len() < groups.len() {
-            text.push_str(". Grupperna redovisas inte var för sig: i en liten grupp gav alla samma svar");
+            text.push_str(". Frågan redovisas här bara för alla svarande tillsammans");
         }
         text
     };

@@ -121,6 +121,9 @@ impl Tx {
 /// Rows per multi-row INSERT in bulk work (roster import, minting links).
 const BATCH: usize = 400;
 
+/// What the draft key check seals.
+const KEY_CHECK: &str = "lagesbild draft key";
+
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
@@ -197,10 +200,21 @@ impl Store {
     /// Gives the store the key drafts are sealed under (see `seal.rs`), and seals any draft
     /// stored before drafts were sealed.
     pub async fn use_draft_key(&self, key: DraftKey) -> anyhow::Result<()> {
+        // Recipient id 0 is nobody's: the check cannot stand in for a draft.
+        let check = self.draft_key_check(&key.seal(0, KEY_CHECK)).await?;
+        if key.open(0, &check).ok().as_deref() != Some(KEY_CHECK) {
+            anyhow::bail!(
+                "DRAFT_KEY_FILE is not the key this database's drafts were sealed with: start with the key file that belongs to this database (every server instance of one database needs the same file)"
+            );
+        }
         if self.draft_key.set(key).is_err() {
             anyhow::bail!("the draft key was set twice");
         }
-        self.seal_old_drafts().await
+        if self.seal_old_drafts().await? > 0 && self.engine == Engine::Postgres {
+            // The unsealed versions stay in dead rows until the table is rewritten.
+            sqlx::query("VACUUM FULL drafts").execute(&self.write).await?;
+        }
+        Ok(())
     }
 
     fn draft_key(&self) -> anyhow::Result<&DraftKey> {
@@ -227,7 +241,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::Store;
+    use super::{DraftKey, Store};
 
     #[tokio::test]
     async fn every_sqlite_connection_syncs_each_commit_to_disk() {
@@ -240,5 +254,29 @@ mod tests {
             let zeroed: i64 = sqlx::query_scalar("PRAGMA secure_delete").fetch_one(pool).await.unwrap();
             assert_eq!(zeroed, 1);
         }
+    }
+
+    #[tokio::test]
+    async fn a_draft_key_other_than_the_databases_own_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/lagesbild.db", dir.path().display());
+        let first = Store::connect(&url).await.unwrap();
+        first.use_draft_key(DraftKey::from_bytes(&[1; 32])).await.unwrap();
+        let again = Store::connect(&url).await.unwrap();
+        again.use_draft_key(DraftKey::from_bytes(&[1; 32])).await.unwrap();
+        let other = Store::connect(&url).await.unwrap();
+        let e = other.use_draft_key(DraftKey::from_bytes(&[2; 32])).await.unwrap_err().to_string();
+        assert!(e.contains("DRAFT_KEY_FILE") && e.contains("not the key"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn concealing_the_order_truncates_the_sqlite_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}/lagesbild.db", dir.path().display())).await.unwrap();
+        store.secret().await.unwrap();
+        let wal = dir.path().join("lagesbild.db-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0, "the writes are in the WAL");
+        store.conceal_order().await.unwrap();
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
     }
 }

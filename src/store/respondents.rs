@@ -114,7 +114,15 @@ impl Store {
         .await?;
         let Some(mut row) = row else { return Ok(None) };
         if let Some(sealed) = &row.raw {
-            row.raw = Some(self.draft_key()?.open(row.id, sealed)?);
+            // A draft that does not open (a damaged row) is no reason to lock the respondent
+            // out: they start from the beginning, and their next save replaces it.
+            row.raw = match self.draft_key()?.open(row.id, sealed) {
+                Ok(raw) => Some(raw),
+                Err(e) => {
+                    tracing::warn!(reason = %format!("{e:#}"), "a saved draft could not be opened; it is shown empty");
+                    None
+                }
+            };
         }
         Respondent::try_from(row).map(Some)
     }
@@ -190,26 +198,34 @@ impl Store {
     }
 
     /// Seals the drafts stored before drafts were sealed.
-    pub(super) async fn seal_old_drafts(&self) -> anyhow::Result<()> {
+    pub(super) async fn seal_old_drafts(&self) -> anyhow::Result<usize> {
         let key = self.draft_key()?;
         let plain: Vec<(i64, String)> =
             sqlx::query_as("SELECT recipient_id, raw FROM drafts").fetch_all(&self.read).await?;
-        for (recipient_id, raw) in plain.into_iter().filter(|(_, raw)| !DraftKey::is_sealed(raw)) {
+        let plain: Vec<(i64, String)> = plain.into_iter().filter(|(_, raw)| !DraftKey::is_sealed(raw)).collect();
+        for (recipient_id, raw) in &plain {
             sqlx::query("UPDATE drafts SET raw = $1 WHERE recipient_id = $2 AND raw = $3")
-                .bind(key.seal(recipient_id, &raw))
+                .bind(key.seal(*recipient_id, raw))
                 .bind(recipient_id)
-                .bind(&raw)
+                .bind(raw)
                 .execute(&self.write)
                 .await?;
         }
-        Ok(())
+        Ok(plain.len())
     }
 
     /// Rewrites the tables whose physical order could tell who answered when (see
     /// `Engine::conceal_order`); the server does this a few minutes after submissions.
     pub async fn conceal_order(&self) -> anyhow::Result<()> {
         for statement in self.engine.conceal_order() {
-            sqlx::query(*statement).execute(&self.write).await?;
+            let done = sqlx::query(*statement).fetch_all(&self.write).await?;
+            // SQLite's checkpoint answers (busy, pages, checkpointed) instead of failing:
+            // with a reader in the way it truncates nothing, and is tried again next time.
+            if let Some(row) = done.first()
+                && sqlx::Row::try_get::<i64, _>(row, 0).is_ok_and(|busy| busy != 0)
+            {
+                anyhow::bail!("the WAL is in use and was not truncated; tried again at the next pass");
+            }
         }
         Ok(())
     }

@@ -20,4 +20,16 @@ impl Store {
             sqlx::query_scalar("SELECT value FROM settings WHERE name = 'secret'").fetch_one(&self.read).await?;
         Ok(value.into_bytes())
     }
+
+    /// A value sealed with the draft key when it was first used with this database; a key
+    /// that cannot open it is not the one the drafts were sealed with.
+    pub(super) async fn draft_key_check(&self, fresh: &str) -> anyhow::Result<String> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES ('draft_key_check', $1) ON CONFLICT (name) DO NOTHING")
+            .bind(fresh)
+            .execute(&self.write)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = 'draft_key_check'")
+            .fetch_one(&self.read)
+            .await?)
+    }
 }

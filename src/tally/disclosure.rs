@@ -126,23 +126,26 @@ pub(super) fn breakdowns(survey: &Survey, tallies: &super::Tallies) -> Vec<Break
     out
 }
 
-/// An imported figure of an earlier year, under the rules the round's own figures obey:
-/// no minimum or maximum, sums and medians only from k values, shares only from a base of
-/// k, nothing of a cross-section whose respondents (as the year's own response-rate figure
-/// gives them) are fewer than k.
+/// An imported year's figures, under the rules the round's own figures obey: no minimum or
+/// maximum, sums and medians only from k values, shares only from a base of k. Groups and
+/// categories are kept only when the year gives every one's respondents (its
+/// `_svarsfrekvens`/`_svarande` rows) and none is under k: otherwise a small one could be
+/// had by subtraction, and only `alla` is kept.
 pub fn publishable_history(mut figures: Vec<super::Figure>, threshold: u64) -> Vec<super::Figure> {
     use super::{RESPONSE_RATE, code};
     let k = threshold.max(MINIMUM_THRESHOLD);
-    let small_sections: Vec<String> = figures
+    let sizes: BTreeMap<String, u64> = figures
         .iter()
-        .filter(|f| f.question == RESPONSE_RATE && f.code == code::RESPONDENTS && (f.count as u64) < k)
-        .map(|f| f.group.clone())
+        .filter(|f| f.question == RESPONSE_RATE && f.code == code::RESPONDENTS)
+        .map(|f| (f.group.clone(), f.count as u64))
         .collect();
+    let broken_down_safely =
+        figures.iter().filter(|f| f.group != OVERALL).all(|f| sizes.get(&f.group).is_some_and(|n| *n >= k));
     figures.retain(|f| {
         f.code != "_min"
             && f.code != "_max"
             && !((f.code == code::SUM || f.code == code::MEDIAN) && f.base < k)
-            && !small_sections.contains(&f.group)
+            && (broken_down_safely || f.group == OVERALL)
     });
     for f in &mut figures {
         if f.base < k {
@@ -376,5 +379,18 @@ mod tests {
         let said: Vec<(&str, &str, Option<f64>)> =
             kept.iter().map(|f| (f.question.as_str(), f.group.as_str(), f.share)).collect();
         assert_eq!(said, [("observerat", "alla", Some(0.25)), ("anhoriga_miljo", "alla", None)]);
+        // Groups all of known, sufficient size are kept; one group of unknown size drops them all.
+        let year = |with_size: bool| {
+            let mut v = vec![
+                f("_svarsfrekvens", "intern", "_svarande", 9.0, Some(0.9), 10),
+                f("observerat", "intern", "ja", 3.0, Some(0.33), 9),
+                f("observerat", "extern", "ja", 2.0, Some(0.25), 8),
+            ];
+            if with_size {
+                v.push(f("_svarsfrekvens", "extern", "_svarande", 8.0, Some(0.8), 10));
+            }
+            publishable_history(v, 5).iter().filter(|f| f.question == "observerat").count()
+        };
+        assert_eq!((year(true), year(false)), (2, 0));
     }
 }

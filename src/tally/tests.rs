@@ -207,7 +207,7 @@ fn a_small_group_where_everyone_gave_a_sensitive_answer_is_not_broken_down() {
     let chart = charts.iter().find(|c| c.name == "observerat_per_grupp").unwrap();
     let crate::chart::Body::Bars { categories, .. } = &chart.body else { panic!() };
     assert_eq!(categories, &["Alla"]);
-    assert!(chart.note.contains("i en liten grupp gav alla samma svar"), "{}", chart.note);
+    assert!(chart.note.contains("redovisas här bara för alla svarande tillsammans"), "{}", chart.note);
     // "None of them" stays publishable, and questions without sensitive answers are shown.
     assert_eq!(find(&f, "extern", "anhoriga", "", "", "nej").count, 8.0);
     assert_eq!(find(&f, "intern", "vet_vart_vanda", "", "", "ja").count, 5.0);

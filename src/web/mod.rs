@@ -123,7 +123,8 @@ impl Application {
             mail,
             mailer: mailer.clone(),
             base_url: mail_settings.base_url.clone(),
-            submitted_since_concealed: Default::default(),
+            // A first pass at start: it also truncates what sealing older drafts left in the WAL.
+            submitted_since_concealed: true.into(),
             surveys: RwLock::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
@@ -233,7 +234,7 @@ async fn conceal_order_now_and_then(state: Arc<AppState>) {
             && let Err(e) = state.store.conceal_order().await
         {
             state.submitted_since_concealed.store(true, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!("could not rewrite the response tables: {e:#}");
+            tracing::warn!("could not conceal the order of answers: {e:#}");
         }
     }
 }

@@ -738,10 +738,10 @@ fn bad_survey_files_are_located_by_line_and_column_and_never_crash() {
             "only be compared with = or !=",
         ),
         (
-            "category compared with includes",
-            q("kind = \"number\"\ntext = \"T\"\nshown_when = \"category includes skola\""),
+            "a condition on the category",
+            q("kind = \"number\"\ntext = \"T\"\nshown_when = \"category = skola\""),
             "11:",
-            "only be compared with = or !=",
+            "a condition cannot look at `category`",
         ),
         (
             "an id with a space",
