@@ -217,9 +217,11 @@ async fn years(store: &Store, survey_id: &str, before: Option<i64>) -> anyhow::R
         latest.insert(round.year, round);
     }
     // Imported years obey the rules of the survey's latest round.
-    let threshold = latest.values().last().map_or(crate::tally::DEFAULT_THRESHOLD, |r| r.disclosure_threshold);
+    let newest = latest.values().last();
+    let threshold = newest.map_or(crate::tally::DEFAULT_THRESHOLD, |r| r.disclosure_threshold);
+    let survey = newest.map(survey_of).transpose()?;
     for figures in by_year.values_mut() {
-        *figures = disclosure::publishable_history(std::mem::take(figures), threshold);
+        *figures = disclosure::publishable_history(std::mem::take(figures), survey.as_ref(), threshold);
     }
     for (year, round) in latest {
         if before.is_some_and(|b| year >= b) {

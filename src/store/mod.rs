@@ -199,22 +199,30 @@ impl Store {
 
     /// Gives the store the key drafts are sealed under (see `seal.rs`), and seals any draft
     /// stored before drafts were sealed.
-    pub async fn use_draft_key(&self, key: DraftKey) -> anyhow::Result<()> {
+    /// Returns how many drafts were sealed now (the rest of the older versions lie in
+    /// SQLite's WAL until the next checkpoint, see `conceal_order`).
+    pub async fn use_draft_key(&self, key: DraftKey) -> anyhow::Result<usize> {
+        const WRONG_KEY: &str = "DRAFT_KEY_FILE is not the key this database's drafts were sealed with: start with the key file that belongs to this database (every server instance of one database needs the same file)";
+        // A database whose drafts were sealed before it kept a check: the key must open one.
+        if let Some((recipient_id, sealed)) = self.a_sealed_draft().await?
+            && key.open(recipient_id, &sealed).is_err()
+        {
+            anyhow::bail!(WRONG_KEY);
+        }
         // Recipient id 0 is nobody's: the check cannot stand in for a draft.
         let check = self.draft_key_check(&key.seal(0, KEY_CHECK)).await?;
         if key.open(0, &check).ok().as_deref() != Some(KEY_CHECK) {
-            anyhow::bail!(
-                "DRAFT_KEY_FILE is not the key this database's drafts were sealed with: start with the key file that belongs to this database (every server instance of one database needs the same file)"
-            );
+            anyhow::bail!(WRONG_KEY);
         }
         if self.draft_key.set(key).is_err() {
             anyhow::bail!("the draft key was set twice");
         }
-        if self.seal_old_drafts().await? > 0 && self.engine == Engine::Postgres {
+        let sealed = self.seal_old_drafts().await?;
+        if sealed > 0 && self.engine == Engine::Postgres {
             // The unsealed versions stay in dead rows until the table is rewritten.
             sqlx::query("VACUUM FULL drafts").execute(&self.write).await?;
         }
-        Ok(())
+        Ok(sealed)
     }
 
     fn draft_key(&self) -> anyhow::Result<&DraftKey> {

@@ -197,6 +197,13 @@ impl Store {
         Ok(done)
     }
 
+    /// One sealed draft, if any, to try a key on.
+    pub(super) async fn a_sealed_draft(&self) -> anyhow::Result<Option<(i64, String)>> {
+        Ok(sqlx::query_as("SELECT recipient_id, raw FROM drafts WHERE raw LIKE 'x1:%' LIMIT 1")
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
     /// Seals the drafts stored before drafts were sealed.
     pub(super) async fn seal_old_drafts(&self) -> anyhow::Result<usize> {
         let key = self.draft_key()?;

@@ -9,7 +9,7 @@ mod definition;
 
 pub use answers::{Evaluation, FieldError, Navigation, RawAnswers};
 pub use condition::{Condition, Op, Subject};
-pub use definition::{Problem, check_file, parse};
+pub use definition::{Problem, check_file, parse, parse_new};
 
 use std::collections::BTreeMap;
 
@@ -230,7 +230,7 @@ pub fn load(files: &crate::shipped::Files) -> Result<BTreeMap<String, Definition
     let mut found = BTreeMap::new();
     let mut problems = Vec::new();
     for (_, source, origin) in files.ending_with(".toml") {
-        match parse(source) {
+        match parse_new(source) {
             Ok(survey) => {
                 if found.contains_key(&survey.id) {
                     problems.push(format!("{origin}: the survey id `{}` is already used by another file", survey.id));

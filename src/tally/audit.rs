@@ -107,9 +107,18 @@ pub fn audit(
     }
 
     // 3. Each figure on its own base.
-    let overall = respondents.get(super::OVERALL).copied().unwrap_or(0);
     let on_roster: BTreeMap<&str, bool> =
         survey.questions().map(|q| q.id.as_str()).zip(survey.depends_on_roster()).collect();
+    // Sensitive questions and those shown after one.
+    let mut sensitive_family: BTreeSet<&str> = BTreeSet::new();
+    for q in survey.questions() {
+        if !q.sensitive.is_empty()
+            || q.shown_when.iter().flat_map(|c| c.questions()).any(|id| sensitive_family.contains(id))
+        {
+            sensitive_family.insert(q.id.as_str());
+        }
+    }
+    let small_beside = tallies.sections.iter().any(|s| s.label != super::OVERALL && s.count.respondents < 2 * k);
     let sensitive_code = |q: &str, row: &str, column: &str, c: &str| {
         survey.question(q).is_some_and(|q| match &q.kind {
             Kind::Grid { .. } => !row.is_empty() && q.sensitive.iter().any(|s| s == column),
@@ -140,12 +149,24 @@ pub fn audit(
         if sensitive && everyone_gave(f.count as u64, n, k) {
             a.findings.push(format!("{at}: alla {n} i tvärsnittet gav ett känsligt svar"));
         }
-        if sensitive && overall < 2 * k {
-            a.findings.push(format!("{at}: en känslig fråga i en omgång med {overall} svarande (under {})", 2 * k));
+        // Any figure of a sensitive question, or of one shown after it, in a cross-section
+        // under 2k; or beside one, outside alla (it would give that one by subtraction).
+        if f.code != code::WITHHELD && sensitive_family.contains(f.question.as_str()) {
+            if n < 2 * k {
+                a.findings.push(format!("{at}: en känslig fråga i ett tvärsnitt med {n} svarande (under {})", 2 * k));
+            } else if f.group != super::OVERALL && small_beside {
+                a.findings.push(format!("{at}: en känslig fråga utanför alla, bredvid ett tvärsnitt under {}", 2 * k));
+            }
         }
-        // A question for some groups only has those groups' respondents for its base.
-        if on_roster.get(f.question.as_str()) == Some(&true) && f.code != code::WITHHELD && small(f.base) {
-            a.findings.push(format!("{at}: en fråga till en del av mottagarna, med {} svarande", f.base));
+        // A question for some groups only has those groups' respondents for its base, and
+        // the rest of the cross-section for what it leaves.
+        if on_roster.get(f.question.as_str()) == Some(&true) && f.code != code::WITHHELD {
+            if small(f.base) {
+                a.findings.push(format!("{at}: en fråga till en del av mottagarna, med {} svarande", f.base));
+            }
+            if f.code == code::ANSWERED && small(n.saturating_sub(f.base)) {
+                a.findings.push(format!("{at}: en fråga till en del av mottagarna lämnar {} svarande", n - f.base));
+            }
         }
     }
     // A single choice's sensitive answers, added up: everyone in a small section gave one.
@@ -336,7 +357,7 @@ mod tests {
             "svarsfilen: intern/tunnelbana har 1 rader",
             "ia_rapporter alla minus intern/fritid ger en summa av 4 värden",
             "avhoppare ja  i alla: alla 7 i tvärsnittet gav ett känsligt svar",
-            "en känslig fråga i en omgång med 7 svarande",
+            "en känslig fråga i ett tvärsnitt med 7 svarande (under 10)",
             "avhoppare i alla: alla 7 gav ett känsligt svar",
             "en fråga till en del av mottagarna, med 3 svarande",
         ] {

@@ -6,7 +6,7 @@
 //! total. Categories are broken down only inside groups published on their own: a group
 //! folded into "övriga" shows no categories, or its categories would give it away.
 
-use crate::survey::{Answer, Question, Survey};
+use crate::survey::Survey;
 use std::collections::BTreeMap;
 
 pub const OVERALL: &str = "alla";
@@ -40,15 +40,14 @@ pub fn stored_category(category: &str, recipients_sharing: u64, threshold: u64) 
 
 /// Group attribute disclosure: in a published cross-section of fewer than twice the
 /// threshold respondents, a sensitive answer that every one of them gave would be said of
-/// each of them.
+/// each of them. (`breakdowns` withholds such cross-sections whatever the answers; the
+/// audit checks the figures against this as well.)
 pub fn everyone_gave(count: u64, respondents: u64, threshold: u64) -> bool {
     respondents > 0 && count == respondents && respondents < 2 * threshold.max(MINIMUM_THRESHOLD)
 }
 
-/// Where a question's answers are broken down, after group attribute disclosure. When a
-/// group or category would say a sensitive answer of everyone in it, the question is shown
-/// for `alla` only: shown anywhere else, the group could be had by subtraction. When `alla`
-/// itself would, it is shown nowhere.
+/// Where a question's answers are broken down (see `breakdowns`): everywhere published,
+/// for `alla` only, or nowhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Breakdown {
     Everywhere,
@@ -66,34 +65,25 @@ impl Breakdown {
     }
 }
 
-/// Whether an answer is one of the question's sensitive answers (for a grid: a tick in a
-/// sensitive column).
-pub fn gave_sensitive(question: &Question, answer: &Answer) -> bool {
-    let sensitive = |code: &String| question.sensitive.contains(code);
-    match answer {
-        Answer::One(code) => sensitive(code),
-        Answer::Many(codes) => codes.iter().any(sensitive),
-        Answer::Grid(grid) => grid.values().flatten().any(sensitive),
-        Answer::Number(_) => false,
-    }
-}
-
-/// Where each question's answers are broken down, in `Survey::questions` order.
+/// Where each question's answers are broken down, in `Survey::questions` order. Decided
+/// from the sizes of the published cross-sections and who a question is for, never from
+/// the answers: withholding a question then tells nothing of them.
 ///
+/// - A question with sensitive answers (`sensitive = [...]`): in a cross-section of fewer
+///   than twice the threshold, "100 %" would say a sensitive answer of each respondent. It
+///   is shown for `alla` only when any other published cross-section is that small (shown
+///   anywhere else, that one could be had by subtraction), and not at all when `alla` is.
 /// - A question for some groups only (its condition looks at the group): its base in a
 ///   cross-section is those groups' respondents there, and its figures are theirs. Where
-///   that base is 1 to k-1, it is shown for `alla` only (shown anywhere else, the small
-///   part could be had by subtraction), and not at all if `alla`'s base is that small.
-/// - A question with sensitive answers is not shown at all in a round of fewer than twice
-///   the threshold respondents: whether to withhold it then does not depend on the answers,
-///   so withholding it says nothing. In a larger round it is shown for `alla` only when, in a
-///   published cross-section of fewer than 2k, every respondent gave a sensitive answer.
-/// - A question shown after a withheld one has that one's count for its base: withheld
+///   that base, or the rest of the cross-section beside it, is 1 to k-1 (it would give a
+///   folded group's answers or size), it is shown for `alla` only, and not at all when
+///   `alla`'s is.
+/// - A question shown after a withheld one has that one's answers for its base: withheld
 ///   with it.
 pub(super) fn breakdowns(survey: &Survey, tallies: &super::Tallies) -> Vec<Breakdown> {
     let k = tallies.threshold.max(MINIMUM_THRESHOLD);
+    let small = |n: u64| n > 0 && n < k;
     let on_roster = survey.depends_on_roster();
-    let overall = tallies.section(OVERALL).map_or(0, |s| s.count.respondents);
     let level = |label: &str| if label == OVERALL { Breakdown::Nowhere } else { Breakdown::OnlyOverall };
     let mut out: Vec<Breakdown> = survey
         .questions()
@@ -101,16 +91,14 @@ pub(super) fn breakdowns(survey: &Survey, tallies: &super::Tallies) -> Vec<Break
         .map(|(i, q)| {
             let mut b = Breakdown::Everywhere;
             for s in &tallies.sections {
-                let Some(c) = s.count.questions.get(i) else { continue };
-                if on_roster[i] && c.applied > 0 && c.applied < k {
+                let n = s.count.respondents;
+                if !q.sensitive.is_empty() && n < 2 * k {
                     b = b.max(level(&s.label));
                 }
-                if !q.sensitive.is_empty() && s.label != OVERALL && everyone_gave(c.sensitive, s.count.respondents, k) {
-                    b = b.max(Breakdown::OnlyOverall);
+                let applied = s.count.questions.get(i).map_or(0, |c| c.applied);
+                if on_roster[i] && (small(applied) || small(n - applied.min(n))) {
+                    b = b.max(level(&s.label));
                 }
-            }
-            if !q.sensitive.is_empty() && overall < 2 * k {
-                b = Breakdown::Nowhere;
             }
             b
         })
@@ -126,26 +114,47 @@ pub(super) fn breakdowns(survey: &Survey, tallies: &super::Tallies) -> Vec<Break
     out
 }
 
-/// An imported year's figures, under the rules the round's own figures obey: no minimum or
-/// maximum, sums and medians only from k values, shares only from a base of k. Groups and
-/// categories are kept only when the year gives every one's respondents (its
-/// `_svarsfrekvens`/`_svarande` rows) and none is under k: otherwise a small one could be
-/// had by subtraction, and only `alla` is kept.
-pub fn publishable_history(mut figures: Vec<super::Figure>, threshold: u64) -> Vec<super::Figure> {
+/// An imported year's figures, under the rules the round's own figures obey. Only `alla` is
+/// kept: an earlier year's groups and categories cannot be checked against subtraction (the
+/// file need not give them all). The year's respondents are its `_svarande`, or failing
+/// that the largest base among its figures; under k, nothing of the year is kept. No
+/// minimum or maximum; sums and medians only from k values; shares only from a base of k;
+/// sensitive questions (and those shown after them) only from 2k respondents; a question
+/// for some groups only not from a base of fewer than k. Without a round's survey to say
+/// which questions those are, every question is taken to be both.
+pub fn publishable_history(
+    mut figures: Vec<super::Figure>,
+    survey: Option<&Survey>,
+    threshold: u64,
+) -> Vec<super::Figure> {
     use super::{RESPONSE_RATE, code};
     let k = threshold.max(MINIMUM_THRESHOLD);
-    let sizes: BTreeMap<String, u64> = figures
+    figures.retain(|f| f.group == OVERALL);
+    let respondents = figures
         .iter()
-        .filter(|f| f.question == RESPONSE_RATE && f.code == code::RESPONDENTS)
-        .map(|f| (f.group.clone(), f.count as u64))
-        .collect();
-    let broken_down_safely =
-        figures.iter().filter(|f| f.group != OVERALL).all(|f| sizes.get(&f.group).is_some_and(|n| *n >= k));
+        .find(|f| f.question == RESPONSE_RATE && f.code == code::RESPONDENTS)
+        .map(|f| f.count as u64)
+        .unwrap_or_else(|| figures.iter().map(|f| f.base).max().unwrap_or(0));
+    if respondents < k {
+        return Vec::new();
+    }
+    let on_roster: BTreeMap<&str, bool> =
+        survey.map(|s| s.questions().map(|q| q.id.as_str()).zip(s.depends_on_roster()).collect()).unwrap_or_default();
+    let mut sensitive: Vec<&str> = Vec::new();
+    for q in survey.iter().flat_map(|s| s.questions()) {
+        if !q.sensitive.is_empty() || q.shown_when.iter().flat_map(|c| c.questions()).any(|id| sensitive.contains(&id))
+        {
+            sensitive.push(q.id.as_str());
+        }
+    }
+    let is_sensitive = |q: &str| survey.is_none() || sensitive.contains(&q);
+    let is_on_roster = |q: &str| survey.is_none() || on_roster.get(q) == Some(&true);
     figures.retain(|f| {
         f.code != "_min"
             && f.code != "_max"
             && !((f.code == code::SUM || f.code == code::MEDIAN) && f.base < k)
-            && (broken_down_safely || f.group == OVERALL)
+            && !(is_sensitive(&f.question) && respondents < 2 * k)
+            && !(is_on_roster(&f.question) && f.base > 0 && f.base < k)
     });
     for f in &mut figures {
         if f.base < k {
@@ -360,6 +369,7 @@ mod tests {
 
     #[test]
     fn imported_years_obey_the_rules_of_the_rounds() {
+        let survey = crate::survey::parse(include_str!("../../surveys/lagesbild.toml")).unwrap();
         let f =
             |question: &str, group: &str, code: &str, count: f64, share: Option<f64>, base: u64| super::super::Figure {
                 year: 2017,
@@ -368,29 +378,30 @@ mod tests {
         let kept = publishable_history(
             vec![
                 f("observerat", "alla", "ja", 4.0, Some(0.25), 16),
+                f("vet_vart_vanda", "alla", "ja", 9.0, Some(0.5625), 16),
                 f("anhoriga_miljo", "alla", "autonoma", 2.0, Some(1.0), 2),
                 f("anhoriga_antal", "alla", "_min", 1.0, None, 9),
-                f("anhoriga_antal", "alla", "_summa", 4.0, None, 3),
-                f("_svarsfrekvens", "extern/kyrka", "_svarande", 2.0, Some(1.0), 2),
-                f("observerat", "extern/kyrka", "ja", 2.0, Some(1.0), 2),
+                f("ia_rapporter", "alla", "_summa", 4.0, None, 3),
+                f("observerat", "intern", "ja", 2.0, Some(0.2), 10),
             ],
+            Some(&survey),
             5,
         );
         let said: Vec<(&str, &str, Option<f64>)> =
             kept.iter().map(|f| (f.question.as_str(), f.group.as_str(), f.share)).collect();
-        assert_eq!(said, [("observerat", "alla", Some(0.25)), ("anhoriga_miljo", "alla", None)]);
-        // Groups all of known, sufficient size are kept; one group of unknown size drops them all.
-        let year = |with_size: bool| {
-            let mut v = vec![
-                f("_svarsfrekvens", "intern", "_svarande", 9.0, Some(0.9), 10),
-                f("observerat", "intern", "ja", 3.0, Some(0.33), 9),
-                f("observerat", "extern", "ja", 2.0, Some(0.25), 8),
-            ];
-            if with_size {
-                v.push(f("_svarsfrekvens", "extern", "_svarande", 8.0, Some(0.8), 10));
-            }
-            publishable_history(v, 5).iter().filter(|f| f.question == "observerat").count()
-        };
-        assert_eq!((year(true), year(false)), (2, 0));
+        assert_eq!(
+            said,
+            [
+                ("observerat", "alla", Some(0.25)),
+                ("vet_vart_vanda", "alla", Some(0.5625)),
+                ("anhoriga_miljo", "alla", None)
+            ]
+        );
+        // Sixteen respondents are under twice the threshold of ten: no sensitive question.
+        let kept = publishable_history(vec![f("observerat", "alla", "ja", 4.0, Some(0.25), 16)], Some(&survey), 10);
+        assert!(kept.is_empty());
+        // A year of four respondents keeps nothing.
+        let kept = publishable_history(vec![f("vet_vart_vanda", "alla", "ja", 2.0, Some(0.5), 4)], Some(&survey), 5);
+        assert!(kept.is_empty());
     }
 }

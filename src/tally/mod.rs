@@ -20,10 +20,9 @@ pub mod code {
     pub const MEDIAN: &str = "_median";
     pub const INVITED: &str = "_inbjudna";
     pub const RESPONDENTS: &str = "_svarande";
-    /// In place of a question's figures in a cross-section where they are withheld: there
-    /// or in a smaller group, everyone gave a sensitive answer (see `disclosure::Breakdown`).
-    /// Count and base are 0: a question shown after such an answer has for its base the
-    /// number who gave it.
+    /// In place of a question's figures in a cross-section where they are withheld (see
+    /// `disclosure::breakdowns`). Count and base are 0: a question shown after a withheld
+    /// one has for its base the number who gave an answer there.
     pub const WITHHELD: &str = "_skyddat";
 }
 
@@ -43,8 +42,6 @@ struct QuestionCount {
     rows_any: Vec<u64>,
     /// Number answers as value -> respondents; bounded by the question's range.
     numbers: BTreeMap<i64, u64>,
-    /// Respondents who gave any of the question's sensitive answers.
-    sensitive: u64,
 }
 
 impl QuestionCount {
@@ -62,7 +59,6 @@ impl QuestionCount {
         for (v, n) in &other.numbers {
             *self.numbers.entry(*v).or_default() += n;
         }
-        self.sensitive += other.sensitive;
     }
 }
 
@@ -122,7 +118,6 @@ impl Counter {
             c.applied += 1;
             let Some(answer) = answers.get(&q.id) else { continue };
             c.answered += 1;
-            c.sensitive += u64::from(disclosure::gave_sensitive(q, answer));
             match (&q.kind, answer) {
                 (Kind::Single { options }, Answer::One(code)) => {
                     tick(&mut c.codes, options.len(), position(options, code))

@@ -88,16 +88,18 @@ fn counts_and_shares_are_taken_among_those_the_question_applied_to() {
     assert_eq!((rate.count, rate.base, rate.share), (10.0, 18, Some(10.0 / 18.0)));
     let ja = find(&f, "alla", "observerat", "", "", "ja");
     assert_eq!((ja.count, ja.base), (3.0, 10));
-    let ja_intern = find(&f, "intern", "observerat", "", "", "ja");
-    assert_eq!((ja_intern.count, ja_intern.share), (2.0, Some(2.0 / 6.0)));
+    // extern's 4 are fewer than twice the threshold: the sensitive question is for alla only.
+    find(&f, "intern", "observerat", "", "", code::WITHHELD);
+    let routines = find(&f, "intern", "vet_vart_vanda", "", "", "ja");
+    assert_eq!((routines.count, routines.share), (6.0, Some(1.0)));
     // The grid applied to the three who saw something.
     let cell = find(&f, "alla", "uttryck", "klotter", "vit_makt", "");
     assert_eq!((cell.count, cell.base), (2.0, 3));
     assert_eq!(find(&f, "alla", "uttryck", "klotter", "", code::ANY).count, 2.0);
     assert_eq!(find(&f, "alla", "uttryck", "hot", "islamistisk", "").count, 1.0);
-    assert_eq!(find(&f, "extern", "uttryck", "klotter", "vit_makt", "").count, 0.0);
+    find(&f, "extern", "uttryck", "", "", code::WITHHELD);
     // Relatives: one respondent, four contacts. One value is that unit's own: not published.
-    assert!(!f.iter().any(|x| x.question == "anhoriga_antal" && x.code != code::ANSWERED));
+    assert!(!f.iter().any(|x| x.question == "anhoriga_antal" && x.code != code::ANSWERED && x.code != code::WITHHELD));
     // Concern reports from the six internal units: 0, 1, 2, 3, 10, 1. Six values (at least
     // the threshold) give a sum and a median; the smallest and largest are one unit's each.
     assert_eq!(find(&f, "intern", "orosanmalningar", "", "", code::SUM).count, 17.0);
@@ -135,8 +137,7 @@ fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_every
         .into_iter()
         .collect();
     let f = counter.publish(2027, 5, &invited).figures(&s);
-    assert_eq!(find(&f, "intern", "anhoriga", "", "", "ja").count, 5.0, "both groups are published");
-    assert_eq!(find(&f, "extern", "anhoriga", "", "", "ja").count, 2.0, "a count of respondents is");
+    assert_eq!(find(&f, "alla", "anhoriga", "", "", "ja").count, 7.0, "a count of respondents is published");
     assert!(
         !f.iter().any(|x| x.question == "anhoriga_antal" && (x.code == code::SUM || x.code == code::MEDIAN)),
         "no sum or median of the relatives' contacts in any cross-section"
@@ -167,53 +168,84 @@ fn medians_of_even_and_odd_counts() {
     assert_eq!(median(&BTreeMap::new(), 0), None);
 }
 
-/// Five youth centres have all seen expressions; eight associations have not. Published as
-/// "intern: 100 % ja", the figure would say of each centre that it saw extremism.
+/// Youth centres that have all seen expressions, and associations that have not. Published
+/// as "intern: 100 % ja", the figure would say of each centre that it saw extremism.
 #[test]
-fn a_small_group_where_everyone_gave_a_sensitive_answer_is_not_broken_down() {
+fn sensitive_questions_are_broken_down_only_where_every_group_is_large_enough() {
     let s = survey();
     let seen = [("observerat", "ja"), ("uttryck.klotter", "vit_makt"), ("anhoriga", "nej"), ("avhoppare", "nej")];
     let not_seen = [("observerat", "nej"), ("anhoriga", "nej"), ("avhoppare", "nej")];
-    // `centres` youth centres that have all seen something, and eight associations that have not.
-    let publish = |centres: usize| {
+    let publish = |centres: usize, associations: usize, centres_saw: bool| {
         let mut counter = Counter::default();
         for _ in 0..centres {
+            let answers_of = if centres_saw { &seen[..] } else { &not_seen[..] };
             let (r, a) =
-                answers(&s, "intern", &[&seen[..], &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]].concat());
+                answers(&s, "intern", &[answers_of, &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]].concat());
             counter.add(&s, &r, &a);
         }
-        for _ in 0..8 {
+        for _ in 0..associations {
             let (r, a) = answers(&s, "extern", &[&not_seen[..], &[("vet_vart_vanda", "ja")]].concat());
             counter.add(&s, &r, &a);
         }
         counter.publish(2027, 5, &BTreeMap::new())
     };
-    let t = publish(5);
+    let t = publish(5, 8, true);
     let f = t.figures(&s);
-    let has = |group: &str, question: &str, code: &str| {
-        f.iter().any(|x| x.group == group && x.question == question && x.code == code)
+    let shown = |f: &[Figure], group: &str, question: &str| -> Vec<String> {
+        f.iter().filter(|x| x.group == group && x.question == question).map(|x| x.code.clone()).collect()
     };
     // 5 of 13 for "alla" is no one's answer: shown there.
     assert_eq!(find(&f, "alla", "observerat", "", "", "ja").count, 5.0);
-    // Nowhere else, not even for extern, whose figure would give intern's by subtraction.
+    // Both groups are under 10: nowhere else, whatever was answered, and nor the grid after it.
+    let other = publish(5, 8, false).figures(&s);
     for group in ["intern", "extern"] {
-        assert!(!has(group, "observerat", "ja") && !has(group, "observerat", "nej"), "{group}");
-        assert!(has(group, "observerat", code::WITHHELD));
-        // The grid shown after "ja" has for its base the number who said it: withheld too.
-        assert!(!has(group, "uttryck", code::ANY) && !has(group, "uttryck", code::ANSWERED), "{group}");
+        for question in ["observerat", "uttryck", "anhoriga"] {
+            assert_eq!(shown(&f, group, question), [code::WITHHELD], "{group} {question}");
+            assert_eq!(shown(&f, group, question), shown(&other, group, question), "{group} {question}");
+        }
     }
-    // The chart per group shows "Alla" only, and says why.
+    // The chart per group shows "Alla" only, and says so.
     let charts = crate::chart::charts(&s, &t, &[]);
     let chart = charts.iter().find(|c| c.name == "observerat_per_grupp").unwrap();
     let crate::chart::Body::Bars { categories, .. } = &chart.body else { panic!() };
     assert_eq!(categories, &["Alla"]);
     assert!(chart.note.contains("redovisas här bara för alla svarande tillsammans"), "{}", chart.note);
-    // "None of them" stays publishable, and questions without sensitive answers are shown.
-    assert_eq!(find(&f, "extern", "anhoriga", "", "", "nej").count, 8.0);
+    // Questions without sensitive answers are shown per group.
     assert_eq!(find(&f, "intern", "vet_vart_vanda", "", "", "ja").count, 5.0);
-    // With ten centres (twice the threshold) all having seen something, the group is shown.
-    let f = publish(10).figures(&s);
+    // With ten of each (twice the threshold), the groups are shown, "100 %" too.
+    let f = publish(10, 10, true).figures(&s);
     assert_eq!(find(&f, "intern", "observerat", "", "", "ja").share, Some(1.0));
+    assert_eq!(find(&f, "extern", "anhoriga", "", "", "nej").count, 10.0);
+}
+
+/// A question for intern only, in a round where intern is folded into "övriga": its figures
+/// there would be intern's own answers.
+#[test]
+fn a_question_for_one_group_is_not_shown_where_that_group_is_a_small_part() {
+    let s = survey();
+    let mut counter = Counter::default();
+    let mut add = |group: &str, n: usize| {
+        for _ in 0..n {
+            let mut p =
+                vec![("observerat", "nej"), ("anhoriga", "nej"), ("avhoppare", "nej"), ("vet_vart_vanda", "ja")];
+            if group == "intern" {
+                p.push(("webbutbildning", "ja"));
+            }
+            let (r, a) = answers(&s, group, &p);
+            counter.add(&s, &r, &a);
+        }
+    };
+    add("intern", 3);
+    add("fackforvaltning", 6);
+    add("extern", 20);
+    let f = counter.publish(2027, 5, &BTreeMap::new()).figures(&s);
+    let codes = |group: &str| -> Vec<String> {
+        f.iter().filter(|x| x.group == group && x.question == "webbutbildning").map(|x| x.code.clone()).collect()
+    };
+    // intern's 3 are folded with fackforvaltning into övriga, and alla's base is 3 as well.
+    assert_eq!(codes("övriga"), [code::WITHHELD]);
+    assert_eq!(codes("alla"), [code::WITHHELD]);
+    assert_eq!(find(&f, "övriga", "vet_vart_vanda", "", "", "ja").count, 9.0);
 }
 
 /// In a round of fewer than twice the threshold respondents, sensitive questions are

@@ -89,7 +89,7 @@ impl Application {
         settings.surveys()?;
         let templates = settings.templates()?;
         let pages = Pages::load(&templates)?;
-        store.use_draft_key(crate::seal::DraftKey::load_or_create(&serve.draft_key_file)?).await?;
+        let sealed_now = store.use_draft_key(crate::seal::DraftKey::load_or_create(&serve.draft_key_file)?).await?;
         let secret = store.secret().await?;
         let csrf = protect::CsrfKey::new(&secret);
         let misses = protect::miss_limiter(serve.misses_per_minute);
@@ -123,8 +123,9 @@ impl Application {
             mail,
             mailer: mailer.clone(),
             base_url: mail_settings.base_url.clone(),
-            // A first pass at start: it also truncates what sealing older drafts left in the WAL.
-            submitted_since_concealed: true.into(),
+            // Sealing older drafts at start leaves their plain versions in SQLite's WAL: a
+            // first pass truncates it.
+            submitted_since_concealed: (sealed_now > 0).into(),
             surveys: RwLock::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));

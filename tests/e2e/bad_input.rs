@@ -767,7 +767,7 @@ fn bad_survey_files_are_located_by_line_and_column_and_never_crash() {
     ];
     let mut wrong = Vec::new();
     for (what, source, place, message) in cases {
-        let problems: Vec<String> = match lagesbild::survey::parse(&source) {
+        let problems: Vec<String> = match lagesbild::survey::parse_new(&source) {
             Ok(_) => vec!["accepted".into()],
             Err(problems) => problems.iter().map(ToString::to_string).collect(),
         };

@@ -10,6 +10,9 @@ use toml::Spanned;
 pub(super) struct Checker<'a> {
     pub(super) source: &'a str,
     pub(super) problems: Vec<Problem>,
+    /// A definition new to the catalogue, rather than a round's stored copy: rules added
+    /// since a round was created apply to new definitions only.
+    pub(super) new: bool,
 }
 
 impl Checker<'_> {
@@ -264,9 +267,14 @@ impl Checker<'_> {
                 },
                 // A response of a category few recipients share is stored as "övriga", so a
                 // condition on the category could not be decided again when it is counted.
-                Subject::Category => Some(
+                // A round created before this rule keeps its stored definition readable.
+                Subject::Category if self.new => Some(
                     "a condition cannot look at `category`: a small category is stored as övriga, so the condition could not be decided again when answers are counted; use `group`".to_string(),
                 ),
+                Subject::Category => match op {
+                    Op::Eq | Op::Ne => None,
+                    _ => Some(format!("`category` can only be compared with = or !=, not {}", op.symbol())),
+                },
                 Subject::Question(id) => match earlier.get(id.as_str()) {
                     None if later.contains(id.as_str()) => Some(format!(
                         "the condition refers to `{id}`, which comes later in the survey; a condition may only look at earlier questions"

@@ -33,11 +33,11 @@ pub fn check_file(path: &Path) -> Result<Survey, Vec<String>> {
     let bytes = std::fs::read(path).map_err(|e| vec![format!("{}: cannot read the file: {e}", path.display())])?;
     let source = std::str::from_utf8(&bytes).map_err(|e| {
         let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
-        let mut ck = Checker { source: valid, problems: Vec::new() };
+        let mut ck = Checker { source: valid, problems: Vec::new(), new: true };
         ck.at(valid.len(), "the file is not UTF-8 text; save it as UTF-8");
         ck.problems.iter().map(|p| format!("{}:{p}", path.display())).collect::<Vec<_>>()
     })?;
-    parse(source).map_err(|problems| problems.iter().map(|p| format!("{}:{p}", path.display())).collect())
+    parse_new(source).map_err(|problems| problems.iter().map(|p| format!("{}:{p}", path.display())).collect())
 }
 
 const KINDS: &str = "single, multiple, grid, number, text";
@@ -95,9 +95,20 @@ struct RawChoice {
     label: String,
 }
 
-/// Parses and checks a definition. On failure, every problem found, in file order.
+/// Parses and checks a round's stored definition. On failure, every problem found, in file
+/// order.
 pub fn parse(source: &str) -> Result<Survey, Vec<Problem>> {
-    let mut ck = Checker { source, problems: Vec::new() };
+    parse_as(source, false)
+}
+
+/// Parses and checks a definition for the catalogue, by every rule, including those added
+/// since older rounds stored theirs.
+pub fn parse_new(source: &str) -> Result<Survey, Vec<Problem>> {
+    parse_as(source, true)
+}
+
+fn parse_as(source: &str, new: bool) -> Result<Survey, Vec<Problem>> {
+    let mut ck = Checker { source, problems: Vec::new(), new };
     let raw: RawSurvey = match toml::from_str(source) {
         Ok(r) => r,
         Err(e) => {

@@ -7,7 +7,7 @@ groups = [{ code = "intern", label = "Intern" }, { code = "extern", label = "Ext
 "#;
 
 fn problems(body: &str) -> Vec<String> {
-    parse(&format!("{HEAD}{body}")).unwrap_err().iter().map(ToString::to_string).collect()
+    parse_new(&format!("{HEAD}{body}")).unwrap_err().iter().map(ToString::to_string).collect()
 }
 
 #[test]
@@ -189,4 +189,24 @@ sensitive = ["ja"]
     let s = parse(include_str!("../../../surveys/lagesbild.toml")).unwrap();
     assert_eq!(s.question("observerat").unwrap().sensitive, ["ja"]);
     assert_eq!(s.question("uttryck").unwrap().sensitive.len(), 4);
+}
+
+#[test]
+fn a_condition_on_the_category_is_refused_in_new_definitions_but_read_in_stored_ones() {
+    let body = r#"
+[[section]]
+id = "s"
+title = "S"
+
+[[section.question]]
+id = "sett"
+kind = "single"
+text = "Sett?"
+shown_when = "category = skola"
+options = [{ code = "ja", label = "Ja" }, { code = "nej", label = "Nej" }]
+"#;
+    let source = format!("{HEAD}{body}");
+    let refused = parse_new(&source).unwrap_err();
+    assert!(refused[0].message.contains("a condition cannot look at `category`"), "{refused:?}");
+    assert!(parse(&source).is_ok(), "a round created before the rule keeps working");
 }
