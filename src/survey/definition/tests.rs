@@ -161,9 +161,10 @@ fn condition_syntax_errors_point_into_the_expression() {
     );
 }
 
-#[test]
-fn sensitive_answers_name_codes_of_their_question() {
-    let body = r#"
+/// A section with one single choice question, `sett`, with `extra` among its keys.
+fn seen_question(extra: &str) -> String {
+    format!(
+        r#"
 [[section]]
 id = "s"
 title = "S"
@@ -172,9 +173,18 @@ title = "S"
 id = "sett"
 kind = "single"
 text = "Sett?"
-sensitive = ["ja", "kanske"]
-options = [{ code = "ja", label = "Ja" }, { code = "nej", label = "Nej" }]
+{extra}
+options = [{{ code = "ja", label = "Ja" }}, {{ code = "nej", label = "Nej" }}]
+"#
+    )
+}
 
+#[test]
+fn sensitive_answers_name_codes_of_their_question() {
+    let body = format!(
+        "{}{}",
+        seen_question(r#"sensitive = ["ja", "kanske"]"#),
+        r#"
 [[section.question]]
 id = "antal"
 kind = "number"
@@ -182,8 +192,9 @@ text = "Hur många?"
 min = 0
 max = 9
 sensitive = ["ja"]
-"#;
-    let p = problems(body);
+"#
+    );
+    let p = problems(&body);
     assert!(p.iter().any(|m| m.contains("`kanske` in `sensitive` is not a code of `sett` (codes: ja, nej)")), "{p:?}");
     assert!(p.iter().any(|m| m.contains("not of a number question")), "{p:?}");
     let s = parse(include_str!("../../../surveys/lagesbild.toml")).unwrap();
@@ -193,19 +204,7 @@ sensitive = ["ja"]
 
 #[test]
 fn a_condition_on_the_category_is_refused_in_new_definitions_but_read_in_stored_ones() {
-    let body = r#"
-[[section]]
-id = "s"
-title = "S"
-
-[[section.question]]
-id = "sett"
-kind = "single"
-text = "Sett?"
-shown_when = "category = skola"
-options = [{ code = "ja", label = "Ja" }, { code = "nej", label = "Nej" }]
-"#;
-    let source = format!("{HEAD}{body}");
+    let source = format!("{HEAD}{}", seen_question(r#"shown_when = "category = skola""#));
     let refused = parse_new(&source).unwrap_err();
     assert!(refused[0].message.contains("a condition cannot look at `category`"), "{refused:?}");
     assert!(parse(&source).is_ok(), "a round created before the rule keeps working");
