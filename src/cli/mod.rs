@@ -56,6 +56,14 @@ pub enum Command {
     /// Figures of years before this system.
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Write a consistent copy of the SQLite database to a new file, while the server runs.
+    /// (The draft key file is not in it: back that up apart.)
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup in place as the database DATABASE_URL names, which must not exist yet.
+    Restore { file: PathBuf },
     /// Disclosure control of what a round publishes.
     #[command(subcommand)]
     Disclosure(DisclosureCommand),
@@ -293,9 +301,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Survey(SurveyCommand::Check { files }) = &command {
         return analysis::check(files);
     }
+    // Before connecting, which would create the database the restore must find absent.
+    if let Command::Restore { file } = &command {
+        let target = crate::store::backup::restore(&settings.database_url, file).await?;
+        let store = Store::connect(&format!("sqlite://{}", target.display())).await?;
+        println!(
+            "Återställde {} till {} (databasen är uppdaterad till den här versionen).",
+            file.display(),
+            target.display()
+        );
+        drop(store);
+        return Ok(());
+    }
     let store = Store::connect(&settings.database_url).await?;
     match command {
-        Command::Survey(_) => unreachable!("checked above"),
+        Command::Survey(_) | Command::Restore { .. } => unreachable!("handled above"),
+        Command::Backup { out } => {
+            let bytes = crate::store::backup::backup(&store, &out).await?;
+            println!("Skrev en säkerhetskopia till {} ({} kB).", out.display(), bytes / 1024);
+            Ok(())
+        }
         Command::Serve { serve, demo } => rounds::serve(&settings, &mail, serve, demo, store).await,
         Command::Round(RoundCommand::Create { survey, year, opens, closes, key, title, disclosure_threshold }) => {
             let new = crate::coordinator::NewRound {

@@ -14,6 +14,7 @@
 
 mod accounts;
 mod audit;
+pub mod backup;
 mod mail_status;
 mod outbox;
 mod recipients;
@@ -159,8 +160,8 @@ impl Store {
                 draft_key: Arc::default(),
             }
         } else {
-            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-            let path = path.split('?').next().unwrap_or(path);
+            let file = backup::sqlite_file(url).context("not a SQLite URL")?;
+            let path = file.to_str().context("the SQLite file's path is not text")?;
             if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create the folder {}", dir.display()))?;
             }

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod analysis;
 mod anonymity;
+mod backup;
 mod bad_input;
 mod command_line;
 mod form;
