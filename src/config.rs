@@ -66,6 +66,11 @@ pub struct ServeSettings {
     #[arg(long, env = "DRAFT_KEY_FILE", default_value = "data/draft.key")]
     pub draft_key_file: std::path::PathBuf,
 
+    /// Where to serve `/metrics` (Prometheus text format), e.g. 127.0.0.1:9464. Unset: not
+    /// served. Never the public address: bind it where only the monitoring can reach.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
     /// Largest roster file accepted by the admin pages, in bytes.
     #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 10 * 1024 * 1024)]
     pub upload_limit: usize,

@@ -33,3 +33,15 @@ impl Store {
             .await?)
     }
 }
+
+impl Store {
+    /// For monitoring: emails per outbox state, and responses stored, over all rounds.
+    pub async fn monitoring_counts(&self) -> anyhow::Result<(Vec<(String, i64)>, i64)> {
+        let outbox: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+                .fetch_all(&self.read)
+                .await?;
+        let responses: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM responses").fetch_one(&self.read).await?;
+        Ok((outbox, responses))
+    }
+}

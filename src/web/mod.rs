@@ -2,6 +2,7 @@
 
 mod admin;
 mod form;
+pub mod metrics;
 mod pages;
 pub mod posted;
 mod protect;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub submitted_since_concealed: std::sync::atomic::AtomicBool,
     /// Parsed definitions by round id. A round's definition never changes, so this never goes stale.
     surveys: RwLock<HashMap<i64, Arc<Survey>>>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
 /// A bound, not yet running server; tests bind port 0 and ask for the port.
 pub struct Application {
     address: std::net::SocketAddr,
+    metrics_address: Option<std::net::SocketAddr>,
     server: Server,
     mail: worker::Running,
 }
@@ -127,6 +130,7 @@ impl Application {
             // first pass truncates it.
             submitted_since_concealed: (sealed_now > 0).into(),
             surveys: RwLock::default(),
+            metrics: Arc::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
         let brakes = state.clone().into_inner();
@@ -138,6 +142,14 @@ impl Application {
             }
         });
         let mail = worker::spawn(mailer);
+        // Monitoring listens on an address of its own, or not at all.
+        let metrics_listener = match &state.serve.metrics_bind {
+            Some(bind) => {
+                Some(TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind} (METRICS_BIND)"))?)
+            }
+            None => None,
+        };
+        let metrics_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -165,11 +177,31 @@ impl Application {
         // Signals are handled in `run`, so that sending stops as soon as one arrives.
         .disable_signals();
         server = server.workers(workers);
-        Ok(Application { address, server: server.run(), mail })
+        let metrics_address = match &metrics_listener {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
+        if let Some(listener) = metrics_listener {
+            let state = metrics_state;
+            let monitoring = HttpServer::new(move || {
+                App::new().app_data(state.clone()).route("/metrics", web::get().to(metrics::metrics))
+            })
+            .listen(listener)?
+            .workers(1)
+            .disable_signals()
+            .run();
+            tokio::spawn(monitoring);
+        }
+        Ok(Application { address, metrics_address, server: server.run(), mail })
     }
 
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// Where `/metrics` is served (`METRICS_BIND`), if it is.
+    pub fn metrics_address(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_address
     }
 
     /// The address actually listened on (the port is chosen by the system when asked for 0).

@@ -35,7 +35,11 @@ pub async fn log_request(
     let method = req.method().clone();
     let res = next.call(req).await?;
     let route = res.request().match_pattern().unwrap_or_else(|| "(no route)".into());
-    tracing::info!(%method, %route, status = res.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1000.0, "request");
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(%method, %route, status = res.status().as_u16(), ms = seconds * 1000.0, "request");
+    if let Some(state) = res.request().app_data::<actix_web::web::Data<super::AppState>>() {
+        state.metrics.request(&route, method.as_str(), res.status().as_u16(), seconds);
+    }
     Ok(res)
 }
 

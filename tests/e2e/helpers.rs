@@ -27,6 +27,8 @@ pub struct TestApp {
     pub store: Store,
     pub settings: Settings,
     pub mail: MailSettings,
+    /// Where `/metrics` is served, when the test asked for it (`metrics_bind`).
+    pub metrics: Option<String>,
     _dir: tempfile::TempDir,
     _database: Option<PgDatabase>,
 }
@@ -158,9 +160,10 @@ impl TestApp {
         let store = Store::connect(&settings.database_url).await.unwrap();
         let app = Application::build(settings.clone(), serve, mail.clone(), store.clone()).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
+        let metrics = app.metrics_address().map(|a| format!("http://{a}"));
         tokio::spawn(app.run());
         let settings = Settings { base_url: base.clone(), ..settings };
-        Some(TestApp { base, store, settings, mail, _dir: dir, _database: database })
+        Some(TestApp { base, store, settings, mail, metrics, _dir: dir, _database: database })
     }
 
     /// A round of the shipped questionnaire, open from `opens` to `closes`.
@@ -214,6 +217,7 @@ impl TestApp {
 pub fn serve_settings(dir: &tempfile::TempDir) -> ServeSettings {
     ServeSettings {
         draft_key_file: dir.path().join("draft.key"),
+        metrics_bind: None,
         bind: "127.0.0.1:0".into(),
         body_limit: 64 * 1024,
         misses_per_minute: 20,

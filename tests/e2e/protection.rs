@@ -124,3 +124,36 @@ async fn behind_a_proxy_a_client_cannot_escape_the_brake_by_writing_its_own_forw
         client.get(format!("{}/s/gissning", app.base)).header("x-forwarded-for", "198.51.100.8").send().await.unwrap();
     assert_eq!(res.status(), 404);
 }
+
+/// Monitoring reads `/metrics` on an address of its own; the public address has none, and
+/// no label names a token, an address or an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_apart_and_name_no_person() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| s.metrics_bind = Some("127.0.0.1:0".into())).await.unwrap();
+    let round = app.open_round("r").await;
+    let rows = [("enhet@example.se", "intern", "skola"), ("tyst@example.se", "intern", "skola")];
+    let mut r = app.recipients(&round, &rows).await.remove(0);
+    r.answer_nothing_seen().await;
+    crate::helpers::queue_invitations(&app.store, &round).await;
+    let public = reqwest::get(format!("{}/metrics", app.base)).await.unwrap();
+    assert_eq!(public.status(), 404, "not on the public address");
+    let res = reqwest::get(format!("{}/metrics", app.metrics.as_ref().unwrap())).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = res.text().await.unwrap();
+    // The respondent's pages, counted by route pattern and timed.
+    let answered = text
+        .lines()
+        .find(|l| {
+            l.starts_with("lagesbild_http_requests_total{")
+                && l.contains("route=\"/s/{token}\"")
+                && l.contains("method=\"POST\"")
+        })
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(answered.ends_with(" 5"), "five pages posted: {answered}");
+    assert!(text.contains("lagesbild_respondent_page_seconds_count 6"), "{text}");
+    assert!(text.contains("lagesbild_responses_stored 1"), "{text}");
+    assert!(text.contains("lagesbild_outbox_emails{state=\""), "the invitation, by its state: {text}");
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    assert!(!text.contains(r.token()) && !text.contains("@example.se") && !text.contains("skola"), "{text}");
+}
