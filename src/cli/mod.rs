@@ -313,6 +313,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         drop(store);
         return Ok(());
     }
+    if let Command::Backup { .. } = &command {
+        crate::store::backup::existing(&settings.database_url)?;
+    }
     let store = Store::connect(&settings.database_url).await?;
     match command {
         Command::Survey(_) | Command::Restore { .. } => unreachable!("handled above"),

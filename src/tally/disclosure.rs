@@ -92,10 +92,12 @@ pub(super) fn breakdowns(survey: &Survey, tallies: &super::Tallies) -> Vec<Break
             let mut b = Breakdown::Everywhere;
             for s in &tallies.sections {
                 let n = s.count.respondents;
-                if !q.sensitive.is_empty() && n < 2 * k {
+                let applied = s.count.questions.get(i).map_or(0, |c| c.applied);
+                // For a question for some groups only, "everyone" is those it was for.
+                let asked = if on_roster[i] { applied } else { n };
+                if !q.sensitive.is_empty() && asked < 2 * k {
                     b = b.max(level(&s.label));
                 }
-                let applied = s.count.questions.get(i).map_or(0, |c| c.applied);
                 if on_roster[i] && (small(applied) || small(n - applied.min(n))) {
                     b = b.max(level(&s.label));
                 }

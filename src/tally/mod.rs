@@ -273,15 +273,17 @@ impl Tallies {
         // between 1 and k-1 of its values: otherwise that cross-section's sum could be had by
         // subtraction (the total minus the others), so the question's magnitudes are withheld
         // in every cross-section.
+        let breakdown = disclosure::breakdowns(survey, self);
         let magnitudes_safe: Vec<bool> = (0..survey.questions().count())
             .map(|i| {
-                self.sections.iter().all(|s| {
+                // Only the cross-sections where the question is shown: whether one where it
+                // is withheld has few values must not decide, or withholding would tell it.
+                self.sections.iter().filter(|s| breakdown[i].shows(&s.label)).all(|s| {
                     let n = s.count.questions.get(i).map_or(0, |c| c.answered);
                     n == 0 || n >= self.threshold
                 })
             })
             .collect();
-        let breakdown = disclosure::breakdowns(survey, self);
         let threshold = self.threshold.max(MINIMUM_THRESHOLD);
         let mut out = Vec::new();
         for s in &self.sections {

@@ -116,9 +116,10 @@ fn counts_and_shares_are_taken_among_those_the_question_applied_to() {
 fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_everywhere() {
     let s = survey();
     let mut counter = Counter::default();
-    // Five of six internal units gave numbers, and two of five external ones: the total (7
-    // values) and the internal sum (5) would each pass, and their difference is two units' own sum.
-    for (group, units, with_number) in [("intern", 6, 5), ("extern", 5, 2)] {
+    // Five of ten internal units gave numbers, and two of ten external ones: the total (7
+    // values) and the internal sum (5) would each pass, and their difference is two units' own
+    // sum. (Ten each: twice the threshold, so the sensitive question is broken down by group.)
+    for (group, units, with_number) in [("intern", 10, 5), ("extern", 10, 2)] {
         for i in 0..units {
             let mut p = vec![("observerat", "nej"), ("avhoppare", "nej"), ("vet_vart_vanda", "ja")];
             if group == "intern" {
@@ -133,9 +134,10 @@ fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_every
             counter.add(&s, &r, &a);
         }
     }
-    let invited = [(("intern".to_string(), "intern_kat".to_string()), 6), (("extern".into(), "extern_kat".into()), 5)]
-        .into_iter()
-        .collect();
+    let invited =
+        [(("intern".to_string(), "intern_kat".to_string()), 10), (("extern".into(), "extern_kat".into()), 10)]
+            .into_iter()
+            .collect();
     let f = counter.publish(2027, 5, &invited).figures(&s);
     assert_eq!(find(&f, "alla", "anhoriga", "", "", "ja").count, 7.0, "a count of respondents is published");
     assert!(
@@ -281,4 +283,32 @@ fn a_small_round_withholds_sensitive_questions_whatever_the_answers() {
     }
     // Questions without sensitive answers are shown.
     assert_eq!(find(&f, "alla", "vet_vart_vanda", "", "", "ja").count, 6.0);
+}
+
+/// A sum is withheld because of the cross-sections where it would be shown, never because
+/// of one where its question is withheld anyway: that would tell their number of values.
+#[test]
+fn withheld_cross_sections_do_not_decide_whether_a_sum_is_published() {
+    let s = survey();
+    let mut counter = Counter::default();
+    for (group, units, with_number) in [("intern", 6, 5), ("extern", 5, 2)] {
+        for i in 0..units {
+            let mut p = vec![("observerat", "nej"), ("avhoppare", "nej"), ("vet_vart_vanda", "ja")];
+            if group == "intern" {
+                p.push(("webbutbildning", "ja"));
+            }
+            if i < with_number {
+                p.extend([("anhoriga", "ja"), ("anhoriga_antal", "3"), ("anhoriga_miljo", "vit_makt")]);
+            } else {
+                p.push(("anhoriga", "nej"));
+            }
+            let (r, a) = answers(&s, group, &p);
+            counter.add(&s, &r, &a);
+        }
+    }
+    let f = counter.publish(2027, 5, &BTreeMap::new()).figures(&s);
+    // Both groups are under ten: relatives are reported for alla only, and there the seven
+    // values give a sum.
+    find(&f, "intern", "anhoriga_antal", "", "", code::WITHHELD);
+    assert_eq!(find(&f, "alla", "anhoriga_antal", "", "", code::SUM).count, 21.0);
 }

@@ -516,9 +516,19 @@ async fn the_analyst_downloads_what_the_analysis_provides(app: TestApp) {
     let coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
     let res = coordinator.download("/admin/omgangar/lagesbild-2027/svar.csv").await;
     assert_eq!(res.status(), 403);
-    let res = coordinator.download("/admin/omgangar/lagesbild-2027/siffror.csv").await;
-    assert_eq!(res.status(), 200);
+    // Nor are the figures while the round is open: two downloads, before and after one more
+    // answer the coordinator saw come in, would differ by exactly that answer.
     let mut coordinator = coordinator;
+    for path in ["siffror.csv", "trend.csv", "rapport.md", "diagram/observerat_per_grupp.svg", "analys"] {
+        let page = coordinator.get(&format!("/admin/omgangar/lagesbild-2027/{path}")).await;
+        assert_eq!(page.status, 403, "{path}");
+        assert!(page.contains("Resultaten öppnas när omgången har stängt"), "{path}: {}", page.body);
+    }
+    let page = coordinator.get("/admin/omgangar/lagesbild-2027").await;
+    coordinator.post(&format!("/admin/omgangar/{}/datum", round.key), &[("action", "close")]).await;
+    assert_eq!(page.status, 200);
+    let res = coordinator.download("/admin/omgangar/lagesbild-2027/siffror.csv").await;
+    assert_eq!(res.status(), 200, "once the round has closed");
     let page = coordinator.get("/admin/logg").await;
     assert!(page.contains("laddade ner svaren"));
 }

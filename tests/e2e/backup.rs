@@ -88,9 +88,25 @@ async fn a_backup_taken_while_respondents_answer_restores_every_acknowledged_res
     assert!(lagesbild(d, &again, &["restore", "kopia2.db"]).status.success());
     assert_eq!(count_responses(&again).await, 30);
     assert_eq!(tallies(d, &db, "original.csv"), tallies(d, &again, "aterstalld.csv"));
-    // A backup never writes over a file.
+    // A backup never writes over a file, is readable by its owner only (it holds the
+    // roster), and is not taken of a database that is not there (a mistyped DATABASE_URL).
     let out = lagesbild(d, &db, &["backup", "--out", "kopia2.db"]);
     assert!(!out.status.success() && said(&out).contains("exists already"), "{}", said(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(d.join("kopia2.db")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let missing = format!("sqlite://{}", d.join("fel/lagesbild.db").display());
+    let out = lagesbild(d, &missing, &["backup", "--out", "kopia3.db"]);
+    assert!(!out.status.success() && said(&out).contains("does not exist: check DATABASE_URL"), "{}", said(&out));
+    assert!(!d.join("fel").exists() && !d.join("kopia3.db").exists());
+    // A folder with a database's leftovers (an empty file, a WAL) is not restored into.
+    std::fs::create_dir_all(d.join("rester")).unwrap();
+    std::fs::write(d.join("rester/lagesbild.db-wal"), b"").unwrap();
+    let leftovers = format!("sqlite://{}", d.join("rester/lagesbild.db").display());
+    let out = lagesbild(d, &leftovers, &["restore", "kopia2.db"]);
+    assert!(!out.status.success() && said(&out).contains("lagesbild.db-wal exists already"), "{}", said(&out));
 
     // What is not a backup of this service is refused, naming the file.
     std::fs::write(d.join("inte.db"), "email,name\r\n").unwrap();

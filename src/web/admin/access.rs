@@ -24,6 +24,11 @@ use subtle::ConstantTimeEq;
 /// What a request needs beyond being signed in.
 pub trait Need {
     fn allows(role: Role) -> bool;
+
+    /// Whether the role may have it while the round can still be answered.
+    fn while_open(_: Role) -> bool {
+        true
+    }
 }
 
 /// Any signed-in role.
@@ -49,6 +54,21 @@ impl Need for Analyst {
     }
 }
 
+/// The round's figures (tallies, charts, report, trend): analysts at any time, coordinators
+/// once the round has closed. A coordinator sees who has answered; two downloads, before
+/// and after one more answer, would differ by exactly that unit's answers.
+pub struct Figures;
+
+impl Need for Figures {
+    fn allows(_: Role) -> bool {
+        true
+    }
+
+    fn while_open(role: Role) -> bool {
+        role == Role::Analyst
+    }
+}
+
 /// Why an admin request was not carried out. Nothing was changed.
 ///
 /// Not a `std::error::Error`, so that any error a handler meets converts into it with `?`.
@@ -64,6 +84,8 @@ pub enum AdminError {
     /// A post larger than the admin pages take (`FORM_LIMIT`).
     TooLarge,
     NotFound,
+    /// Figures asked for by a coordinator while the round is still answered (see `Figures`).
+    FiguresWhileOpen,
     /// A use case refused: its sentence is the page.
     Refused(coordinator::Error),
     Technical(anyhow::Error),
@@ -74,6 +96,7 @@ impl std::fmt::Display for AdminError {
         match self {
             AdminError::NoSuchRound(key) => write!(f, "no round `{key}`"),
             AdminError::Forbidden(role) => write!(f, "not for the role {role:?}"),
+            AdminError::FiguresWhileOpen => f.write_str("figures asked for by a coordinator while the round is open"),
             AdminError::Csrf => f.write_str("a form without its CSRF token"),
             AdminError::Unreadable(why) => write!(f, "an unreadable form: {why}"),
             AdminError::TooLarge => f.write_str("a form over the size limit"),
@@ -98,7 +121,7 @@ impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
             AdminError::NoSuchRound(_) | AdminError::NotFound => StatusCode::NOT_FOUND,
-            AdminError::Forbidden(_) | AdminError::Csrf => StatusCode::FORBIDDEN,
+            AdminError::Forbidden(_) | AdminError::Csrf | AdminError::FiguresWhileOpen => StatusCode::FORBIDDEN,
             AdminError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AdminError::Unreadable(_) => StatusCode::BAD_REQUEST,
             AdminError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -128,6 +151,10 @@ impl AdminError {
             AdminError::Forbidden(Role::Coordinator) => (
                 "Det här får ditt konto inte göra".into(),
                 "Svaren kan bara laddas ner av analytiker. Samordnare ser vilka som har svarat och analytiker vad som svarats, så att ingen kan koppla ihop de två.".into(),
+            ),
+            AdminError::FiguresWhileOpen => (
+                "Resultaten öppnas när omgången har stängt".into(),
+                "Samordnare ser vilka som har svarat, så medan omgången pågår skulle två nedladdningar, före och efter ett svar, visa just det svaret. Resultaten går att ladda ner här när omgången har stängt; analytiker kan ladda ner dem redan nu.".into(),
             ),
             AdminError::Csrf => (
                 "Formuläret kunde inte tas emot".into(),
@@ -226,6 +253,10 @@ impl<N: Need + 'static> FromRequest for RoundFor<N> {
             let round = state.store.round(&key).await.map_err(AdminError::from)?.ok_or(AdminError::NoSuchRound(key))?;
             if !N::allows(signed.account.role) {
                 return Err(AdminError::Forbidden(signed.account.role).into());
+            }
+            if !N::while_open(signed.account.role) && round.phase(crate::round::today()) != crate::round::Phase::Closed
+            {
+                return Err(AdminError::FiguresWhileOpen.into());
             }
             Ok(RoundFor { round, signed, need: PhantomData })
         })

@@ -4,9 +4,10 @@
 //! Who may take what: the responses file (one row per response, with group and category) is
 //! for analysts only. Coordinators see who has answered, so with the responses they could
 //! tell what a small unit answered; analysts never see the roster. Tallies, charts and the
-//! report are disclosure-controlled and open to both roles.
+//! report are disclosure-controlled and open to both roles, to coordinators once the round
+//! has closed (`Figures`).
 
-use super::{Analyst, AnyRole, Page, RoundFor, round_view};
+use super::{Analyst, Figures, Page, RoundFor, round_view};
 use crate::analysis;
 use crate::export::Dialect;
 use crate::report::Format;
@@ -39,7 +40,7 @@ fn attachment(content_type: &str, file_name: &str) -> actix_web::HttpResponseBui
     res
 }
 
-pub async fn page(state: web::Data<AppState>, access: RoundFor<AnyRole>) -> Page {
+pub async fn page(state: web::Data<AppState>, access: RoundFor<Figures>) -> Page {
     let RoundFor { round, signed, .. } = access;
     let submitted = state.store.submitted_count(round.id).await?;
     let too_few = (submitted as u64) < round.disclosure_threshold;
@@ -83,21 +84,21 @@ pub async fn responses(state: web::Data<AppState>, access: RoundFor<Analyst>, qu
         .body(SizedStream::new(size, stream)))
 }
 
-pub async fn tallies(state: web::Data<AppState>, access: RoundFor<AnyRole>, query: web::Query<DialectQuery>) -> Page {
+pub async fn tallies(state: web::Data<AppState>, access: RoundFor<Figures>, query: web::Query<DialectQuery>) -> Page {
     let round = access.round;
     let mut body = Vec::new();
     analysis::export_tallies(&state.store, &round, query.dialect(), &mut body).await?;
     Ok(attachment("text/csv; charset=utf-8", &format!("siffror-{}{}.csv", round.key, query.suffix())).body(body))
 }
 
-pub async fn trend(state: web::Data<AppState>, access: RoundFor<AnyRole>, query: web::Query<DialectQuery>) -> Page {
+pub async fn trend(state: web::Data<AppState>, access: RoundFor<Figures>, query: web::Query<DialectQuery>) -> Page {
     let round = access.round;
     let mut body = Vec::new();
     analysis::export_trend(&state.store, &round.survey_id, query.dialect(), &mut body).await?;
     Ok(attachment("text/csv; charset=utf-8", &format!("trend-{}{}.csv", round.survey_id, query.suffix())).body(body))
 }
 
-pub async fn chart(state: web::Data<AppState>, access: RoundFor<AnyRole>, path: web::Path<(String, String)>) -> Page {
+pub async fn chart(state: web::Data<AppState>, access: RoundFor<Figures>, path: web::Path<(String, String)>) -> Page {
     let round = access.round;
     let (_, file) = path.into_inner();
     let (name, extension) = file.rsplit_once('.').unwrap_or((&file, ""));
@@ -112,7 +113,7 @@ pub async fn chart(state: web::Data<AppState>, access: RoundFor<AnyRole>, path: 
     })
 }
 
-pub async fn report(state: web::Data<AppState>, access: RoundFor<AnyRole>, path: web::Path<(String, String)>) -> Page {
+pub async fn report(state: web::Data<AppState>, access: RoundFor<Figures>, path: web::Path<(String, String)>) -> Page {
     let round = access.round;
     let (_, format) = path.into_inner();
     let (format, content_type) = match format.as_str() {

@@ -13,7 +13,7 @@ mod roster;
 mod rounds;
 mod session;
 
-pub use access::{AdminError, Analyst, AnyRole, CheckedForm, Coordinator, RoundFor, SignedAs};
+pub use access::{AdminError, Analyst, AnyRole, CheckedForm, Coordinator, Figures, RoundFor, SignedAs};
 pub use session::Signed;
 
 use super::AppState;
