@@ -112,14 +112,10 @@ fn counts_and_shares_are_taken_among_those_the_question_applied_to() {
     assert!(!f.iter().any(|x| x.question == "ovrigt" && x.code != code::ANSWERED));
 }
 
-#[test]
-fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_everywhere() {
-    let s = survey();
+/// Units per group, of which the first `with_number` had relatives come to them three times.
+fn relatives_counted(s: &Survey, groups: &[(&str, usize, usize)]) -> Counter {
     let mut counter = Counter::default();
-    // Five of ten internal units gave numbers, and two of ten external ones: the total (7
-    // values) and the internal sum (5) would each pass, and their difference is two units' own
-    // sum. (Ten each: twice the threshold, so the sensitive question is broken down by group.)
-    for (group, units, with_number) in [("intern", 10, 5), ("extern", 10, 2)] {
+    for &(group, units, with_number) in groups {
         for i in 0..units {
             let mut p = vec![("observerat", "nej"), ("avhoppare", "nej"), ("vet_vart_vanda", "ja")];
             if group == "intern" {
@@ -130,10 +126,20 @@ fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_every
             } else {
                 p.push(("anhoriga", "nej"));
             }
-            let (r, a) = answers(&s, group, &p);
-            counter.add(&s, &r, &a);
+            let (r, a) = answers(s, group, &p);
+            counter.add(s, &r, &a);
         }
     }
+    counter
+}
+
+#[test]
+fn a_sum_that_subtraction_would_give_for_a_small_cross_section_is_withheld_everywhere() {
+    let s = survey();
+    // Five of ten internal units gave numbers, and two of ten external ones: the total (7
+    // values) and the internal sum (5) would each pass, and their difference is two units' own
+    // sum. (Ten each: twice the threshold, so the sensitive question is broken down by group.)
+    let counter = relatives_counted(&s, &[("intern", 10, 5), ("extern", 10, 2)]);
     let invited =
         [(("intern".to_string(), "intern_kat".to_string()), 10), (("extern".into(), "extern_kat".into()), 10)]
             .into_iter()
@@ -290,22 +296,7 @@ fn a_small_round_withholds_sensitive_questions_whatever_the_answers() {
 #[test]
 fn withheld_cross_sections_do_not_decide_whether_a_sum_is_published() {
     let s = survey();
-    let mut counter = Counter::default();
-    for (group, units, with_number) in [("intern", 6, 5), ("extern", 5, 2)] {
-        for i in 0..units {
-            let mut p = vec![("observerat", "nej"), ("avhoppare", "nej"), ("vet_vart_vanda", "ja")];
-            if group == "intern" {
-                p.push(("webbutbildning", "ja"));
-            }
-            if i < with_number {
-                p.extend([("anhoriga", "ja"), ("anhoriga_antal", "3"), ("anhoriga_miljo", "vit_makt")]);
-            } else {
-                p.push(("anhoriga", "nej"));
-            }
-            let (r, a) = answers(&s, group, &p);
-            counter.add(&s, &r, &a);
-        }
-    }
+    let counter = relatives_counted(&s, &[("intern", 6, 5), ("extern", 5, 2)]);
     let f = counter.publish(2027, 5, &BTreeMap::new()).figures(&s);
     // Both groups are under ten: relatives are reported for alla only, and there the seven
     // values give a sum.
