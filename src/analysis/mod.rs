@@ -86,7 +86,7 @@ pub async fn export_responses(
     let survey = survey_of(round)?;
     let columns = ResponseColumns::new(&survey);
     // Groups and categories are folded as the tallies fold them.
-    let plan = std::sync::Arc::new(fold_pattern(store, round).await?);
+    let plan = std::sync::Arc::new(fold_pattern(store, round, store.responses_per_leaf(round.id).await?).await?);
     let mut w = dialect.writer(out)?;
     w.write_record(columns.header())?;
     if labels {
@@ -122,8 +122,11 @@ pub async fn export_responses(
 
 /// The round's one fold pattern, as the tallies compute it, for outputs that are not drawn
 /// from the tallies (the responses export, the audit).
-async fn fold_pattern(store: &Store, round: &Round) -> anyhow::Result<disclosure::Plan> {
-    let respondents = store.responses_per_leaf(round.id).await?;
+async fn fold_pattern(
+    store: &Store,
+    round: &Round,
+    respondents: BTreeMap<(String, String), u64>,
+) -> anyhow::Result<disclosure::Plan> {
     Ok(disclosure::round_plan(respondents, &store.invited(round.id).await?, round.disclosure_threshold))
 }
 
@@ -132,9 +135,10 @@ async fn fold_pattern(store: &Store, round: &Round) -> anyhow::Result<disclosure
 pub async fn disclosure_audit(store: &Store, round: &Round) -> anyhow::Result<Audit> {
     let survey = survey_of(round)?;
     let tallies = tallies(store, round, &survey).await?;
-    let plan = fold_pattern(store, round).await?;
+    let stored = store.responses_per_leaf(round.id).await?;
+    let plan = fold_pattern(store, round, stored.clone()).await?;
     let mut classes: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for ((group, category), n) in store.responses_per_leaf(round.id).await? {
+    for ((group, category), n) in stored {
         *classes.entry(plan.recode(&group, &category)).or_default() += n;
     }
     Ok(audit::audit(&survey, &tallies, &tallies.figures(&survey), &classes))

@@ -272,23 +272,24 @@ impl Store {
 
     /// Recipients per (group, category): the base of the response rate.
     pub async fn invited(&self, round_id: i64) -> anyhow::Result<BTreeMap<(String, String), u64>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT grp, category, COUNT(*) AS n FROM recipients WHERE round_id = $1 GROUP BY grp, category",
+        self.per_leaf(
+            "SELECT grp, category, COUNT(*) FROM recipients WHERE round_id = $1 GROUP BY grp, category",
+            round_id,
         )
-        .bind(round_id)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows.into_iter().map(|(g, c, n)| ((g, c), n as u64)).collect())
+        .await
     }
 
     /// Responses per (group, category) as stored.
     pub async fn responses_per_leaf(&self, round_id: i64) -> anyhow::Result<BTreeMap<(String, String), u64>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT grp, category, COUNT(*) AS n FROM responses WHERE round_id = $1 GROUP BY grp, category",
+        self.per_leaf(
+            "SELECT grp, category, COUNT(*) FROM responses WHERE round_id = $1 GROUP BY grp, category",
+            round_id,
         )
-        .bind(round_id)
-        .fetch_all(&self.read)
-        .await?;
+        .await
+    }
+
+    async fn per_leaf(&self, sql: &'static str, round_id: i64) -> anyhow::Result<BTreeMap<(String, String), u64>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(sql).bind(round_id).fetch_all(&self.read).await?;
         Ok(rows.into_iter().map(|(g, c, n)| ((g, c), n as u64)).collect())
     }
 

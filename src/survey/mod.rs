@@ -189,6 +189,21 @@ impl Survey {
         depends.into_iter().map(|(_, on)| on).collect()
     }
 
+    /// Per question (in `questions` order): whether it has sensitive answers or is shown
+    /// after a question that does (its base is then a count of those answers).
+    pub fn follows_sensitive(&self) -> Vec<bool> {
+        let mut follows: Vec<(&str, bool)> = Vec::new();
+        for q in self.questions() {
+            let on = !q.sensitive.is_empty()
+                || q.shown_when
+                    .iter()
+                    .flat_map(|c| c.questions())
+                    .any(|id| follows.iter().any(|(d, on)| *d == id && *on));
+            follows.push((q.id.as_str(), on));
+        }
+        follows.into_iter().map(|(_, on)| on).collect()
+    }
+
     pub fn group_label<'a>(&'a self, code: &'a str) -> &'a str {
         self.groups.iter().find(|g| g.code == code).map_or(code, |g| g.label.as_str())
     }

@@ -110,14 +110,8 @@ pub fn audit(
     let on_roster: BTreeMap<&str, bool> =
         survey.questions().map(|q| q.id.as_str()).zip(survey.depends_on_roster()).collect();
     // Sensitive questions and those shown after one.
-    let mut sensitive_family: BTreeSet<&str> = BTreeSet::new();
-    for q in survey.questions() {
-        if !q.sensitive.is_empty()
-            || q.shown_when.iter().flat_map(|c| c.questions()).any(|id| sensitive_family.contains(id))
-        {
-            sensitive_family.insert(q.id.as_str());
-        }
-    }
+    let sensitive_family: BTreeSet<&str> =
+        survey.questions().zip(survey.follows_sensitive()).filter(|(_, on)| *on).map(|(q, _)| q.id.as_str()).collect();
     let small_beside = tallies.sections.iter().any(|s| s.label != super::OVERALL && s.count.respondents < 2 * k);
     let sensitive_code = |q: &str, row: &str, column: &str, c: &str| {
         survey.question(q).is_some_and(|q| match &q.kind {

@@ -142,13 +142,12 @@ pub fn publishable_history(
     }
     let on_roster: BTreeMap<&str, bool> =
         survey.map(|s| s.questions().map(|q| q.id.as_str()).zip(s.depends_on_roster()).collect()).unwrap_or_default();
-    let mut sensitive: Vec<&str> = Vec::new();
-    for q in survey.iter().flat_map(|s| s.questions()) {
-        if !q.sensitive.is_empty() || q.shown_when.iter().flat_map(|c| c.questions()).any(|id| sensitive.contains(&id))
-        {
-            sensitive.push(q.id.as_str());
-        }
-    }
+    let sensitive: Vec<&str> = survey
+        .iter()
+        .flat_map(|s| s.questions().zip(s.follows_sensitive()))
+        .filter(|(_, on)| *on)
+        .map(|(q, _)| q.id.as_str())
+        .collect();
     let is_sensitive = |q: &str| survey.is_none() || sensitive.contains(&q);
     let is_on_roster = |q: &str| survey.is_none() || on_roster.get(q) == Some(&true);
     figures.retain(|f| {
