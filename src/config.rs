@@ -46,6 +46,11 @@ pub struct ServeSettings {
     #[arg(long, env = "CONCEAL_EVERY_SECONDS", default_value_t = 300)]
     pub conceal_every_seconds: u64,
 
+    /// Seconds between the server's records-management passes (gallring, see src/gallring.rs);
+    /// it also runs one at start.
+    #[arg(long, env = "GALLRING_CHECK_SECONDS", default_value_t = 3600)]
+    pub gallring_check_seconds: u64,
+
     /// Worker threads for HTTP (default: half the cores on SQLite, whose queries run on
     /// threads of their own; all the cores on PostgreSQL).
     #[arg(long, env = "WORKERS")]

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod coordinator;
 pub mod export;
+pub mod gallring;
 pub mod outbox;
 pub mod report;
 pub mod roster;

@@ -66,7 +66,17 @@ impl Round {
 
 /// Today's date in Sweden, which decides whether a round is open and what day a response is dated.
 pub fn today() -> Date {
-    jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get(TIME_ZONE).expect("bundled time zone")).date()
+    jiff::Zoned::now().with_time_zone(time_zone()).date()
+}
+
+/// The Swedish date of a moment (Unix seconds), as `swedish_date` writes it.
+pub fn swedish_date_of(seconds: i64) -> Option<String> {
+    jiff::Timestamp::from_second(seconds).ok().map(|t| swedish_date(t.to_zoned(time_zone()).date()))
+}
+
+/// Sweden's time zone, bundled with the binary.
+pub fn time_zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(TIME_ZONE).expect("bundled time zone")
 }
 
 /// A date as Swedish readers write it: "31 mars 2027".

@@ -64,6 +64,17 @@ pub enum Command {
     },
     /// Put a backup in place as the database DATABASE_URL names, which must not exist yet.
     Restore { file: PathBuf },
+    /// Records management (gallring): delete now what the round's rule covers (names,
+    /// addresses, organisations, links, drafts, the relay's replies; free-text answers if the
+    /// rule says so). The round must have closed. The server does this by itself when the
+    /// rule's days have passed.
+    Gallra {
+        #[arg(long)]
+        round: String,
+        /// Count what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Disclosure control of what a round publishes.
     #[command(subcommand)]
     Disclosure(DisclosureCommand),
@@ -372,6 +383,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             analysis::import_history(&store, &survey, &file).await
         }
         Command::Charts { round, out } => analysis::charts(&store, &round, &out).await,
+        Command::Gallra { round, dry_run } => rounds::gallra(&store, &round, dry_run).await,
         Command::Disclosure(DisclosureCommand::Check { round }) => analysis::disclosure_check(&store, &round).await,
         Command::Report { round, format, out } => analysis::report(&settings, &store, &round, format, &out).await,
     }

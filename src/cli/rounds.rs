@@ -148,3 +148,16 @@ async fn demo_accounts(settings: &Settings, store: &Store) -> anyhow::Result<()>
     }
     Ok(())
 }
+
+/// `lagesbild gallra`: deletes now what the round's rule covers, or with `dry_run` counts it.
+pub async fn gallra(store: &Store, key: &str, dry_run: bool) -> anyhow::Result<()> {
+    let round = coordinator::find_round(store, key).await?;
+    let erased = coordinator::gallra(store, &Actor::command_line(), &round, coordinator::When::Now, dry_run).await?;
+    let rule = coordinator::describe_rule(&store.gallring(round.id).await?.rule);
+    match (dry_run, erased == Default::default()) {
+        (_, true) => println!("Omgången {key}: inget att gallra (regel: {rule})."),
+        (true, false) => println!("Omgången {key}: skulle radera {}. Inget raderades (--dry-run).", erased.describe()),
+        (false, false) => println!("Omgången {key}: raderade {}. Svaren och siffrorna finns kvar.", erased.describe()),
+    }
+    Ok(())
+}

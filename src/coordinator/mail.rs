@@ -62,6 +62,7 @@ pub async fn queue_sending(
     min_days: u32,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Outcome<(usize, usize)> {
+    super::gallring::refuse_if_erased(store, round).await?;
     if round.phase(today()) == Phase::Closed && !matches!(sending, Sending::Retry { .. }) {
         return Err(Error::RoundClosed { key: round.key.clone(), closed: swedish_date(round.closes_on) });
     }

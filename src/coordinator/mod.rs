@@ -8,11 +8,13 @@
 //! command line as a sentence and an exit code.
 
 mod accounts;
+mod gallring;
 mod mail;
 mod roster;
 mod rounds;
 
 pub use accounts::{add_account, new_password_link, set_account_disabled, set_password};
+pub use gallring::{When, describe_rule, gallra, gallra_due, set_gallring_rule};
 pub use mail::{MailChanges, Sending, describe_schedule, due, queue_sending, save_round_mail};
 pub use roster::{import_roster, links, parse_roster, remove_recipient, write_links};
 pub use rounds::{DateChange, NewRound, change_dates, create_round, round_problems};
@@ -32,6 +34,11 @@ impl Actor {
 
     pub fn command_line() -> Actor {
         Actor(Entry::command_line_actor())
+    }
+
+    /// The server itself, doing what a rule calls for.
+    pub fn named(name: &str) -> Actor {
+        Actor(name.to_string())
     }
 
     fn entry(&self, action: &str) -> Entry {
@@ -67,6 +74,10 @@ pub enum Error {
     AlreadyAnswered(String),
     #[error("Ett e-postmeddelande till {0} skickas just nu. Försök igen om en minut; inget ändrades.")]
     BeingSent(String),
+    #[error(
+        "Omgången {key} gallrades {on}: mottagarnas namn, adresser och länkar finns inte längre, så det går inte att skicka, skapa länkar, ändra mottagare eller öppna omgången igen. Svaren och siffrorna finns kvar."
+    )]
+    Erased { key: String, on: String },
     #[error("Det finns redan ett konto för {0}.")]
     AccountExists(String),
     #[error("Kontot finns inte.")]

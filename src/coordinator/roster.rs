@@ -23,6 +23,7 @@ pub async fn import_roster(
     upload: Option<i64>,
     progress: &dyn Fn(usize),
 ) -> Outcome<ImportOutcome> {
+    super::gallring::refuse_if_erased(store, round).await?;
     let rows = parse_roster(round, bytes)
         .map_err(|problems| Error::RosterProblems { file: file_name.to_string(), problems })?;
     let mut tx = store.begin().await?;
@@ -45,6 +46,7 @@ pub async fn import_roster(
 /// Takes a recipient who has not answered off the roster (an address imported by mistake):
 /// their links stop working, their draft and queued emails go.
 pub async fn remove_recipient(store: &Store, actor: &Actor, round: &Round, email: &str) -> Outcome<()> {
+    super::gallring::refuse_if_erased(store, round).await?;
     let address = EmailAddress::parse(email).map_err(|_| Error::NotOnRoster(crate::text::shown(email)))?;
     let mut tx = store.begin().await?;
     match tx.remove_recipient(round.id, &address).await? {
@@ -61,6 +63,7 @@ pub async fn remove_recipient(store: &Store, actor: &Actor, round: &Round, email
 /// Mints a new personal link per recipient (only those who have not answered, when
 /// `pending`), for a mail merge. Links handed out earlier keep working.
 pub async fn links(store: &Store, actor: &Actor, round: &Round, pending: bool) -> Outcome<Vec<MintedLink>> {
+    super::gallring::refuse_if_erased(store, round).await?;
     let mut tx = store.begin().await?;
     let links = tx.mint_links(round.id, pending).await?;
     tx.audit(

@@ -15,6 +15,7 @@
 mod accounts;
 mod audit;
 pub mod backup;
+mod gallring;
 mod mail_status;
 mod outbox;
 mod recipients;

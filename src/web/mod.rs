@@ -133,6 +133,7 @@ impl Application {
             metrics: Arc::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
+        tokio::spawn(gallra_when_due(state.clone().into_inner()));
         let brakes = state.clone().into_inner();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -268,6 +269,23 @@ async fn conceal_order_now_and_then(state: Arc<AppState>) {
         {
             state.submitted_since_concealed.store(true, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!("could not conceal the order of answers: {e:#}");
+        }
+    }
+}
+
+/// At start and then every GALLRING_CHECK_SECONDS, deletes what each round's records rule
+/// calls for (`coordinator::gallra_due`).
+async fn gallra_when_due(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(state.serve.gallring_check_seconds.max(1)));
+    loop {
+        every.tick().await;
+        match crate::coordinator::gallra_due(&state.store).await {
+            Ok(done) => {
+                for (round, erased) in done {
+                    tracing::info!(round = %round, "gallring: {}", erased.describe());
+                }
+            }
+            Err(e) => tracing::warn!("the records rules could not be read: {e:#}"),
         }
     }
 }

@@ -678,6 +678,7 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
         let serve = lagesbild::config::ServeSettings {
             workers: Some(1),
             conceal_every_seconds: 300,
+            gallring_check_seconds: 3600,
             ..crate::helpers::serve_settings(&dir)
         };
         let s = lagesbild::store::Store::connect(&database_url).await.unwrap();

@@ -10,6 +10,7 @@ mod backup;
 mod bad_input;
 mod command_line;
 mod form;
+mod gallring;
 mod hardening;
 mod mail;
 mod protection;

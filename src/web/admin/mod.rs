@@ -62,6 +62,7 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .route("/omgangar/{key}/svarstid", web::get().to(rounds::dates_page))
         .route("/omgangar/{key}/svarsfrekvens.svg", web::get().to(rounds::response_chart))
         .route("/omgangar/{key}/datum", web::post().to(rounds::change_dates))
+        .route("/omgangar/{key}/gallring", web::post().to(rounds::set_gallring))
         .route("/omgangar/{key}/forhandsvisning", web::get().to(rounds::preview))
         .route("/omgangar/{key}/forhandsvisning", web::post().to(rounds::preview_post))
         .route("/omgangar/{key}/mottagare", web::get().to(roster::list))

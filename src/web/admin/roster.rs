@@ -55,8 +55,10 @@ pub async fn list(state: web::Data<AppState>, access: RoundFor<Coordinator>, que
             })
         })
         .collect();
+    let erased_on = state.store.gallring(round.id).await?.personal_erased_at.and_then(crate::round::swedish_date_of);
     let data = json!({
         "round": round_view(&round),
+        "erased_on": erased_on,
         "recipients": recipients,
         "total": total,
         "page": page,

@@ -3,7 +3,8 @@
 use super::{AnyRole, CheckedForm, Coordinator, Page, RoundFor, Signed, SignedAs, round_view, see_other};
 use crate::account::Role;
 use crate::coordinator::{self, DateChange, NewRound};
-use crate::round::{Phase, swedish_date, today};
+use crate::gallring;
+use crate::round::{Phase, Round, swedish_date, today};
 use crate::survey::{Navigation, RawAnswers, RosterAttributes};
 use crate::web::AppState;
 use crate::web::form::step_view;
@@ -182,8 +183,10 @@ pub async fn dashboard(state: web::Data<AppState>, access: RoundFor<AnyRole>) ->
             }
         }
     };
+    let gallring = gallring_view(&round, &state.store.gallring(round.id).await?);
     let data = json!({
         "round": round_view(&round),
+        "gallring": gallring,
         "days_left": days_left,
         "total": rate_line("Alla", total.0, total.1, total.2),
         "delivered": total.3,
@@ -208,8 +211,40 @@ pub async fn dates_page(state: web::Data<AppState>, access: RoundFor<Coordinator
     // A closed round is offered two more weeks; an open one keeps its day until changed.
     let suggested =
         if round.closes_on < today { today.saturating_add(jiff::Span::new().days(14)) } else { round.closes_on };
-    let data = json!({ "round": round_view(&round), "today": today.to_string(), "suggested": suggested.to_string() });
+    let gallring = gallring_view(&round, &state.store.gallring(round.id).await?);
+    let data = json!({ "round": round_view(&round), "today": today.to_string(), "suggested": suggested.to_string(), "gallring": gallring });
     signed.ok(&state, "admin/round_dates", data)
+}
+
+/// The round's records rule as the pages state it: when what goes, or when it went.
+fn gallring_view(round: &Round, g: &gallring::State) -> Value {
+    let on = |at: Option<i64>| at.and_then(crate::round::swedish_date_of);
+    json!({
+        "days": g.rule.personal_after_days,
+        "personal_on": swedish_date(g.rule.personal_due_on(round.closes_on)),
+        "personal_done": on(g.personal_erased_at),
+        "free_text_days": g.rule.free_text_after_days.map(|d| d.to_string()).unwrap_or_default(),
+        "free_text_on": g.rule.free_text_due_on(round.closes_on).map(swedish_date),
+        "free_text_done": on(g.free_text_erased_at),
+    })
+}
+
+/// The coordinator changes the round's records rule.
+pub async fn set_gallring(state: web::Data<AppState>, access: RoundFor<Coordinator>, form: CheckedForm) -> Page {
+    let RoundFor { round, signed, .. } = access;
+    let back = format!("/admin/omgangar/{}/svarstid#gallring", round.key);
+    let outcome = match gallring::Rule::parse(form.field("gallra_dagar"), form.field("fritext_dagar")) {
+        Ok(rule) => coordinator::set_gallring_rule(&state.store, &signed.actor(), &round, rule).await.map(|()| rule),
+        Err(problems) => Err(coordinator::Error::Invalid(problems)),
+    };
+    match outcome {
+        Ok(rule) => signed.flash(format!("Gallringsregeln är sparad: {}.", coordinator::describe_rule(&rule))),
+        Err(coordinator::Error::Invalid(problems)) => {
+            signed.flash(problems.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" "))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(see_other(&back))
 }
 
 /// Closing now, reopening or extending: the last day moves, the first stays.

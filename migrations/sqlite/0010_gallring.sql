@@ -1,0 +1,7 @@
+-- Records management (gallring, src/gallring.rs): per round, how many days after it closes
+-- the recipients' names, addresses, links, drafts and the relay's replies are deleted, and
+-- the free-text answers (NULL: kept); and when each was done (Unix seconds).
+ALTER TABLE rounds ADD COLUMN erase_after_days INTEGER NOT NULL DEFAULT 90;
+ALTER TABLE rounds ADD COLUMN free_text_after_days INTEGER;
+ALTER TABLE rounds ADD COLUMN personal_erased_at INTEGER;
+ALTER TABLE rounds ADD COLUMN free_text_erased_at INTEGER;
