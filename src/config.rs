@@ -79,6 +79,101 @@ pub struct ServeSettings {
     /// Largest roster file accepted by the admin pages, in bytes.
     #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 10 * 1024 * 1024)]
     pub upload_limit: usize,
+
+    #[command(flatten)]
+    pub sign_in: SignInSettings,
+}
+
+/// How staff sign in: with a password, through the city's identity provider (OpenID
+/// Connect), or both.
+#[derive(Debug, Clone, Args)]
+pub struct SignInSettings {
+    /// The identity provider's issuer, exactly as its discovery document spells it (e.g.
+    /// https://login.microsoftonline.com/<tenant>/v2.0). Unset: no sign-in through a provider.
+    #[arg(long, env = "OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// The client id the provider gave this service.
+    #[arg(long, env = "OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// The client secret the provider gave this service.
+    #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+
+    /// The claim that lists the person's groups or roles: `groups` or `roles`.
+    #[arg(long, env = "OIDC_ROLE_CLAIM", default_value = "groups")]
+    pub oidc_role_claim: String,
+
+    /// Values of that claim that make a coordinator, comma-separated.
+    #[arg(long, env = "OIDC_COORDINATORS", default_value = "lagesbild-samordnare", value_delimiter = ',')]
+    pub oidc_coordinators: Vec<String>,
+
+    /// Values of that claim that make an analyst, comma-separated.
+    #[arg(long, env = "OIDC_ANALYSTS", default_value = "lagesbild-analytiker", value_delimiter = ',')]
+    pub oidc_analysts: Vec<String>,
+
+    /// Whether staff may also sign in with a password. Turn it off once everyone signs in
+    /// through the provider.
+    #[arg(long, env = "PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub password_login: bool,
+}
+
+impl Default for SignInSettings {
+    /// Passwords only, the provider's settings at their defaults.
+    fn default() -> SignInSettings {
+        SignInSettings {
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_role_claim: "groups".into(),
+            oidc_coordinators: vec!["lagesbild-samordnare".into()],
+            oidc_analysts: vec!["lagesbild-analytiker".into()],
+            password_login: true,
+        }
+    }
+}
+
+/// A provider as the server uses it: every setting present and checked.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub roles: crate::account::RoleMapping,
+}
+
+impl SignInSettings {
+    /// The provider, if one is configured; an error naming the setting that is missing or wrong.
+    pub fn provider(&self) -> anyhow::Result<Option<Provider>> {
+        let Some(issuer) = self.oidc_issuer.clone().filter(|i| !i.trim().is_empty()) else {
+            anyhow::ensure!(
+                self.password_login,
+                "PASSWORD_LOGIN=false needs OIDC_ISSUER: otherwise nobody can sign in"
+            );
+            return Ok(None);
+        };
+        let url = url::Url::parse(&issuer).map_err(|e| anyhow::anyhow!("OIDC_ISSUER `{issuer}` is not a URL: {e}"))?;
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        anyhow::ensure!(url.scheme() == "https" || loopback, "OIDC_ISSUER must start with https:// (`{issuer}`)");
+        let client_id = self.oidc_client_id.clone().filter(|v| !v.is_empty());
+        let client_secret = self.oidc_client_secret.clone().filter(|v| !v.is_empty());
+        let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
+            anyhow::bail!("OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are needed too");
+        };
+        let claim = match self.oidc_role_claim.as_str() {
+            "groups" => crate::account::RoleClaim::Groups,
+            "roles" => crate::account::RoleClaim::Roles,
+            other => anyhow::bail!("OIDC_ROLE_CLAIM must be `groups` or `roles`, not `{other}`"),
+        };
+        let values = |v: &[String]| v.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let roles = crate::account::RoleMapping {
+            claim,
+            coordinators: values(&self.oidc_coordinators),
+            analysts: values(&self.oidc_analysts),
+        };
+        Ok(Some(Provider { issuer, client_id, client_secret, roles }))
+    }
 }
 
 impl Settings {
@@ -161,5 +256,33 @@ impl MailSettings {
             mail: MailSettings,
         }
         <Only as clap::Parser>::parse_from(["lagesbild"]).mail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(issuer: &str, id: &str, secret: &str) -> SignInSettings {
+        SignInSettings {
+            oidc_issuer: Some(issuer.into()),
+            oidc_client_id: Some(id.into()),
+            oidc_client_secret: Some(secret.into()),
+            ..SignInSettings::default()
+        }
+    }
+
+    #[test]
+    fn a_provider_needs_https_a_client_and_a_known_claim() {
+        assert!(with("https://login.stad.example/realms/stad", "lagesbild", "s").provider().unwrap().is_some());
+        assert!(with("http://127.0.0.1:9000", "lagesbild", "s").provider().unwrap().is_some(), "loopback for tests");
+        let said = |s: SignInSettings| s.provider().unwrap_err().to_string();
+        assert!(said(with("http://login.stad.example", "lagesbild", "s")).contains("https://"));
+        assert!(said(with("https://login.stad.example", "lagesbild", "")).contains("OIDC_CLIENT_SECRET"));
+        let roles = SignInSettings { oidc_role_claim: "roller".into(), ..with("https://login.stad.example", "a", "s") };
+        assert!(said(roles).contains("OIDC_ROLE_CLAIM"));
+        let nobody = SignInSettings { password_login: false, ..SignInSettings::default() };
+        assert!(said(nobody).contains("PASSWORD_LOGIN=false"));
+        assert!(SignInSettings::default().provider().unwrap().is_none());
     }
 }

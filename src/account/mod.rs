@@ -54,6 +54,37 @@ impl Role {
     }
 }
 
+/// Which claim of the identity provider names a person's groups or roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleClaim {
+    /// `groups` (Keycloak, Azure AD's group claim, most providers).
+    Groups,
+    /// `roles` (Azure AD's app roles).
+    Roles,
+}
+
+/// Which values of the claim give which role here.
+#[derive(Debug, Clone)]
+pub struct RoleMapping {
+    pub claim: RoleClaim,
+    pub coordinators: Vec<String>,
+    pub analysts: Vec<String>,
+}
+
+impl RoleMapping {
+    /// The role the provider's values grant: coordinator before analyst; `None` when neither.
+    pub fn role(&self, values: &[String]) -> Option<Role> {
+        let has = |wanted: &[String]| values.iter().any(|v| wanted.contains(v));
+        if has(&self.coordinators) {
+            Some(Role::Coordinator)
+        } else if has(&self.analysts) {
+            Some(Role::Analyst)
+        } else {
+            None
+        }
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Role, String> {
@@ -171,6 +202,20 @@ pub fn session_lapsed(seen: i64, now: i64, idle_minutes: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_providers_groups_grant_the_highest_role_they_name() {
+        let mapping = RoleMapping {
+            claim: RoleClaim::Groups,
+            coordinators: vec!["lagesbild-samordnare".into()],
+            analysts: vec!["lagesbild-analytiker".into()],
+        };
+        let groups = |g: &[&str]| g.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(mapping.role(&groups(&["alla", "lagesbild-analytiker"])), Some(Role::Analyst));
+        assert_eq!(mapping.role(&groups(&["lagesbild-analytiker", "lagesbild-samordnare"])), Some(Role::Coordinator));
+        assert_eq!(mapping.role(&groups(&["alla", "Lagesbild-samordnare"])), None, "values are matched exactly");
+        assert_eq!(mapping.role(&[]), None);
+    }
 
     #[test]
     fn short_and_common_passwords_are_refused_with_a_reason() {

@@ -69,3 +69,61 @@ pub async fn set_password(store: &Store, token: &Token, password: &str, again: &
     tx.commit().await?;
     Ok(account)
 }
+
+/// What the identity provider said of the person signing in, its ID token checked.
+#[derive(Debug, Clone)]
+pub struct ProviderClaims {
+    pub email: Option<String>,
+    pub email_verified: bool,
+    /// The role its groups or roles grant here (`account::RoleMapping`), if any.
+    pub role: Option<Role>,
+}
+
+/// Signs a person in through the identity provider: their account is the one of their
+/// verified address, made on first sign-in when the provider grants a role. The provider's
+/// groups decide the role each time; a disabled account stays refused.
+pub async fn sign_in_through_provider(store: &Store, claims: ProviderClaims) -> Outcome<Account> {
+    let email = match claims.email.as_deref().map(EmailAddress::parse) {
+        Some(Ok(email)) if claims.email_verified => email,
+        _ => return Err(Error::ProviderEmailNotVerified),
+    };
+    let Some(role) = claims.role else {
+        return Err(Error::NoRoleFromProvider(email.to_string()));
+    };
+    let actor = Actor::account(email.as_str());
+    let mut tx = store.begin().await?;
+    let account = match store.account_by_email(&email).await? {
+        Some(a) if a.disabled => return Err(Error::AccountDisabled(a.email)),
+        Some(mut a) => {
+            if a.role != role {
+                tx.set_account_role(a.id, role).await?;
+                tx.audit(&actor.entry("fick ny roll från identitetsleverantören").detail(format!(
+                    "{} (var {})",
+                    role.swedish(),
+                    a.role.swedish()
+                )))
+                .await?;
+                a.role = role;
+            }
+            a
+        }
+        None => {
+            // Another sign-in of the same person may have made it a moment ago.
+            let Some(a) = tx.create_provider_account(&email, role).await? else {
+                return Err(Error::Technical(anyhow::anyhow!(
+                    "the account was created at the same moment; sign in again"
+                )));
+            };
+            tx.audit(
+                &actor
+                    .entry("kontot skapades vid inloggning via identitetsleverantören")
+                    .detail(format!("{email} ({})", role.swedish())),
+            )
+            .await?;
+            a
+        }
+    };
+    tx.audit(&actor.entry("loggade in via identitetsleverantören")).await?;
+    tx.commit().await?;
+    Ok(account)
+}

@@ -13,7 +13,9 @@ mod mail;
 mod roster;
 mod rounds;
 
-pub use accounts::{add_account, new_password_link, set_account_disabled, set_password};
+pub use accounts::{
+    ProviderClaims, add_account, new_password_link, set_account_disabled, set_password, sign_in_through_provider,
+};
 pub use gallring::{When, describe_rule, gallra, gallra_due, set_gallring_rule};
 pub use mail::{MailChanges, Sending, describe_schedule, due, queue_sending, save_round_mail};
 pub use roster::{import_roster, links, parse_roster, remove_recipient, write_links};
@@ -80,6 +82,16 @@ pub enum Error {
     Erased { key: String, on: String },
     #[error("Det finns redan ett konto för {0}.")]
     AccountExists(String),
+    #[error(
+        "Identitetsleverantören har inte bekräftat din e-postadress, så du kan inte loggas in här. Kontakta IT-supporten."
+    )]
+    ProviderEmailNotVerified,
+    #[error(
+        "Ditt konto i organisationen ({0}) ger ingen behörighet till lägesbilden. Be IT-supporten lägga dig i gruppen för samordnare eller analytiker."
+    )]
+    NoRoleFromProvider(String),
+    #[error("Kontot {0} är avstängt. Be en samordnare att aktivera det.")]
+    AccountDisabled(String),
     #[error("Kontot finns inte.")]
     NoSuchAccount,
     #[error("det sista aktiva samordnarkontot kan inte stängas av: då kan ingen längre aktivera konton.")]

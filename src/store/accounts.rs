@@ -80,18 +80,47 @@ impl Tx {
         role: Role,
     ) -> anyhow::Result<Option<(Account, Token)>> {
         let (token, hash) = token::mint();
+        let account = self.insert_account(email, role, Some((&hash, now() + PASSWORD_LINK_DAYS * 24 * 3600))).await?;
+        Ok(account.map(|a| (a, token)))
+    }
+
+    /// Creates an account that signs in through the identity provider: no password, no link.
+    pub async fn create_provider_account(
+        &mut self,
+        email: &EmailAddress,
+        role: Role,
+    ) -> anyhow::Result<Option<Account>> {
+        self.insert_account(email, role, None).await
+    }
+
+    async fn insert_account(
+        &mut self,
+        email: &EmailAddress,
+        role: Role,
+        link: Option<(&str, i64)>,
+    ) -> anyhow::Result<Option<Account>> {
         let row: Option<AccountRow> = sqlx::query_as(AssertSqlSafe(format!(
             "INSERT INTO accounts (email, role, password_link_hash, password_link_until, created_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING RETURNING {COLUMNS}"
         )))
         .bind(email.as_str())
         .bind(role.as_str())
-        .bind(&hash)
-        .bind(now() + PASSWORD_LINK_DAYS * 24 * 3600)
+        .bind(link.map(|(hash, _)| hash.to_string()))
+        .bind(link.map(|(_, until)| until))
         .bind(now())
         .fetch_optional(&mut *self.tx)
         .await?;
-        Ok(account(row)?.map(|a| (a, token)))
+        account(row)
+    }
+
+    /// Gives the account the role the identity provider grants it now.
+    pub async fn set_account_role(&mut self, id: i64, role: Role) -> anyhow::Result<()> {
+        sqlx::query("UPDATE accounts SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     /// A new one-time link to set the account's password; earlier links stop working.

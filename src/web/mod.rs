@@ -45,6 +45,10 @@ pub struct AppState {
     /// Parsed definitions by round id. A round's definition never changes, so this never goes stale.
     surveys: RwLock<HashMap<i64, Arc<Survey>>>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The identity provider staff sign in through, if one is configured (SignInSettings).
+    pub provider: Option<crate::config::Provider>,
+    /// The HTTP client that talks to the provider.
+    pub provider_http: reqwest::Client,
 }
 
 impl AppState {
@@ -88,8 +92,10 @@ impl Application {
         mail: MailSettings,
         store: Store,
     ) -> anyhow::Result<Application> {
-        // A broken definition in surveys/ stops the server before it listens.
+        // A broken definition in surveys/, or a sign-in setting that cannot work, stops the
+        // server before it listens.
         settings.surveys()?;
+        let provider = serve.sign_in.provider()?;
         let templates = settings.templates()?;
         let pages = Pages::load(&templates)?;
         let sealed_now = store.use_draft_key(crate::seal::DraftKey::load_or_create(&serve.draft_key_file)?).await?;
@@ -131,6 +137,8 @@ impl Application {
             submitted_since_concealed: (sealed_now > 0).into(),
             surveys: RwLock::default(),
             metrics: Arc::default(),
+            provider,
+            provider_http: admin::provider_http_client()?,
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
         tokio::spawn(gallra_when_due(state.clone().into_inner()));

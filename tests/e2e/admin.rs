@@ -679,6 +679,7 @@ async fn two_server_instances_on_one_postgresql_database_share_sessions() {
             workers: Some(1),
             conceal_every_seconds: 300,
             gallring_check_seconds: 3600,
+            sign_in: Default::default(),
             ..crate::helpers::serve_settings(&dir)
         };
         let s = lagesbild::store::Store::connect(&database_url).await.unwrap();

@@ -224,6 +224,7 @@ pub fn serve_settings(dir: &tempfile::TempDir) -> ServeSettings {
         behind_proxy: false,
         conceal_every_seconds: 1,
         gallring_check_seconds: 3600,
+        sign_in: Default::default(),
         workers: Some(2),
         session_idle_minutes: 30,
         login_attempts_per_minute: 100,

@@ -468,6 +468,7 @@ async fn two_servers_on_one_postgresql_database_deliver_every_email_exactly_once
             workers: Some(1),
             conceal_every_seconds: 300,
             gallring_check_seconds: 3600,
+            sign_in: Default::default(),
             ..crate::helpers::serve_settings(&dir)
         };
         let store = Store::connect(&f.settings.database_url).await.unwrap();

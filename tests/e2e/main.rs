@@ -14,4 +14,5 @@ mod gallring;
 mod hardening;
 mod mail;
 mod protection;
+mod provider;
 mod smtp;

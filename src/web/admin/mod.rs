@@ -9,11 +9,13 @@ mod access;
 mod accounts;
 mod downloads;
 mod mailing;
+mod provider;
 mod roster;
 mod rounds;
 mod session;
 
 pub use access::{AdminError, Analyst, AnyRole, CheckedForm, Coordinator, Figures, RoundFor, SignedAs};
+pub use provider::http_client as provider_http_client;
 pub use session::Signed;
 
 use super::AppState;
@@ -40,6 +42,7 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .wrap(actix_web::middleware::from_fn(no_store))
         .wrap(sessions)
         .app_data(web::PayloadConfig::new(access::FORM_LIMIT))
+        .app_data(web::Data::new(provider::FlowKey::from_secret(secret)))
         // A path whose parts do not parse (an account number that is not a number) leads nowhere.
         .app_data(web::PathConfig::default().error_handler(|err, req| {
             let page = match req.app_data::<web::Data<AppState>>() {
@@ -53,6 +56,8 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .route("/logga-in", web::get().to(session::login_form))
         .route("/logga-in", web::post().to(session::login))
         .route("/logga-ut", web::post().to(session::logout))
+        .route("/oidc/start", web::get().to(provider::start))
+        .route("/oidc/callback", web::get().to(provider::callback))
         .route("/losenord/{token}", web::get().to(session::password_form))
         .route("/losenord/{token}", web::post().to(session::set_password))
         .route("/omgangar", web::get().to(rounds::list))

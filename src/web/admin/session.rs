@@ -99,8 +99,12 @@ impl FromRequest for Signed {
                 return Err(to_login("ut=tid"));
             }
             let since = session.get::<i64>("since").ok().flatten().unwrap_or(0);
+            // A password session needs the password (and password sign-in still allowed); a
+            // session from the identity provider needs neither.
+            let via_provider = session.get::<bool>("provider").ok().flatten().unwrap_or(false);
+            let signed_in_so = |a: &Account| via_provider || (a.has_password && state.serve.sign_in.password_login);
             let account = match state.store.account(id).await {
-                Ok(Some(a)) if !a.disabled && a.has_password && since >= a.sessions_after => a,
+                Ok(Some(a)) if !a.disabled && signed_in_so(&a) && since >= a.sessions_after => a,
                 Ok(_) => {
                     session.purge();
                     return Err(to_login("inloggning=1"));
@@ -133,12 +137,14 @@ fn session_csrf(session: &Session) -> String {
     token
 }
 
+const PASSWORDS_OFF: &str = "Inloggning med lösenord är avstängd här. Logga in med organisationens konto.";
+
 /// The longest message kept for the next page, in characters.
 const FLASH_CHARS: usize = 300;
 
 /// Where to go after logging in: a page under /admin, never elsewhere, and never a value that
 /// cannot be a header (a line break would answer 500).
-fn destination(till: &str) -> &str {
+pub(super) fn destination(till: &str) -> &str {
     let safe = till.starts_with("/admin/")
         && !till.contains("//")
         && !till.contains('\\')
@@ -154,7 +160,7 @@ pub struct LoginQuery {
     inloggning: Option<String>,
 }
 
-fn login_page(
+pub(super) fn login_page(
     state: &AppState,
     session: &Session,
     status: StatusCode,
@@ -170,10 +176,29 @@ fn login_page(
             "csrf": session_csrf(session),
             "email": email,
             "till": till,
+            "till_param": urlencode(till),
             "message": message,
             "error": error,
+            "provider": state.provider.is_some(),
+            "password_login": state.serve.sign_in.password_login,
         }),
     )
+}
+
+/// Starts a session for the account: a new session (and CSRF token), so that a session
+/// planted before cannot be taken over. `via_provider`: signed in through the identity
+/// provider, which an account without a password may be.
+pub(super) fn begin_session(
+    session: &Session,
+    account: &Account,
+    via_provider: bool,
+) -> Result<(), actix_session::SessionInsertError> {
+    session.renew();
+    session.insert("account", account.id)?;
+    session.insert("csrf", crate::token::random())?;
+    session.insert("seen", now())?;
+    session.insert("since", now_ms())?;
+    session.insert("provider", via_provider)
 }
 
 pub async fn login_form(state: web::Data<AppState>, req: HttpRequest, query: web::Query<LoginQuery>) -> HttpResponse {
@@ -193,6 +218,9 @@ pub async fn login_form(state: web::Data<AppState>, req: HttpRequest, query: web
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: CheckedForm) -> Page {
     let session = req.get_session();
     let (email, till) = (form.field("email"), form.field("till"));
+    if !state.serve.sign_in.password_login {
+        return Ok(login_page(&state, &session, StatusCode::FORBIDDEN, email, till, None, Some(PASSWORDS_OFF)));
+    }
     let address = client_address(&req, state.serve.behind_proxy);
     if state.logins.check_key(&address).is_err() {
         let mut res = login_page(
@@ -209,13 +237,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: CheckedFo
     }
     match account::login(&state.store, email, form.raw("password")).await? {
         LoginOutcome::LoggedIn(account) => {
-            // A new session (and CSRF token) at login, so that a session planted before cannot be taken over.
-            session.renew();
-            let csrf = crate::token::random();
-            session.insert("account", account.id)?;
-            session.insert("csrf", csrf)?;
-            session.insert("seen", now())?;
-            session.insert("since", now_ms())?;
+            begin_session(&session, &account, false)?;
             state.store.audit(&Entry::new(&account.email, "loggade in")).await?;
             Ok(see_other(destination(till)))
         }
