@@ -242,12 +242,33 @@ pub struct MailSettings {
     #[arg(long, env = "MAIL_CLAIM_SECONDS", default_value_t = 300, global = true)]
     pub mail_claim_seconds: u64,
 
+    /// At most this many emails a minute, spread evenly (the relay's limit; Exchange Online: 30).
+    /// Unset: as fast as the connections allow. Kept across instances sharing a database.
+    #[arg(long, env = "MAIL_PER_MINUTE", global = true)]
+    pub mail_per_minute: Option<u32>,
+
+    /// At most this many emails in any 24 hours (Exchange Online: 10000). Unset: no daily limit.
+    #[arg(long, env = "MAIL_PER_DAY", global = true)]
+    pub mail_per_day: Option<u32>,
+
+    /// Seconds every sender pauses when the relay answers "too many messages" (421/450/452
+    /// with a rate text); the email is tried again after, its attempt not counted.
+    #[arg(long, env = "MAIL_SLOW_DOWN_SECONDS", default_value_t = 60, global = true)]
+    pub mail_slow_down_seconds: u64,
+
     /// Seconds between the server's checks of the rounds' reminder schedules.
     #[arg(long, env = "REMINDER_CHECK_SECONDS", default_value_t = 300, global = true)]
     pub reminder_check_seconds: u64,
 }
 
 impl MailSettings {
+    pub fn pace(&self) -> crate::outbox::pace::Pace {
+        crate::outbox::pace::Pace {
+            per_minute: self.mail_per_minute.filter(|n| *n > 0),
+            per_day: self.mail_per_day.filter(|n| *n > 0),
+        }
+    }
+
     /// The settings from the environment and the defaults, as the command line would take them.
     pub fn defaults() -> MailSettings {
         #[derive(clap::Parser)]

@@ -74,6 +74,17 @@ pub fn swedish_date_of(seconds: i64) -> Option<String> {
     jiff::Timestamp::from_second(seconds).ok().map(|t| swedish_date(t.to_zoned(time_zone()).date()))
 }
 
+/// A moment (Unix ms) as Swedish readers write it: "31 mars 2027 kl. 14:05".
+pub fn swedish_moment(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => {
+            let z = t.to_zoned(time_zone());
+            format!("{} kl. {:02}:{:02}", swedish_date(z.date()), z.hour(), z.minute())
+        }
+        Err(_) => String::new(),
+    }
+}
+
 /// Sweden's time zone, bundled with the binary.
 pub fn time_zone() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get(TIME_ZONE).expect("bundled time zone")

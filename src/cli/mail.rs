@@ -122,7 +122,7 @@ pub async fn send(
 }
 
 /// `lagesbild round status`: per group and category, and the addresses that failed.
-pub async fn status(store: &Store, key: &str) -> anyhow::Result<()> {
+pub async fn status(store: &Store, mail: &MailSettings, key: &str) -> anyhow::Result<()> {
     let round = find_round(store, key).await?;
     let lines = store.mail_status(round.id).await?;
     println!(
@@ -171,6 +171,9 @@ pub async fn status(store: &Store, key: &str) -> anyhow::Result<()> {
     println!("{}", line(&header.map(String::from)));
     for r in &rows {
         println!("{}", line(r));
+    }
+    if let Some(ends) = crate::coordinator::mail_out_ends(store, mail.pace()).await? {
+        println!("{ends}");
     }
     let problems = store.mail_problems(round.id).await?;
     if problems.is_empty() {

@@ -350,7 +350,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             rounds::create(&settings, &store, new).await
         }
         Command::Round(RoundCommand::List) => rounds::list(&store).await,
-        Command::Round(RoundCommand::Status { round }) => mail::status(&store, &round).await,
+        Command::Round(RoundCommand::Status { round }) => mail::status(&store, &mail, &round).await,
         Command::Round(RoundCommand::Mail {
             round,
             invitation_subject,

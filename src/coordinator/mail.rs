@@ -166,3 +166,26 @@ impl MailChanges {
         })
     }
 }
+
+/// When the last email waiting now will go, at the relay's pace (`MAIL_PER_MINUTE`,
+/// `MAIL_PER_DAY`), as a sentence for the dashboard and `round status`; `None` without a pace
+/// or with nothing waiting. The pace is shared by every round, so all waiting emails count.
+pub async fn mail_out_ends(store: &Store, pace: crate::outbox::pace::Pace) -> Outcome<Option<String>> {
+    if !pace.is_set() {
+        return Ok(None);
+    }
+    let (waiting, _) = store.outbox_pending(None).await?;
+    let (recent, paused_until) = store.pace_history().await?;
+    let Some(at) = pace.last_handover(waiting.max(0) as u64, &recent, paused_until, crate::store::now_ms()) else {
+        return Ok(None);
+    };
+    let limits: Vec<String> = [(pace.per_minute, "i minuten"), (pace.per_day, "per dygn")]
+        .iter()
+        .filter_map(|(n, per)| n.map(|n| format!("högst {n} {per}")))
+        .collect();
+    Ok(Some(format!(
+        "I e-postserverns takt ({}) går det sista av {waiting} väntande e-postmeddelanden (alla omgångar) i väg omkring {}.",
+        limits.join(", "),
+        crate::round::swedish_moment(at)
+    )))
+}

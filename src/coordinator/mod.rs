@@ -17,7 +17,7 @@ pub use accounts::{
     ProviderClaims, add_account, new_password_link, set_account_disabled, set_password, sign_in_through_provider,
 };
 pub use gallring::{When, describe_rule, gallra, gallra_due, set_gallring_rule};
-pub use mail::{MailChanges, Sending, describe_schedule, due, queue_sending, save_round_mail};
+pub use mail::{MailChanges, Sending, describe_schedule, due, mail_out_ends, queue_sending, save_round_mail};
 pub use roster::{import_roster, links, parse_roster, remove_recipient, write_links};
 pub use rounds::{DateChange, NewRound, change_dates, create_round, round_problems};
 

@@ -14,6 +14,7 @@
 //! relay's reply (`relay`): the relay may have it.
 
 pub mod letter;
+pub mod pace;
 pub mod relay;
 pub mod transport;
 pub mod worker;
@@ -224,12 +225,17 @@ pub enum Failure {
     /// The whole email was handed over and the line broke before the relay replied: it may
     /// have arrived, so it is not retried (the guarantee above).
     Uncertain(String),
+    /// The relay asked to slow down ("too many messages"): nothing is wrong with the email.
+    /// It is tried again after a pause of every sender, and the attempt does not count.
+    SlowDown(String),
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Temporary(why) | Failure::Permanent(why) | Failure::Uncertain(why) => f.write_str(why),
+            Failure::Temporary(why) | Failure::Permanent(why) | Failure::Uncertain(why) | Failure::SlowDown(why) => {
+                f.write_str(why)
+            }
         }
     }
 }
@@ -237,9 +243,21 @@ impl fmt::Display for Failure {
 /// What becomes of a row after a failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AfterFailure {
-    RetryAt { at: i64, error: String },
-    GiveUp { error: String },
-    Uncertain { error: String },
+    RetryAt {
+        at: i64,
+        error: String,
+    },
+    GiveUp {
+        error: String,
+    },
+    Uncertain {
+        error: String,
+    },
+    /// Every sender pauses (MAIL_SLOW_DOWN_SECONDS); the email goes back to the queue with
+    /// its attempt not counted.
+    SlowDown {
+        error: String,
+    },
 }
 
 /// Retry policy: a temporary failure waits `first_wait`, then twice as long each time (at most
@@ -248,6 +266,7 @@ pub fn after_failure(failure: &Failure, attempts: u32, max_attempts: u32, first_
     match failure {
         Failure::Permanent(why) => AfterFailure::GiveUp { error: why.clone() },
         Failure::Uncertain(why) => AfterFailure::Uncertain { error: why.clone() },
+        Failure::SlowDown(why) => AfterFailure::SlowDown { error: why.clone() },
         Failure::Temporary(why) if attempts >= max_attempts => {
             AfterFailure::GiveUp { error: format!("gav upp efter {attempts} försök: {why}") }
         }

@@ -231,6 +231,8 @@ fn before_data(e: &lettre::transport::smtp::Error) -> Failure {
             "TLS-förbindelsen till servern gick inte att upprätta: {}. Kontrollera SMTP_URL, och SMTP_CA_FILE om servern har ett certifikat från en egen CA.",
             reply(e)
         ))
+    } else if super::pace::asks_to_slow_down(&reply(e)) {
+        Failure::SlowDown(format!("servern bad om lägre takt: {}", reply(e)))
     } else {
         Failure::Temporary(format!("tillfälligt fel: {}", reply(e)))
     }

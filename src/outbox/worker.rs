@@ -7,7 +7,7 @@ use super::transport::{Outgoing, Transport};
 use super::{AfterFailure, Claimed, Failure, ReminderCutoff, after_failure, parse_schedule};
 use crate::config::{MailSettings, Settings};
 use crate::round::{Phase, today};
-use crate::store::Store;
+use crate::store::{Claim, Store};
 use anyhow::Context;
 use lettre::message::Mailbox;
 use std::sync::Arc;
@@ -170,6 +170,13 @@ impl Mailer {
                 self.store.email_uncertain(claimed.id, &error).await?;
                 Ok(Outcome::Uncertain)
             }
+            AfterFailure::SlowDown { error } => {
+                let pause = m.mail_slow_down_seconds.max(1);
+                tracing::warn!(outbox_id = claimed.id, reason = %error, "the relay asked to slow down: every sender pauses {pause} s");
+                let until = crate::store::now_ms() + pause as i64 * 1000;
+                self.store.email_slowed(claimed.id, until, &error).await?;
+                Ok(Outcome::Retrying)
+            }
         }
     }
 
@@ -181,11 +188,24 @@ impl Mailer {
         progress: &(dyn Fn() + Send + Sync),
         stop: &AtomicBool,
     ) -> anyhow::Result<()> {
-        while !stop.load(Ordering::Relaxed)
-            && let Some(claimed) = self.store.claim_email(round_id, self.mail.mail_claim_seconds).await?
-        {
-            tally.count(self.deliver(claimed).await?);
-            progress();
+        let pace = self.mail.pace();
+        while !stop.load(Ordering::Relaxed) {
+            match self.store.claim_email(round_id, self.mail.mail_claim_seconds, pace).await? {
+                Claim::Claimed(claimed) => {
+                    tally.count(self.deliver(claimed).await?);
+                    progress();
+                }
+                Claim::Nothing => break,
+                // The next email's turn comes soon: wait for it. A longer wait (the day's
+                // limit, the relay's pause) ends this pass; the caller comes back later.
+                Claim::Wait { until_ms } => {
+                    let wait = until_ms - crate::store::now_ms();
+                    if wait > MAX_PACE_WAIT_MS {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(wait.max(1) as u64)).await;
+                }
+            }
         }
         Ok(())
     }
@@ -251,6 +271,9 @@ impl Mailer {
         Ok(queued)
     }
 }
+
+/// The longest a sender sleeps for its turn within one pass (MAIL_PER_MINUTE's spacing).
+const MAX_PACE_WAIT_MS: i64 = 10_000;
 
 /// The server's senders, running until `stop`.
 pub struct Running {

@@ -26,6 +26,7 @@ mod rounds;
 mod settings;
 
 pub use accounts::{Account, LoginAttempt, now_ms};
+pub use outbox::Claim;
 pub use recipients::{ImportOutcome, MintedLink, RecipientState, Removal, RosterUpload};
 pub use respondents::{Respondent, StoredResponse, Submission};
 pub use responses::ResponseBatch;

@@ -1,7 +1,8 @@
 //! The outbox's rows: queueing, claiming and recording emails. Shared by both engines
 //! except for the claim's lock. The coordinator's view of them is in `mail_status.rs`.
 
-use super::{Store, Tx, now};
+use super::{Store, Tx, now, now_ms};
+use crate::outbox::pace::{DAY_MS, Marks, Pace};
 use crate::outbox::{Claimed, INTERRUPTED, Kind, OutboxState, Queued, ReminderCutoff};
 use crate::token;
 use sqlx::{AnyConnection, AssertSqlSafe};
@@ -17,6 +18,18 @@ enum Queueing<'a> {
     Reminders {
         occasion: &'a str,
         cutoff: ReminderCutoff,
+    },
+}
+
+/// What a sender gets when it asks for the next email.
+#[derive(Debug)]
+pub enum Claim {
+    Claimed(Claimed),
+    /// Nothing is due.
+    Nothing,
+    /// Emails are due, and the pace (or the relay's pause) lets the next go at `until_ms`.
+    Wait {
+        until_ms: i64,
     },
 }
 
@@ -153,8 +166,10 @@ impl Store {
 
     /// Claims the oldest due email (of one round, or of any) and mints a personal link for
     /// it, in one transaction committed before the email is handed to SMTP. A reminder to
-    /// someone who answered after it was queued is skipped, never sent.
-    pub async fn claim_email(&self, round_id: Option<i64>, claim_seconds: u64) -> anyhow::Result<Option<Claimed>> {
+    /// someone who answered after it was queued is skipped, never sent. With a `pace` set, or
+    /// while the relay's pause lasts, the claim takes its turn (the pace row is locked) and
+    /// answers `Wait` when the next email may not go yet.
+    pub async fn claim_email(&self, round_id: Option<i64>, claim_seconds: u64, pace: Pace) -> anyhow::Result<Claim> {
         // 0 is no round's id: "any round" to the SQL below.
         let round_id = round_id.unwrap_or(0);
         loop {
@@ -169,9 +184,19 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
             if due.is_none() {
-                return Ok(None);
+                return Ok(Claim::Nothing);
             }
             let mut tx = self.write.begin().await?;
+            let paced = pace.is_set() || self.paused_until().await? > now * 1000;
+            if paced {
+                let now_ms = now_ms();
+                let marks = self.pace_marks(&mut tx, pace).await?;
+                let next = pace.next_at(marks, now_ms);
+                if next > now_ms {
+                    tx.rollback().await?;
+                    return Ok(Claim::Wait { until_ms: next });
+                }
+            }
             // On SQLite, one writer at a time: the UPDATE itself is the claim.
             let claim = format!(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = $1
@@ -188,7 +213,7 @@ impl Store {
                 .await?
             else {
                 tx.rollback().await?;
-                return Ok(None);
+                return Ok(Claim::Nothing);
             };
             let kind: Kind = row.kind.parse()?;
             let who: AddresseeRow =
@@ -208,8 +233,11 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            if paced {
+                sqlx::query("INSERT INTO mail_handovers (at) VALUES ($1)").bind(now_ms()).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
-            return Ok(Some(Claimed {
+            return Ok(Claim::Claimed(Claimed {
                 id: row.id,
                 round_id: row.round_id,
                 kind,
@@ -220,6 +248,57 @@ impl Store {
                 token,
             }));
         }
+    }
+
+    /// The pace row locked for this claim (on PostgreSQL; SQLite has one writer), and what
+    /// the pace needs of the handovers so far. Handovers older than a day are dropped.
+    async fn pace_marks(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, pace: Pace) -> anyhow::Result<Marks> {
+        let lock = format!("SELECT paused_until FROM mail_pace WHERE id = 1{}", self.engine.lock_rows());
+        let paused_until: i64 = sqlx::query_scalar(AssertSqlSafe(lock)).fetch_one(&mut **tx).await?;
+        sqlx::query("DELETE FROM mail_handovers WHERE at <= $1").bind(now_ms() - DAY_MS).execute(&mut **tx).await?;
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(at) FROM mail_handovers").fetch_one(&mut **tx).await?;
+        let day_cap_reached_at = match pace.per_day {
+            Some(cap) => {
+                sqlx::query_scalar("SELECT at FROM mail_handovers ORDER BY at DESC LIMIT 1 OFFSET $1")
+                    .bind(i64::from(cap.max(1)) - 1)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+            None => None,
+        };
+        Ok(Marks { last, day_cap_reached_at, paused_until })
+    }
+
+    /// Until when (Unix ms) every sender pauses because the relay asked to slow down.
+    pub async fn paused_until(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT paused_until FROM mail_pace WHERE id = 1").fetch_one(&self.read).await?)
+    }
+
+    /// The relay asked to slow down: every sender pauses until `until_ms`, and the email goes
+    /// back to the queue with its attempt not counted.
+    pub async fn email_slowed(&self, id: i64, until_ms: i64, error: &str) -> anyhow::Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE mail_pace SET paused_until = $1 WHERE id = 1 AND paused_until < $1")
+            .bind(until_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE outbox SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(&mut tx, id, OutboxState::Queued, Some(error), Some((until_ms + 999) / 1000)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The handovers of the last day (ascending, Unix ms) and the pause: what the estimate of
+    /// when a mail-out ends needs.
+    pub async fn pace_history(&self) -> anyhow::Result<(Vec<i64>, i64)> {
+        let recent: Vec<i64> = sqlx::query_scalar("SELECT at FROM mail_handovers WHERE at > $1 ORDER BY at")
+            .bind(now_ms() - DAY_MS)
+            .fetch_all(&self.read)
+            .await?;
+        Ok((recent, self.paused_until().await?))
     }
 
     /// The relay accepted the email. Also after the claim expired: it did arrive.

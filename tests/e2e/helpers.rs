@@ -245,6 +245,9 @@ pub fn mail_settings(dir: &tempfile::TempDir) -> MailSettings {
         mail_retry_seconds: 1,
         mail_max_attempts: 5,
         mail_claim_seconds: 300,
+        mail_per_minute: None,
+        mail_per_day: None,
+        mail_slow_down_seconds: 60,
         reminder_check_seconds: 300,
     }
 }

@@ -13,6 +13,7 @@ mod form;
 mod gallring;
 mod hardening;
 mod mail;
+mod pace;
 mod protection;
 mod provider;
 mod smtp;

@@ -15,6 +15,8 @@ use tokio::sync::Notify;
 /// An email as the server took it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// When the relay accepted it.
+    pub at: std::time::Instant,
     pub from: String,
     pub to: Vec<String>,
     pub data: String,
@@ -251,7 +253,12 @@ impl SmtpServer {
                             }
                             data.push_str(line.strip_prefix('.').unwrap_or(&line));
                         }
-                        let message = Received { from: from.clone(), to: std::mem::take(&mut to), data };
+                        let message = Received {
+                            at: std::time::Instant::now(),
+                            from: from.clone(),
+                            to: std::mem::take(&mut to),
+                            data,
+                        };
                         if self.taken_then_dropped(&message) {
                             return Ok(());
                         }

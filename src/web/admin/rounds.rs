@@ -184,9 +184,11 @@ pub async fn dashboard(state: web::Data<AppState>, access: RoundFor<AnyRole>) ->
         }
     };
     let gallring = gallring_view(&round, &state.store.gallring(round.id).await?);
+    let pace = if total.5 > 0 { coordinator::mail_out_ends(&state.store, state.mail.pace()).await? } else { None };
     let data = json!({
         "round": round_view(&round),
         "gallring": gallring,
+        "pace": pace,
         "days_left": days_left,
         "total": rate_line("Alla", total.0, total.1, total.2),
         "delivered": total.3,
