@@ -105,6 +105,17 @@ pub struct SignInSettings {
     #[arg(long, env = "OIDC_ROLE_CLAIM", default_value = "groups")]
     pub oidc_role_claim: String,
 
+    /// The scopes asked for, comma-separated ("openid" always). Entra ID: openid,email,profile
+    /// (its groups or app roles come with the token configuration, not with a scope).
+    #[arg(long, env = "OIDC_SCOPES", default_value = "openid,email,groups", value_delimiter = ',')]
+    pub oidc_scopes: Vec<String>,
+
+    /// Sign in only with an address the provider says it has verified (`email_verified`).
+    /// `false` trusts the email claim of a provider that never says (Entra ID, whose
+    /// addresses are the organisation's own).
+    #[arg(long, env = "OIDC_REQUIRE_EMAIL_VERIFIED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub oidc_require_email_verified: bool,
+
     /// Values of that claim that make a coordinator, comma-separated.
     #[arg(long, env = "OIDC_COORDINATORS", default_value = "lagesbild-samordnare", value_delimiter = ',')]
     pub oidc_coordinators: Vec<String>,
@@ -127,6 +138,8 @@ impl Default for SignInSettings {
             oidc_client_id: None,
             oidc_client_secret: None,
             oidc_role_claim: "groups".into(),
+            oidc_scopes: vec!["openid".into(), "email".into(), "groups".into()],
+            oidc_require_email_verified: true,
             oidc_coordinators: vec!["lagesbild-samordnare".into()],
             oidc_analysts: vec!["lagesbild-analytiker".into()],
             password_login: true,
@@ -140,6 +153,8 @@ pub struct Provider {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
+    pub scopes: Vec<String>,
+    pub require_email_verified: bool,
     pub roles: crate::account::RoleMapping,
 }
 
@@ -172,7 +187,15 @@ impl SignInSettings {
             coordinators: values(&self.oidc_coordinators),
             analysts: values(&self.oidc_analysts),
         };
-        Ok(Some(Provider { issuer, client_id, client_secret, roles }))
+        let scopes = values(&self.oidc_scopes);
+        Ok(Some(Provider {
+            issuer,
+            client_id,
+            client_secret,
+            scopes,
+            require_email_verified: self.oidc_require_email_verified,
+            roles,
+        }))
     }
 }
 

@@ -31,9 +31,12 @@ impl Default for Rule {
 }
 
 /// A round's rule and what of it has been done (Unix seconds).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct State {
     pub rule: Rule,
+    /// The rule was decided: every round made since rules exist, or one a coordinator saved.
+    /// The server applies only decided rules, so an upgrade deletes nothing on its own.
+    pub decided: bool,
     pub personal_erased_at: Option<i64>,
     pub free_text_erased_at: Option<i64>,
 }
@@ -48,6 +51,12 @@ pub struct Due {
 impl Due {
     pub fn any(&self) -> bool {
         self.personal || self.free_text
+    }
+}
+
+impl Default for State {
+    fn default() -> State {
+        State { rule: Rule::default(), decided: true, personal_erased_at: None, free_text_erased_at: None }
     }
 }
 
@@ -89,6 +98,9 @@ impl State {
     /// What the rule calls for on `today` that has not been done: nothing while the round
     /// can still be answered, or before its days have passed.
     pub fn due(&self, closes_on: Date, today: Date) -> Due {
+        if !self.decided {
+            return Due::default();
+        }
         Due {
             personal: self.personal_erased_at.is_none()
                 && today > closes_on
@@ -167,6 +179,13 @@ mod tests {
         assert_eq!(state.due(closes, date(2027, 6, 29)), Due { personal: true, free_text: false });
         state.personal_erased_at = Some(1);
         assert_eq!(state.due(closes, date(2027, 12, 1)), Due::default());
+    }
+
+    #[test]
+    fn a_rule_nobody_decided_is_not_applied_by_itself() {
+        let state = State { decided: false, ..State::default() };
+        assert!(!state.due(date(2020, 3, 31), date(2027, 1, 1)).any());
+        assert!(state.all_left().personal, "by hand it can be");
     }
 
     #[test]

@@ -85,6 +85,16 @@ pub fn swedish_moment(ms: i64) -> String {
     }
 }
 
+/// The time of day of a moment (Unix ms) in Sweden: "14:05".
+pub fn clock_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            let z = t.to_zoned(time_zone());
+            format!("{:02}:{:02}", z.hour(), z.minute())
+        })
+        .unwrap_or_default()
+}
+
 /// Sweden's time zone, bundled with the binary.
 pub fn time_zone() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get(TIME_ZONE).expect("bundled time zone")

@@ -75,13 +75,21 @@ pub async fn gallra(store: &Store, actor: &Actor, round: &Round, when: When, dry
     let at = jiff::Timestamp::now().as_second();
     let mut tx = store.begin().await?;
     let mut erased = Erased::default();
-    if due.personal {
-        erased = tx.erase_personal_data(round.id, at).await?;
+    let mut done = Due::default();
+    if due.personal
+        && let Some(e) = tx.erase_personal_data(round.id, at).await?
+    {
+        erased = e;
+        done.personal = true;
     }
-    if due.free_text {
-        erased.free_text_responses = tx.erase_free_text(round.id, &free_text_questions(round)?, at).await?;
+    if due.free_text
+        && let Some(n) = tx.erase_free_text(round.id, &free_text_questions(round)?, at).await?
+    {
+        erased.free_text_responses = n;
+        done.free_text = true;
     }
-    if dry_run {
+    // Another instance or command did it a moment ago: nothing left, nothing to record.
+    if dry_run || !done.any() {
         return Ok(erased);
     }
     tx.audit(
@@ -124,6 +132,18 @@ pub async fn gallra_due(store: &Store) -> anyhow::Result<Vec<(String, Erased)>> 
         }
     }
     Ok(done)
+}
+
+/// Refuses to open the round again once anything of it is deleted: answers given after
+/// would escape a rule already carried out.
+pub(super) async fn refuse_reopening_if_erased(store: &Store, round: &Round) -> Outcome<()> {
+    let state = store.gallring(round.id).await?;
+    match state.personal_erased_at.or(state.free_text_erased_at) {
+        Some(at) => {
+            Err(Error::Erased { key: round.key.clone(), on: crate::round::swedish_date_of(at).unwrap_or_default() })
+        }
+        None => Ok(()),
+    }
 }
 
 /// Refuses what needs the recipients' addresses or links once they are deleted.

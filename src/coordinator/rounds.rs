@@ -148,7 +148,7 @@ pub enum DateChange {
 
 /// Closes the round now or moves its last day; returns the new last day.
 pub async fn change_dates(store: &Store, actor: &Actor, round: &Round, change: DateChange) -> Outcome<Date> {
-    super::gallring::refuse_if_erased(store, round).await?;
+    super::gallring::refuse_reopening_if_erased(store, round).await?;
     let today = today();
     let (closes, what) = match change {
         DateChange::CloseNow => {

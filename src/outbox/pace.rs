@@ -69,14 +69,25 @@ impl Pace {
     }
 }
 
-/// Whether a relay's temporary reply asks the sender to slow down ("421 4.7.0 Too many
-/// messages", "452 4.5.3 rate limit exceeded", Exchange's "432 4.3.2 ... thread limit
-/// exceeded"): then the email is not failed, the sending pauses.
+/// Whether a relay's temporary reply asks the sender to slow down: the enhanced status codes
+/// of rate and resource limits (4.7.x policy, 4.5.3 too many recipients, 4.3.2 not accepting
+/// now, 4.4.5 congestion), or, from a relay without enhanced codes, a text about too many
+/// messages or throttling. A full mailbox (4.2.2) is the recipient's, not the sender's: it
+/// stays an ordinary temporary failure.
 pub fn asks_to_slow_down(reply: &str) -> bool {
     let reply = reply.to_lowercase();
-    let code = reply.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 3);
-    let temporary = code.is_some_and(|c| matches!(c, "421" | "432" | "450" | "451" | "452"));
-    temporary && ["too many", "limit", "throttl", "exceeded", "slow down"].iter().any(|w| reply.contains(w))
+    // lettre writes "transient error (452): 4.5.3 Too many ...": words without their brackets.
+    let words: Vec<&str> = reply
+        .split(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
+        .collect();
+    let Some(code) = words.iter().position(|w| matches!(*w, "421" | "432" | "450" | "451" | "452")) else {
+        return false;
+    };
+    match words.get(code + 1).filter(|w| w.starts_with("4.") && w.split('.').count() == 3) {
+        Some(enhanced) => enhanced.starts_with("4.7.") || matches!(*enhanced, "4.5.3" | "4.3.2" | "4.4.5"),
+        None => ["too many", "throttl", "slow down", "rate limit"].iter().any(|w| reply.contains(w)),
+    }
 }
 
 #[cfg(test)]
@@ -117,10 +128,13 @@ mod tests {
     #[test]
     fn only_temporary_replies_about_rates_slow_the_sender() {
         assert!(asks_to_slow_down("tillfälligt fel: 452 4.5.3 Too many messages, slow down"));
+        assert!(asks_to_slow_down("transient error (452): 4.5.3 Too many messages, slow down"), "as lettre says it");
         assert!(asks_to_slow_down("421 4.7.0 rate limit exceeded"));
         assert!(asks_to_slow_down("432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded"));
+        assert!(asks_to_slow_down("450 Too many messages from this sender, slow down"), "no enhanced code");
         assert!(!asks_to_slow_down("451 4.3.0 mailbox temporarily unavailable"));
-        assert!(!asks_to_slow_down("421 4.7.0 Try again later"), "an ordinary temporary failure");
+        assert!(!asks_to_slow_down("452 4.2.2 <x@example.se>: Quota exceeded (mailbox for user is full)"));
+        assert!(!asks_to_slow_down("451 Try again later"), "an ordinary temporary failure");
         assert!(!asks_to_slow_down("550 5.7.1 too many recipients: refused"), "permanent");
         assert!(!asks_to_slow_down("connection refused"));
     }

@@ -180,14 +180,15 @@ impl Mailer {
         }
     }
 
-    /// One sender: delivers due emails until none is left, or until asked to stop.
+    /// One sender: delivers due emails until none is left, or until asked to stop. Returns
+    /// when the pace next lets an email go (Unix ms), if it ended waiting for a long turn.
     async fn drain(
         &self,
         round_id: Option<i64>,
         tally: &Tally,
         progress: &(dyn Fn() + Send + Sync),
         stop: &AtomicBool,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<i64>> {
         let pace = self.mail.pace();
         while !stop.load(Ordering::Relaxed) {
             match self.store.claim_email(round_id, self.mail.mail_claim_seconds, pace).await? {
@@ -197,17 +198,17 @@ impl Mailer {
                 }
                 Claim::Nothing => break,
                 // The next email's turn comes soon: wait for it. A longer wait (the day's
-                // limit, the relay's pause) ends this pass; the caller comes back later.
+                // limit, the relay's pause) ends this pass; the caller sleeps until then.
                 Claim::Wait { until_ms } => {
                     let wait = until_ms - crate::store::now_ms();
                     if wait > MAX_PACE_WAIT_MS {
-                        break;
+                        return Ok(Some(until_ms));
                     }
                     tokio::time::sleep(Duration::from_millis(wait.max(1) as u64)).await;
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Delivers the outbox (of one round, or of all) with several senders
@@ -227,15 +228,18 @@ impl Mailer {
                 let (me, tally, progress) = (self.clone(), tally.clone(), progress.clone());
                 senders.spawn(async move { me.drain(round_id, &tally, &*progress, &AtomicBool::new(false)).await });
             }
+            let mut paced_until = None;
             while let Some(done) = senders.join_next().await {
-                done??;
+                paced_until = paced_until.max(done??);
             }
             let (pending, next_due) = self.store.outbox_pending(round_id).await?;
             if pending == 0 || !wait {
                 return Ok(tally);
             }
-            let wait_for = next_due.map_or(1, |due| (due - now()).clamp(1, 60));
-            tokio::time::sleep(Duration::from_secs(wait_for as u64)).await;
+            // Until the next email is due, or the pace lets one go (at most a minute, then look again).
+            let due_ms = next_due.map_or(now() * 1000, |due| due * 1000).max(paced_until.unwrap_or(0));
+            let wait_for = (due_ms - crate::store::now_ms()).clamp(1_000, 60_000);
+            tokio::time::sleep(Duration::from_millis(wait_for as u64)).await;
         }
     }
 
@@ -317,10 +321,17 @@ where
 async fn sender(mailer: Arc<Mailer>, stop: Arc<AtomicBool>) {
     let tally = Tally::default();
     while !stop.load(Ordering::Relaxed) {
-        if let Err(e) = mailer.drain(None, &tally, &|| {}, &stop).await {
-            tracing::warn!("the outbox could not be read: {e:#}");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let pause = match mailer.drain(None, &tally, &|| {}, &stop).await {
+            // Waiting for the pace (a day's limit, the relay's pause): sleep towards it, a few
+            // seconds at a time so that a stop is heard.
+            Ok(Some(until_ms)) => (until_ms - crate::store::now_ms()).clamp(500, 5_000),
+            Ok(None) => 500,
+            Err(e) => {
+                tracing::warn!("the outbox could not be read: {e:#}");
+                500
+            }
+        };
+        tokio::time::sleep(Duration::from_millis(pause as u64)).await;
     }
 }
 

@@ -10,6 +10,7 @@ struct StateRow {
     free_text_after_days: Option<i64>,
     personal_erased_at: Option<i64>,
     free_text_erased_at: Option<i64>,
+    gallring_decided: i64,
 }
 
 impl From<&StateRow> for State {
@@ -19,14 +20,14 @@ impl From<&StateRow> for State {
                 personal_after_days: r.erase_after_days.clamp(0, i64::from(u32::MAX)) as u32,
                 free_text_after_days: r.free_text_after_days.map(|d| d.clamp(0, i64::from(u32::MAX)) as u32),
             },
+            decided: r.gallring_decided != 0,
             personal_erased_at: r.personal_erased_at,
             free_text_erased_at: r.free_text_erased_at,
         }
     }
 }
 
-const STATE_COLUMNS: &str =
-    "SELECT id, erase_after_days, free_text_after_days, personal_erased_at, free_text_erased_at FROM rounds";
+const STATE_COLUMNS: &str = "SELECT id, erase_after_days, free_text_after_days, personal_erased_at, free_text_erased_at, gallring_decided FROM rounds";
 
 /// A recipient's place in the table once the address is gone: unique per round as the
 /// column must be, and never an address (no @), so it can neither be written to nor match one.
@@ -51,12 +52,14 @@ impl Store {
 
 impl Tx {
     pub async fn set_gallring_rule(&mut self, round_id: i64, rule: Rule) -> anyhow::Result<()> {
-        sqlx::query("UPDATE rounds SET erase_after_days = $1, free_text_after_days = $2 WHERE id = $3")
-            .bind(i64::from(rule.personal_after_days))
-            .bind(rule.free_text_after_days.map(i64::from))
-            .bind(round_id)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE rounds SET erase_after_days = $1, free_text_after_days = $2, gallring_decided = 1 WHERE id = $3",
+        )
+        .bind(i64::from(rule.personal_after_days))
+        .bind(rule.free_text_after_days.map(i64::from))
+        .bind(round_id)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
@@ -64,7 +67,19 @@ impl Tx {
     /// organisations, links, drafts, kept roster files, the relay's replies, the addresses
     /// the audit log quotes, and emails not yet sent. Groups, categories, dates answered
     /// and the outbox's states stay: the response rate and the mail-out figures are unchanged.
-    pub async fn erase_personal_data(&mut self, round_id: i64, at: i64) -> anyhow::Result<Erased> {
+    /// `None` when another instance or command did it first: claiming the round's mark
+    /// comes first, in the same transaction, so it is done once.
+    pub async fn erase_personal_data(&mut self, round_id: i64, at: i64) -> anyhow::Result<Option<Erased>> {
+        let claimed =
+            sqlx::query("UPDATE rounds SET personal_erased_at = $1 WHERE id = $2 AND personal_erased_at IS NULL")
+                .bind(at)
+                .bind(round_id)
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected();
+        if claimed == 0 {
+            return Ok(None);
+        }
         let of_round = "recipient_id IN (SELECT id FROM recipients WHERE round_id = $1)";
         let mut run = async |sql: String| -> anyhow::Result<u64> {
             Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(round_id).execute(&mut *self.tx).await?.rows_affected())
@@ -93,17 +108,27 @@ impl Tx {
             .await?,
             free_text_responses: 0,
         };
-        sqlx::query("UPDATE rounds SET personal_erased_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(round_id)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(erased)
+        Ok(Some(erased))
     }
 
     /// Deletes the answers to the named (free-text) questions from every response of the
-    /// round and marks it done; returns how many responses held one.
-    pub async fn erase_free_text(&mut self, round_id: i64, questions: &[String], at: i64) -> anyhow::Result<u64> {
+    /// round and marks it done; returns how many responses held one (`None`: done already).
+    pub async fn erase_free_text(
+        &mut self,
+        round_id: i64,
+        questions: &[String],
+        at: i64,
+    ) -> anyhow::Result<Option<u64>> {
+        let claimed =
+            sqlx::query("UPDATE rounds SET free_text_erased_at = $1 WHERE id = $2 AND free_text_erased_at IS NULL")
+                .bind(at)
+                .bind(round_id)
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected();
+        if claimed == 0 {
+            return Ok(None);
+        }
         let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, answers FROM responses WHERE round_id = $1")
             .bind(round_id)
             .fetch_all(&mut *self.tx)
@@ -124,12 +149,7 @@ impl Tx {
                 .await?;
             changed += 1;
         }
-        sqlx::query("UPDATE rounds SET free_text_erased_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(round_id)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(changed)
+        Ok(Some(changed))
     }
 }
 
@@ -138,9 +158,16 @@ impl Store {
     /// deleted and updated rows until a table is rewritten; SQLite zeroes freed space
     /// (`secure_delete`) but keeps the old pages in its WAL until a checkpoint.
     pub async fn purge_erased(&self) -> anyhow::Result<()> {
-        if self.engine == super::Engine::Postgres {
-            sqlx::query("VACUUM FULL tokens, drafts, outbox, roster_uploads, audit_log").execute(&self.write).await?;
-        }
-        self.conceal_order().await
+        let vacuumed = match self.engine {
+            super::Engine::Postgres => sqlx::query("VACUUM FULL tokens, drafts, outbox, roster_uploads, audit_log")
+                .execute(&self.write)
+                .await
+                .map(|_| ()),
+            super::Engine::Sqlite => Ok(()),
+        };
+        // The recipients' and responses' rewrite runs whether or not the vacuum did.
+        let concealed = self.conceal_order().await;
+        vacuumed?;
+        concealed
     }
 }

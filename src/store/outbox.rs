@@ -177,7 +177,8 @@ impl Store {
             // Most polls find nothing due: a read says so without taking the writer, which on
             // SQLite respondents' answers are waiting for.
             let due: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= $1 AND ($2 = 0 OR round_id = $2) LIMIT 1",
+                "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= $1 AND ($2 = 0 OR round_id = $2)
+                 AND round_id NOT IN (SELECT id FROM rounds WHERE personal_erased_at IS NOT NULL) LIMIT 1",
             )
             .bind(now)
             .bind(round_id)
@@ -186,13 +187,33 @@ impl Store {
             if due.is_none() {
                 return Ok(Claim::Nothing);
             }
-            let mut tx = self.write.begin().await?;
-            let paced = pace.is_set() || self.paused_until().await? > now * 1000;
+            let paused_until = self.paused_until().await?;
+            let paced = pace.is_set() || paused_until > now * 1000;
+            // A wait known from a read takes no write lock: senders waiting for their turn (or
+            // for a day's limit) must not keep the writer from respondents' answers.
             if paced {
-                let now_ms = now_ms();
-                let marks = self.pace_marks(&mut tx, pace).await?;
-                let next = pace.next_at(marks, now_ms);
-                if next > now_ms {
+                let marks = Self::pace_marks(&mut *self.read.acquire().await?, pace, paused_until).await?;
+                let next = pace.next_at(marks, now_ms());
+                if next > now_ms() {
+                    return Ok(Claim::Wait { until_ms: next });
+                }
+            }
+            let mut tx = self.write.begin().await?;
+            if paced {
+                // Take the turn: the pace row's lock (a write, so SQLite takes its writer lock
+                // first) makes instances and senders go one at a time; then look again.
+                let paused_until: i64 = sqlx::query_scalar(
+                    "UPDATE mail_pace SET paused_until = paused_until WHERE id = 1 RETURNING paused_until",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM mail_handovers WHERE at <= $1")
+                    .bind(now_ms() - DAY_MS)
+                    .execute(&mut *tx)
+                    .await?;
+                let marks = Self::pace_marks(&mut tx, pace, paused_until).await?;
+                let next = pace.next_at(marks, now_ms());
+                if next > now_ms() {
                     tx.rollback().await?;
                     return Ok(Claim::Wait { until_ms: next });
                 }
@@ -201,7 +222,10 @@ impl Store {
             let claim = format!(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = $1
                  WHERE id = (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= $2
-                             AND ($3 = 0 OR round_id = $3) ORDER BY id LIMIT 1{})
+                             AND ($3 = 0 OR round_id = $3)
+                             -- A round whose addresses were deleted (gallring) sends nothing more.
+                             AND round_id NOT IN (SELECT id FROM rounds WHERE personal_erased_at IS NOT NULL)
+                             ORDER BY id LIMIT 1{})
                  RETURNING id, round_id, recipient_id, kind, attempts",
                 self.engine.lock_rows_skip_locked()
             );
@@ -250,18 +274,15 @@ impl Store {
         }
     }
 
-    /// The pace row locked for this claim (on PostgreSQL; SQLite has one writer), and what
-    /// the pace needs of the handovers so far. Handovers older than a day are dropped.
-    async fn pace_marks(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, pace: Pace) -> anyhow::Result<Marks> {
-        let lock = format!("SELECT paused_until FROM mail_pace WHERE id = 1{}", self.engine.lock_rows());
-        let paused_until: i64 = sqlx::query_scalar(AssertSqlSafe(lock)).fetch_one(&mut **tx).await?;
-        sqlx::query("DELETE FROM mail_handovers WHERE at <= $1").bind(now_ms() - DAY_MS).execute(&mut **tx).await?;
-        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(at) FROM mail_handovers").fetch_one(&mut **tx).await?;
+    /// What the pace needs of the handovers of the last day.
+    async fn pace_marks(on: &mut AnyConnection, pace: Pace, paused_until: i64) -> anyhow::Result<Marks> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(at) FROM mail_handovers").fetch_one(&mut *on).await?;
         let day_cap_reached_at = match pace.per_day {
             Some(cap) => {
-                sqlx::query_scalar("SELECT at FROM mail_handovers ORDER BY at DESC LIMIT 1 OFFSET $1")
+                sqlx::query_scalar("SELECT at FROM mail_handovers WHERE at > $1 ORDER BY at DESC LIMIT 1 OFFSET $2")
+                    .bind(now_ms() - DAY_MS)
                     .bind(i64::from(cap.max(1)) - 1)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *on)
                     .await?
             }
             None => None,

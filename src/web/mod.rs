@@ -49,6 +49,8 @@ pub struct AppState {
     pub provider: Option<crate::config::Provider>,
     /// The HTTP client that talks to the provider.
     pub provider_http: reqwest::Client,
+    /// The provider's discovery document and keys, kept for a few minutes.
+    pub provider_cache: admin::ProviderCache,
 }
 
 impl AppState {
@@ -139,6 +141,7 @@ impl Application {
             metrics: Arc::default(),
             provider,
             provider_http: admin::provider_http_client()?,
+            provider_cache: Default::default(),
         });
         tokio::spawn(conceal_order_now_and_then(state.clone().into_inner()));
         tokio::spawn(gallra_when_due(state.clone().into_inner()));
@@ -289,8 +292,13 @@ async fn gallra_when_due(state: Arc<AppState>) {
         every.tick().await;
         match crate::coordinator::gallra_due(&state.store).await {
             Ok(done) => {
-                for (round, erased) in done {
+                for (round, erased) in &done {
                     tracing::info!(round = %round, "gallring: {}", erased.describe());
+                }
+                // The deletion rewrote the tables already; if that was in the way of a
+                // reader, the order-concealing pass does it again.
+                if !done.is_empty() {
+                    state.submitted_since_concealed.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             }
             Err(e) => tracing::warn!("the records rules could not be read: {e:#}"),

@@ -414,8 +414,9 @@ async fn a_round_is_created_previewed_watched_and_closed_in_the_browser(app: Tes
     let svg = res.text().await.unwrap();
     assert!(svg.contains("Förvaltningens verksamheter") && svg.contains("50 %"), "{svg}");
     assert!(svg.contains("Förvaltningens verksamheter: 1 av 2"), "the base under the chart");
-    // It reloads itself, marked so that the reload does not count as the coordinator being there.
-    assert!(page.contains("http-equiv=\"refresh\" content=\"60; url&#x3D;?auto&#x3D;1\""), "{}", page.body);
+    // It never reloads by itself (a screen reader would lose its place): the coordinator asks.
+    assert!(!page.contains("http-equiv=\"refresh\""), "{}", page.body);
+    assert!(page.contains("Uppdatera siffrorna"), "{}", page.body);
     // A second round with the same name is refused, in words.
     coordinator.get("/admin/omgangar/ny").await;
     let page = coordinator
@@ -726,9 +727,81 @@ async fn a_session_ends_after_the_idle_time() {
     let page = coordinator.get("/admin/omgangar").await;
     assert!(coordinator.redirected_to.as_deref().unwrap().starts_with("/admin/logga-in?ut=tid"));
     assert!(page.contains("Du loggades ut efter 0 minuter utan aktivitet"), "{}", page.body);
+    assert!(!page.contains("minut utan") || page.contains("0 minuter"), "plural for 0");
     // Logging in again works, and leads back.
     let page = coordinator.login("samordnare@stad.se", PASSWORD).await;
     assert_eq!(page.status, 200);
+}
+
+/// The hidden fields of a page's forms, in order.
+fn hidden_fields(body: &str) -> Vec<(String, String)> {
+    body.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = rest.split("value=\"").nth(1).and_then(|v| v.split('"').next()).unwrap_or("");
+            let unescape = |t: &str| {
+                t.replace("&#x3D;", "=")
+                    .replace("&quot;", "\"")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&#x27;", "'")
+                    .replace("&amp;", "&")
+            };
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+/// Sleeps into the start of the next second: activity is kept to the second, so what follows
+/// has most of a second before an idle time of 0 minutes ends the session again.
+async fn at_the_start_of_a_second() {
+    let ms = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 1000) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(1000 - ms + 20)).await;
+}
+
+/// A text typed while the session lapsed survives the login: the login page keeps it, and
+/// after logging in the coordinator is offered to send it, and it is saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_posted_after_the_session_lapsed_survives_the_login() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |s| s.session_idle_minutes = 0).await.unwrap();
+    let round = app.open_round("r").await;
+    let mut coordinator = app.signed_in("samordnare@stad.se", Role::Coordinator).await;
+    let page = coordinator.get("/admin/omgangar/r/utskick").await;
+    assert!(page.contains("Du loggas ut kl."), "every page says when the session ends: {}", page.body);
+    let csrf = coordinator.csrf();
+    // The idle time passes while the invitation is being written.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let text =
+        "Hej!\n\nVi vill veta vad ni har sett i år. Svara senast den 31 mars, tack.\n\nÅsa på stadsdelsförvaltningen";
+    let page = coordinator
+        .post_exactly(
+            "/admin/omgangar/r/utskick-texter",
+            &[("csrf", &csrf), ("invitation_text", text), ("contact", "Åsa, 08-123")],
+        )
+        .await;
+    assert_eq!(page.status, 401, "{}", page.body);
+    assert!(page.contains("Det du skrev finns kvar"), "{}", page.body);
+    at_the_start_of_a_second().await;
+    let mut login = hidden_fields(&page.body);
+    assert!(login.iter().any(|(k, v)| k == "kept:invitation_text" && v == text), "{login:?}");
+    login.push(("email".into(), "samordnare@stad.se".into()));
+    login.push(("password".into(), PASSWORD.into()));
+    let fields: Vec<(&str, &str)> = login.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let page = coordinator.post_exactly("/admin/logga-in", &fields).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.contains("Du är inloggad igen") && page.contains("Vi vill veta vad ni har sett i år."),
+        "{}",
+        page.body
+    );
+    let resend = hidden_fields(&page.body);
+    let fields: Vec<(&str, &str)> = resend.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let page = coordinator.post_exactly("/admin/omgangar/r/utskick-texter", &fields).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let saved = app.store.round_mail(round.id).await.unwrap();
+    assert_eq!(saved.invitation_text.as_deref(), Some(text), "saved as typed, line breaks and all");
+    assert_eq!(saved.contact.as_deref(), Some("Åsa, 08-123"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -117,7 +117,15 @@ async fn errors_are_shown_at_the_top_and_at_each_field_and_answers_are_kept(app:
     r.open().await;
     let p = r.next(&[]).await;
     assert_eq!(p.status, 422);
-    assert_eq!(p.error_summary(), ["q-observerat\">Välj ett av svarsalternativen."]);
+    // The summary takes the focus, names the question, and leads to its first input.
+    assert_eq!(
+        p.error_summary(),
+        [
+            "q-observerat-ja\">Har du eller din verksamhet under de senaste 12 månaderna sett uttryck för våldsbejakande extremism i stadsdelsområdet – Välj ett av svarsalternativen."
+        ]
+    );
+    assert!(p.contains("class=\"error-summary\" role=\"alert\" tabindex=\"-1\" autofocus"));
+    assert!(p.contains("id=\"q-observerat-ja\""), "the link's target is an input");
     assert!(p.contains("<span class=\"visually-hidden\">Fel:</span> Välj ett av svarsalternativen."));
     r.next(&[("observerat", "vet_ej")]).await;
     r.next(&[]).await;
@@ -126,9 +134,15 @@ async fn errors_are_shown_at_the_top_and_at_each_field_and_answers_are_kept(app:
     assert_eq!(p.status, 422);
     let errors = p.error_summary();
     assert_eq!(errors.len(), 3, "{errors:?}");
-    assert!(errors[0].starts_with("q-anhoriga_antal\">Ange ett heltal med siffror"));
-    assert_eq!(errors[1], "q-anhoriga_miljo\">Välj minst ett alternativ.");
-    assert_eq!(errors[2], "q-orosanmalningar\">Ange ett heltal från 0 till 500.");
+    assert!(errors[0].starts_with("q-anhoriga_antal-input\">Ungefär hur många sådana kontakter"), "{errors:?}");
+    assert!(errors[0].contains(" – Ange ett heltal med siffror"), "{errors:?}");
+    assert!(
+        errors[1].starts_with("q-anhoriga_miljo-")
+            && errors[1].ends_with("Vilken eller vilka miljöer gällde oron – Välj minst ett alternativ."),
+        "{errors:?}"
+    );
+    assert!(errors[2].starts_with("q-orosanmalningar-input\">Hur många orosanmälningar"), "{errors:?}");
+    assert!(errors[2].ends_with(" – Ange ett heltal från 0 till 500."), "{errors:?}");
     // What was typed is shown again, right or wrong.
     assert!(p.contains("value=\"femtio\""));
     assert!(p.contains("value=\"9999\""));
@@ -139,7 +153,12 @@ async fn errors_are_shown_at_the_top_and_at_each_field_and_answers_are_kept(app:
     let long = "x".repeat(2001);
     let p = r.next(&[("vet_vart_vanda", "ja"), ("webbutbildning", "ja"), ("ovrigt", &long)]).await;
     assert_eq!(p.status, 422);
-    assert_eq!(p.error_summary(), ["q-ovrigt\">Svaret får vara högst 2000 tecken långt. Nu är det 2001 tecken."]);
+    assert_eq!(
+        p.error_summary(),
+        [
+            "q-ovrigt-input\">Övriga synpunkter eller iakttagelser – Svaret får vara högst 2000 tecken långt. Nu är det 2001 tecken."
+        ]
+    );
     assert!(p.contains(&long));
     // An option that does not exist is refused by name, not stored.
     let p = r.next(&[("vet_vart_vanda", "kanske"), ("webbutbildning", "ja")]).await;

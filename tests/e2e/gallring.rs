@@ -154,6 +154,14 @@ async fn by_hand(engine: Engine) {
     assert!(ok, "{said}");
     assert!(said.contains("raderade 8 mottagares namn"), "{said}");
     assert_eq!(personal_data(&db).await, [0; 6]);
+    // Nor in the database's files: the WAL was truncated and freed pages zeroed.
+    if let Some(file) = app.settings.database_url.strip_prefix("sqlite://") {
+        for path in [file.to_string(), format!("{file}-wal")] {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            let found = bytes.windows(refused.len()).any(|w| w == refused.as_bytes());
+            assert!(!found, "{path} still holds an erased address");
+        }
+    }
     // Free-text answers are kept unless the rule says otherwise.
     let with_text = count(&db, &format!("SELECT COUNT(*) FROM responses WHERE answers LIKE '%{}%'", "Kärrtorps")).await;
     assert_eq!(with_text, 5);

@@ -329,6 +329,11 @@ impl FromRequest for CheckedForm {
     type Future = LocalBoxFuture<'static, Result<CheckedForm, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // The session lapsed and `Signed` took the body to keep it through the login: its
+        // answer (the login page) is the request's; this extractor waits for it, never answering.
+        if req.extensions().contains::<super::session::BodyKeptForLogin>() {
+            return Box::pin(std::future::pending());
+        }
         let body = web::Bytes::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {

@@ -15,7 +15,7 @@ mod rounds;
 mod session;
 
 pub use access::{AdminError, Analyst, AnyRole, CheckedForm, Coordinator, Figures, RoundFor, SignedAs};
-pub use provider::http_client as provider_http_client;
+pub use provider::{ClientCache as ProviderCache, http_client as provider_http_client};
 pub use session::Signed;
 
 use super::AppState;

@@ -37,13 +37,27 @@ const FLOW_COOKIE: &str = "lagesbild_oidc";
 const FLOW_PATH: &str = "/admin/oidc";
 const FLOW_MINUTES: i64 = 10;
 
-/// The groups or roles the provider lists, besides the standard claims.
+/// The groups or roles the provider lists, besides the standard claims. A provider may send
+/// a single value as a string instead of a list (ADFS does).
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct RoleClaims {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_or_many")]
     groups: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_or_many")]
     roles: Vec<String>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(v) => vec![v],
+        OneOrMany::Many(v) => v,
+    })
 }
 impl AdditionalClaims for RoleClaims {}
 
@@ -79,6 +93,8 @@ type StaffClient = Client<
 /// What the callback needs from the start of the flow.
 #[derive(Serialize, Deserialize)]
 struct Flow {
+    /// When the flow began (Unix seconds): the cookie's age is checked here too, not only by the browser.
+    at: i64,
     state: String,
     nonce: String,
     verifier: String,
@@ -103,6 +119,29 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
         .connect_timeout(std::time::Duration::from_secs(5))
         .timeout(std::time::Duration::from_secs(15))
         .build()?)
+}
+
+/// The provider's client, from its discovery document and keys, kept for a few minutes so
+/// that a stream of sign-in starts does not become a stream of requests to the provider.
+#[derive(Default)]
+pub struct ClientCache(tokio::sync::RwLock<Option<(std::time::Instant, StaffClient)>>);
+
+const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
+async fn client(state: &AppState, provider: &Provider) -> anyhow::Result<StaffClient> {
+    if let Some((at, client)) = &*state.provider_cache.0.read().await
+        && at.elapsed() < CACHE_FOR
+    {
+        return Ok(client.clone());
+    }
+    let fresh = discover(state, provider).await?;
+    *state.provider_cache.0.write().await = Some((std::time::Instant::now(), fresh.clone()));
+    Ok(fresh)
+}
+
+/// Forgets the kept client: the provider may have new keys.
+async fn forget_client(state: &AppState) {
+    *state.provider_cache.0.write().await = None;
 }
 
 async fn discover(state: &AppState, provider: &Provider) -> anyhow::Result<StaffClient> {
@@ -130,7 +169,10 @@ pub async fn start(
     query: web::Query<StartQuery>,
 ) -> HttpResponse {
     let Some(provider) = &state.provider else { return refused(&state, &req, StatusCode::NOT_FOUND, NOT_CONFIGURED) };
-    let client = match discover(&state, provider).await {
+    if state.logins.check_key(&crate::web::protect::client_address(&req, state.serve.behind_proxy)).is_err() {
+        return refused(&state, &req, StatusCode::TOO_MANY_REQUESTS, TOO_MANY);
+    }
+    let client = match client(&state, provider).await {
         Ok(client) => client,
         Err(e) => {
             tracing::warn!("the identity provider could not be reached or is not the one configured: {e:#}");
@@ -138,13 +180,15 @@ pub async fn start(
         }
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf, nonce) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
-        .add_scope(Scope::new("email".into()))
-        .add_scope(Scope::new(claim_name(provider.roles.claim).into()))
-        .set_pkce_challenge(challenge)
-        .url();
+    let mut request =
+        client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
+    // "openid" is always asked for; the others are the provider's (OIDC_SCOPES).
+    for scope in provider.scopes.iter().filter(|s| s.as_str() != "openid") {
+        request = request.add_scope(Scope::new(scope.clone()));
+    }
+    let (url, csrf, nonce) = request.set_pkce_challenge(challenge).url();
     let flow = Flow {
+        at: jiff::Timestamp::now().as_second(),
         state: csrf.secret().clone(),
         nonce: nonce.secret().clone(),
         verifier: verifier.secret().clone(),
@@ -166,13 +210,6 @@ pub async fn start(
     res
 }
 
-fn claim_name(claim: RoleClaim) -> &'static str {
-    match claim {
-        RoleClaim::Groups => "groups",
-        RoleClaim::Roles => "roles",
-    }
-}
-
 #[derive(Deserialize)]
 pub struct Callback {
     code: Option<String>,
@@ -190,7 +227,20 @@ pub async fn callback(
 ) -> HttpResponse {
     let Some(provider) = &state.provider else { return refused(&state, &req, StatusCode::NOT_FOUND, NOT_CONFIGURED) };
     let mut res = match signed_in(&state, provider, &key, &req, &query).await {
-        Ok(to) => super::see_other(&to),
+        // Not a redirect: the way here began at the provider's site, and a browser does not
+        // send the (SameSite=Strict) session cookie along a redirect chain that began on
+        // another site. A page of this site that moves on by itself starts a new navigation.
+        Ok(to) => state.pages.respond(
+            StatusCode::OK,
+            "admin/message",
+            serde_json::json!({
+                "redirect": to,
+                "heading": "Du är inloggad",
+                "text": "Du skickas vidare.",
+                "back": to,
+                "back_label": "Fortsätt",
+            }),
+        ),
         Err((status, message)) => refused(&state, &req, status, &message),
     };
     // The flow is over either way: its cookie goes.
@@ -214,7 +264,7 @@ async fn signed_in(
         jar.add_original(c.into_owned());
         jar.private(&key.0).get(FLOW_COOKIE).and_then(|c| serde_json::from_str(c.value()).ok())
     });
-    let Some(flow) = flow else {
+    let Some(flow) = flow.filter(|f| jiff::Timestamp::now().as_second() - f.at <= FLOW_MINUTES * 60) else {
         return Err((StatusCode::BAD_REQUEST, EXPIRED.into()));
     };
     let same_state = query
@@ -234,7 +284,7 @@ async fn signed_in(
         tracing::warn!("sign-in through the identity provider failed: {e}");
         (StatusCode::BAD_GATEWAY, UNREACHABLE.to_string())
     };
-    let client = discover(state, provider).await.map_err(|e| unreachable(&format!("{e:#}")))?;
+    let client = client(state, provider).await.map_err(|e| unreachable(&format!("{e:#}")))?;
     let exchange = client.exchange_code(AuthorizationCode::new(code.clone())).map_err(|e| unreachable(&e))?;
     let token = match exchange
         .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier))
@@ -250,16 +300,25 @@ async fn signed_in(
         Err(e) => return Err(unreachable(&format!("{e:#}"))),
     };
     let id_token = token.id_token().ok_or_else(|| unreachable(&"the provider's answer has no ID token"))?;
-    let claims = id_token
-        .claims(&client.id_token_verifier(), &Nonce::new(flow.nonce))
-        .map_err(|e| unreachable(&format!("the ID token does not hold: {e}")))?;
+    // Asymmetric signatures only: never `none`, never one made with the client secret.
+    let verifier = client.id_token_verifier().set_allowed_algs(SIGNATURES.to_vec());
+    let claims = match id_token.claims(&verifier, &Nonce::new(flow.nonce)) {
+        Ok(claims) => claims,
+        Err(e) => {
+            // Perhaps the provider has new keys: the next sign-in fetches them.
+            forget_client(state).await;
+            return Err(unreachable(&format!("the ID token does not hold: {e}")));
+        }
+    };
     let values = match provider.roles.claim {
         RoleClaim::Groups => &claims.additional_claims().groups,
         RoleClaim::Roles => &claims.additional_claims().roles,
     };
     let person = ProviderClaims {
         email: claims.email().map(|e| e.as_str().to_string()),
-        email_verified: claims.email_verified().unwrap_or(false),
+        // A provider that never says (Entra ID) is trusted for its own addresses only when
+        // configured so (OIDC_REQUIRE_EMAIL_VERIFIED=false).
+        email_verified: claims.email_verified().unwrap_or(!provider.require_email_verified),
         role: provider.roles.role(values),
     };
     match coordinator::sign_in_through_provider(&state.store, person).await {
@@ -272,6 +331,21 @@ async fn signed_in(
     }
 }
 
+/// The signatures an ID token may carry: the provider's own keys, never the client secret
+/// (HS*) and never none.
+const SIGNATURES: [CoreJwsSigningAlgorithm; 9] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+const TOO_MANY: &str = "För många inloggningsförsök från din adress. Vänta en minut och försök igen.";
 const NOT_CONFIGURED: &str = "Inloggning med organisationens konto är inte inställd här.";
 const UNREACHABLE: &str = "Inloggningen med organisationens konto fungerar inte just nu. Försök igen om en stund, eller kontakta IT-supporten.";
 const EXPIRED: &str = "Inloggningen kunde inte slutföras: den var för gammal, redan använd eller påbörjad i en annan webbläsare. Börja om.";

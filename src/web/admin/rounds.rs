@@ -123,13 +123,19 @@ pub async fn create(state: web::Data<AppState>, me: SignedAs<Coordinator>, form:
             Err(e) => return Err(e.into()),
         }
     }
+    // The summary links to each field's input; each field shows its own message too.
+    let input = |field: &str| if field == "texts" { "invitation_text".to_string() } else { field.to_string() };
     let errors: Vec<Value> =
-        problems.iter().map(|(field, message)| json!({ "field": field, "message": message })).collect();
+        problems.iter().map(|(field, message)| json!({ "input": input(field), "message": message })).collect();
+    let mut errors_at = serde_json::Map::new();
+    for (field, message) in &problems {
+        errors_at.entry(field.to_string()).or_insert_with(|| json!(message));
+    }
     Ok(signed.page(
         &state,
         StatusCode::UNPROCESSABLE_ENTITY,
         "admin/round_new",
-        json!({ "surveys": survey_choices(&state)?, "values": form.fields(), "errors": errors }),
+        json!({ "surveys": survey_choices(&state)?, "values": form.fields(), "errors": errors, "errors_at": errors_at }),
     ))
 }
 
@@ -223,6 +229,7 @@ fn gallring_view(round: &Round, g: &gallring::State) -> Value {
     let on = |at: Option<i64>| at.and_then(crate::round::swedish_date_of);
     json!({
         "days": g.rule.personal_after_days,
+        "decided": g.decided,
         "personal_on": swedish_date(g.rule.personal_due_on(round.closes_on)),
         "personal_done": on(g.personal_erased_at),
         "free_text_days": g.rule.free_text_after_days.map(|d| d.to_string()).unwrap_or_default(),

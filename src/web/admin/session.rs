@@ -13,7 +13,7 @@ use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Value, json};
 
@@ -60,6 +60,12 @@ impl Signed {
             "analyst": self.is(Role::Analyst),
         });
         data["csrf"] = json!(self.csrf);
+        // Every page says when the session ends if nothing happens (no JavaScript needed).
+        let idle = state.serve.session_idle_minutes;
+        data["session"] = json!({
+            "idle": minutes(idle),
+            "ends_at": crate::round::clock_time(crate::store::now_ms() + idle as i64 * 60_000),
+        });
         if let Some(flash) = &self.flash {
             data["flash"] = json!(flash);
         }
@@ -75,8 +81,17 @@ impl FromRequest for Signed {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Signed, actix_web::Error>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
+        // A form posted after the session lapsed: its body is kept, so that what was typed
+        // survives the login (`kept_form`). Taken only then: otherwise the handler's form reads it.
+        let lapsed_form = (req.method() == actix_web::http::Method::POST
+            && req.content_type() == "application/x-www-form-urlencoded"
+            && lapsed(&req))
+        .then(|| {
+            req.extensions_mut().insert(BodyKeptForLogin);
+            web::Bytes::from_request(&req, payload)
+        });
         Box::pin(async move {
             let state = req.app_data::<web::Data<AppState>>().expect("the application state").clone();
             let session = req.get_session();
@@ -95,6 +110,12 @@ impl FromRequest for Signed {
             let now = now();
             let seen = session.get::<i64>("seen").ok().flatten().unwrap_or(0);
             if account::session_lapsed(seen, now, state.serve.session_idle_minutes) {
+                if let Some(body) = lapsed_form
+                    && let Ok(body) = body.await
+                    && let Some(page) = kept_form(&state, &req, &body)
+                {
+                    return Err(InternalError::from_response("login needed", page).into());
+                }
                 session.purge();
                 return Err(to_login("ut=tid"));
             }
@@ -103,6 +124,12 @@ impl FromRequest for Signed {
             // session from the identity provider needs neither.
             let via_provider = session.get::<bool>("provider").ok().flatten().unwrap_or(false);
             let signed_in_so = |a: &Account| via_provider || (a.has_password && state.serve.sign_in.password_login);
+            // A provider's session is asked of the provider again after a working day, so that
+            // someone taken out of the group does not keep a session they keep using.
+            if via_provider && now_ms() - since > PROVIDER_SESSION_HOURS * 3_600_000 {
+                session.purge();
+                return Err(to_login("ut=tid"));
+            }
             let account = match state.store.account(id).await {
                 Ok(Some(a)) if !a.disabled && signed_in_so(&a) && since >= a.sessions_after => a,
                 Ok(_) => {
@@ -111,16 +138,87 @@ impl FromRequest for Signed {
                 }
                 Err(e) => return Err(AdminError::Technical(e).into()),
             };
-            // Seen now: the idle time starts again, unless the page reloaded itself (the
-            // dashboard does, every minute): an unattended browser still times out.
-            if !req.query_string().split('&').any(|p| p == "auto=1") {
-                let _ = session.insert("seen", now);
-            }
+            // Seen now: the idle time starts again.
+            let _ = session.insert("seen", now);
             let csrf = session.get::<String>("csrf").ok().flatten().unwrap_or_default();
             let flash = session.remove_as::<String>("flash").and_then(Result::ok);
             Ok(Signed { account, csrf, session, flash })
         })
     }
+}
+
+/// Hours a session from the identity provider lasts, however active.
+const PROVIDER_SESSION_HOURS: i64 = 12;
+
+/// Marks a request whose form body `Signed` took to keep through the login: the handler's
+/// own form extractor then leaves the answer to `Signed`.
+pub(super) struct BodyKeptForLogin;
+
+/// Whether this request's session has been idle too long.
+fn lapsed(req: &HttpRequest) -> bool {
+    let Some(state) = req.app_data::<web::Data<AppState>>() else { return false };
+    let session = req.get_session();
+    let signed_in = session.get::<i64>("account").ok().flatten().is_some();
+    let seen = session.get::<i64>("seen").ok().flatten().unwrap_or(0);
+    signed_in && account::session_lapsed(seen, now(), state.serve.session_idle_minutes)
+}
+
+/// The login page for a form posted after the session lapsed, holding what was posted (when
+/// it carried the lapsed session's CSRF token: a form of this browser's, not another site's).
+/// After the login, `login` offers to send it again (`resend_page`).
+fn kept_form(state: &AppState, req: &HttpRequest, body: &[u8]) -> Option<HttpResponse> {
+    let pairs = crate::web::posted::pairs(body).ok()?;
+    let posted = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
+    if !super::access::csrf_matches(req, posted) {
+        return None;
+    }
+    let kept: Vec<Value> = pairs
+        .iter()
+        .filter(|(k, _)| k != "csrf")
+        .map(|(k, v)| json!({ "name": format!("{KEPT}{k}"), "value": v }))
+        .collect();
+    let session = req.get_session();
+    session.clear();
+    session.renew();
+    let message = format!(
+        "Du loggades ut efter {} utan aktivitet. Det du skrev finns kvar: logga in igen, så kan du skicka det.",
+        minutes(state.serve.session_idle_minutes)
+    );
+    let mut data = login_data(state, &session, "", "", Some(&message), None);
+    data["kept"] = json!(kept);
+    data["kept_action"] = json!(req.path());
+    let page = state.pages.respond(StatusCode::UNAUTHORIZED, "admin/login", data);
+    Some(page)
+}
+
+/// Kept fields travel through the login page under this prefix.
+const KEPT: &str = "kept:";
+
+/// After a login that carried a kept form: the form again, to look over and send.
+fn resend_page(state: &AppState, session: &Session, form: &CheckedForm) -> Option<HttpResponse> {
+    let action = form.field("kept_action");
+    if action.is_empty() || destination(action) != action {
+        return None;
+    }
+    let fields: Vec<Value> = form
+        .pairs()
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(KEPT).map(|name| json!({ "name": name, "value": v })))
+        .collect();
+    if fields.is_empty() {
+        return None;
+    }
+    let csrf = session.get::<String>("csrf").ok().flatten().unwrap_or_default();
+    Some(state.pages.respond(
+        StatusCode::OK,
+        "admin/resend",
+        json!({ "action": action, "fields": fields, "csrf": csrf }),
+    ))
+}
+
+/// "1 minut", "30 minuter".
+pub(super) fn minutes(n: u64) -> String {
+    format!("{n} {}", if n == 1 { "minut" } else { "minuter" })
 }
 
 fn urlencode(s: &str) -> String {
@@ -169,10 +267,18 @@ pub(super) fn login_page(
     message: Option<&str>,
     error: Option<&str>,
 ) -> HttpResponse {
-    state.pages.respond(
-        status,
-        "admin/login",
-        json!({
+    state.pages.respond(status, "admin/login", login_data(state, session, email, till, message, error))
+}
+
+fn login_data(
+    state: &AppState,
+    session: &Session,
+    email: &str,
+    till: &str,
+    message: Option<&str>,
+    error: Option<&str>,
+) -> Value {
+    json!({
             "csrf": session_csrf(session),
             "email": email,
             "till": till,
@@ -181,8 +287,7 @@ pub(super) fn login_page(
             "error": error,
             "provider": state.provider.is_some(),
             "password_login": state.serve.sign_in.password_login,
-        }),
-    )
+    })
 }
 
 /// Starts a session for the account: a new session (and CSRF token), so that a session
@@ -204,8 +309,8 @@ pub(super) fn begin_session(
 pub async fn login_form(state: web::Data<AppState>, req: HttpRequest, query: web::Query<LoginQuery>) -> HttpResponse {
     let message = match (query.ut.as_deref(), query.inloggning.is_some()) {
         (Some("tid"), _) => Some(format!(
-            "Du loggades ut efter {} minuter utan aktivitet. Logga in igen för att fortsätta.",
-            state.serve.session_idle_minutes
+            "Du loggades ut efter {} utan aktivitet. Logga in igen för att fortsätta.",
+            minutes(state.serve.session_idle_minutes)
         )),
         (Some(_), _) => Some("Du är utloggad.".to_string()),
         (None, true) => Some("Logga in för att se sidan.".to_string()),
@@ -239,6 +344,9 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: CheckedFo
         LoginOutcome::LoggedIn(account) => {
             begin_session(&session, &account, false)?;
             state.store.audit(&Entry::new(&account.email, "loggade in")).await?;
+            if let Some(page) = resend_page(&state, &session, &form) {
+                return Ok(page);
+            }
             Ok(see_other(destination(till)))
         }
         LoginOutcome::Unknown if state.unknown_logins.check_key(&email.to_lowercase()).is_err() => {

@@ -316,9 +316,38 @@ pub fn step_view(
         "part": section_index + 1,
         "parts": survey.sections.len(),
         "step": step,
-        "errors": errors.iter().map(|e| json!({ "anchor": format!("q-{}", e.question), "message": e.message })).collect::<Vec<_>>(),
+        // Each summary line names its question and leads to the question's first input
+        // (GOV.UK's error summary), so following it puts the cursor where the answer goes.
+        "errors": errors
+            .iter()
+            .map(|e| {
+                let question = survey.question(&e.question);
+                json!({
+                    "anchor": question.map_or_else(|| format!("q-{}", e.question), first_input),
+                    "message": match question {
+                        Some(q) => format!("{} – {}", q.text.trim_end_matches(['?', ':', '.']), e.message),
+                        None => e.message.clone(),
+                    },
+                })
+            })
+            .collect::<Vec<_>>(),
         "has_previous": applies[..step].contains(&true),
         "is_last": !applies[step + 1..].contains(&true),
         "questions": questions,
     })
+}
+
+/// The id of a question's first input on the form: where an error summary's link leads.
+fn first_input(q: &crate::survey::Question) -> String {
+    let anchor = format!("q-{}", q.id);
+    match &q.kind {
+        Kind::Single { options } | Kind::Multiple { options } => {
+            options.first().map_or(anchor.clone(), |o| format!("{anchor}-{}", o.code))
+        }
+        Kind::Grid { rows, columns } => match (rows.first(), columns.first()) {
+            (Some(r), Some(c)) => format!("{anchor}-{}-{}", r.code, c.code),
+            _ => anchor,
+        },
+        Kind::Number { .. } | Kind::Text { .. } => format!("{anchor}-input"),
+    }
 }
