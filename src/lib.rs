@@ -21,6 +21,7 @@ pub mod roster;
 pub mod round;
 pub mod seal;
 pub mod shipped;
+pub mod statement;
 pub mod store;
 pub mod survey;
 pub mod tally;

@@ -127,3 +127,17 @@ pub async fn sign_in_through_provider(store: &Store, claims: ProviderClaims) -> 
     tx.commit().await?;
     Ok(account)
 }
+
+/// Saves the district's part of the accessibility statement.
+pub async fn save_accessibility_statement(
+    store: &Store,
+    actor: &Actor,
+    statement: &crate::statement::Statement,
+) -> Outcome<()> {
+    let mut tx = store.begin().await?;
+    tx.set_accessibility_statement(statement).await?;
+    tx.audit(&actor.entry("ändrade tillgänglighetsredogörelsen").detail(format!("granskad {}", statement.reviewed_on)))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -14,7 +14,8 @@ mod roster;
 mod rounds;
 
 pub use accounts::{
-    ProviderClaims, add_account, new_password_link, set_account_disabled, set_password, sign_in_through_provider,
+    ProviderClaims, add_account, new_password_link, save_accessibility_statement, set_account_disabled, set_password,
+    sign_in_through_provider,
 };
 pub use gallring::{When, describe_rule, gallra, gallra_due, set_gallring_rule};
 pub use mail::{MailChanges, Sending, describe_schedule, due, mail_out_ends, queue_sending, save_round_mail};

@@ -13,6 +13,8 @@ pub struct Respondent {
     pub recipient_id: i64,
     pub round_id: i64,
     pub round_title: String,
+    /// The round's key: the printable questionnaire's address names it.
+    pub round_key: String,
     pub opens_on: Date,
     pub closes_on: Date,
     pub roster: RosterAttributes,
@@ -37,6 +39,7 @@ struct RespondentRow {
     opened_on: Option<String>,
     submitted_on: Option<String>,
     title: String,
+    key: String,
     opens_on: String,
     closes_on: String,
     step: Option<i64>,
@@ -52,6 +55,7 @@ impl TryFrom<RespondentRow> for Respondent {
             recipient_id: r.id,
             round_id: r.round_id,
             round_title: r.title,
+            round_key: r.key,
             opens_on: parse_date(&r.opens_on)?,
             closes_on: parse_date(&r.closes_on)?,
             roster: RosterAttributes { group: r.grp, category: r.category },
@@ -103,7 +107,7 @@ impl Store {
     /// The recipient a token belongs to, if it belongs to one.
     pub async fn respondent(&self, token_hash: &str) -> anyhow::Result<Option<Respondent>> {
         let row: Option<RespondentRow> = sqlx::query_as(
-            "SELECT r.id, r.round_id, r.grp, r.category, r.opened_on, r.submitted_on, o.title, o.opens_on, o.closes_on,
+            "SELECT r.id, r.round_id, r.grp, r.category, r.opened_on, r.submitted_on, o.title, o.key, o.opens_on, o.closes_on,
                     d.step, d.raw, d.version, o.disclosure_threshold
              FROM tokens t JOIN recipients r ON r.id = t.recipient_id JOIN rounds o ON o.id = r.round_id
              LEFT JOIN drafts d ON d.recipient_id = r.id

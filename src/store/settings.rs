@@ -35,6 +35,30 @@ impl Store {
 }
 
 impl Store {
+    /// The district's part of the accessibility statement, if saved.
+    pub async fn accessibility_statement(&self) -> anyhow::Result<Option<crate::statement::Statement>> {
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = 'accessibility_statement'")
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(value.and_then(|v| serde_json::from_str(&v).ok()))
+    }
+}
+
+impl super::Tx {
+    pub async fn set_accessibility_statement(&mut self, statement: &crate::statement::Statement) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ('accessibility_statement', $1)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(serde_json::to_string(statement)?)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}
+
+impl Store {
     /// For monitoring: emails per outbox state, and responses stored, over all rounds.
     pub async fn monitoring_counts(&self) -> anyhow::Result<(Vec<(String, i64)>, i64)> {
         let outbox: Vec<(String, i64)> =

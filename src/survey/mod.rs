@@ -6,6 +6,7 @@
 mod answers;
 mod condition;
 mod definition;
+pub mod printed;
 
 pub use answers::{Evaluation, FieldError, Navigation, RawAnswers};
 pub use condition::{Condition, Op, Subject};

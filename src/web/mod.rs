@@ -169,6 +169,16 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(protect::log_request))
                 // HEAD is answered like GET (health checkers use it); other methods get 405.
                 .service(web::resource("/").route(get_or_head().to(pages::home)).default_service(only("GET, HEAD")))
+                .service(
+                    web::resource("/enkat/{key}/utskrift")
+                        .route(get_or_head().to(pages::printable))
+                        .default_service(only("GET, HEAD")),
+                )
+                .service(
+                    web::resource("/tillganglighet")
+                        .route(get_or_head().to(pages::accessibility))
+                        .default_service(only("GET, HEAD")),
+                )
                 .service(web::resource("/healthz").route(get_or_head().to(health)).default_service(only("GET, HEAD")))
                 .service(
                     web::resource("/static/lagesbild.css")

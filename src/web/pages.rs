@@ -73,3 +73,41 @@ pub async fn not_found(state: web::Data<AppState>) -> HttpResponse {
         "Kontrollera adressen. Om du ska svara på en enkät: använd länken i e-postmeddelandet du fått.",
     )
 }
+
+/// The accessibility statement (`/tillganglighet`), linked from every page's footer.
+pub async fn accessibility(state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Error> {
+    let statement = state.store.accessibility_statement().await.map_err(actix_web::error::ErrorInternalServerError)?;
+    Ok(state.pages.respond(StatusCode::OK, "accessibility", statement_view(statement.as_ref())))
+}
+
+/// The statement's data for its page: the district's parts, and what the service says of itself.
+pub fn statement_view(statement: Option<&crate::statement::Statement>) -> Value {
+    match statement {
+        Some(s) => json!({
+            "filled": true,
+            "organisation": s.organisation,
+            "contact": s.contact,
+            "reviewed_on": s.reviewed_on.parse::<jiff::civil::Date>().map(crate::round::swedish_date).unwrap_or_default(),
+            "shortcomings": s.shortcomings(),
+            "compliance": s.compliance(),
+        }),
+        None => json!({ "filled": false, "compliance": "helt förenlig", "shortcomings": [] }),
+    }
+}
+
+/// The whole questionnaire of a round on one page, for reading before answering and for
+/// printing (`/enkat/{round}/utskrift`). It holds the questions only, nothing of anyone's answers.
+pub async fn printable(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse, actix_web::Error> {
+    let internal = actix_web::error::ErrorInternalServerError;
+    let Some(round) = state.store.round(&key).await.map_err(internal)? else {
+        return Ok(not_found(state).await);
+    };
+    let survey = state.survey(round.id).await.map_err(internal)?;
+    let printed = crate::survey::printed::printed(&survey, &round.title);
+    let data = json!({
+        "printed": printed,
+        "title": round.title,
+        "closes_on": crate::round::swedish_date(round.closes_on),
+    });
+    Ok(state.pages.respond(StatusCode::OK, "print", data))
+}

@@ -122,6 +122,7 @@ let tmp = null;
 let server = null;
 let browser = null;
 let serverExited = false;
+let baseUrl = '';
 
 async function cleanup() {
   if (browser) { await browser.close().catch(() => {}); browser = null; }
@@ -508,6 +509,7 @@ async function main() {
   tmp = mkdtempSync(join(tmpdir(), 'lagesbild-browser-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  baseUrl = base;
   const env = {
     ...process.env,
     DATABASE_URL: `sqlite://${tmp}/l.db`,
@@ -628,6 +630,8 @@ async function main() {
     await checkState(r, 'home', await go(r, '/'), { status: 200 });
     const unknown = randomBytes(32).toString('base64url');
     await checkState(r, 'resp-unknown-link', await go(r, `/s/${unknown}`), { status: 404 });
+    await checkState(r, 'accessibility-statement', await go(r, '/tillganglighet'), { status: 200 });
+    await checkState(r, 'printable-questionnaire', await go(r, '/enkat/oppen/utskrift'), { status: 200 });
     await checkState(r, 'resp-not-open', await go(r, setup.kommande[0]), { status: 200 });
 
     // One respondent (intern) through the whole form, with "ja" so the grid and the
@@ -715,6 +719,9 @@ async function main() {
     await setValues(c, { 'form[action="/admin/konton"] #email': 'ny.analytiker@example.se' });
     await checkState(c, 'admin-accounts-new-link', await submitBy(c, 'form[action="/admin/konton"] button[type="submit"]'), { status: 200 });
     await checkState(c, 'admin-audit-log', await go(c, '/admin/logg'), { status: 200 });
+    await checkState(c, 'admin-accessibility', await go(c, '/admin/tillganglighet'), { status: 200 });
+    await setValues(c, { '#organisation': '' });
+    await checkState(c, 'admin-accessibility-error', await submitBy(c, 'form[action="/admin/tillganglighet"] button[type="submit"]'), { status: 422, selector: '.error-summary' });
 
     // Close the second round on its "Svarstid" page.
     await go(c, '/admin/omgangar/stangd/svarstid');
@@ -831,13 +838,10 @@ try {
   failed = 1;
 }
 if (keep && server) {
-  log(`\n--keep: the server still runs at ${env_base()} (pid ${server.pid}); data in ${tmp}`);
+  log(`\n--keep: the server still runs at ${baseUrl} (pid ${server.pid}); data in ${tmp}`);
   log(`  log in as ${COORDINATOR} or ${ANALYST} with "${PASSWORD}"; links in ${tmp}/*-links.csv`);
   log(`  stop it with: kill ${server.pid}`);
 }
 await cleanup();
 process.exit(failed ? 1 : 0);
 
-function env_base() {
-  try { return readFileSync(join(tmp, 'server.log'), 'utf8').match(/lyssnar på (\S+)/)?.[1] ?? '(see server.log)'; } catch { return '(see server.log)'; }
-}

@@ -14,6 +14,7 @@ mod gallring;
 mod hardening;
 mod mail;
 mod pace;
+mod pages;
 mod protection;
 mod provider;
 mod smtp;

@@ -101,3 +101,40 @@ pub async fn audit_log(state: web::Data<AppState>, me: SignedAs<Coordinator>) ->
         .collect();
     signed.ok(&state, "admin/audit", json!({ "entries": entries }))
 }
+
+/// The district's part of the accessibility statement, as a form.
+pub async fn statement_form(state: web::Data<AppState>, me: SignedAs<Coordinator>) -> Page {
+    let values = match state.store.accessibility_statement().await? {
+        Some(s) => json!(s),
+        None => json!({ "reviewed_on": crate::round::today().to_string() }),
+    };
+    Ok(me.signed.page(&state, StatusCode::OK, "admin/accessibility", json!({ "values": values })))
+}
+
+pub async fn save_statement(state: web::Data<AppState>, me: SignedAs<Coordinator>, form: CheckedForm) -> Page {
+    let signed = &me.signed;
+    let parsed = crate::statement::Statement::parse(
+        form.field("organisation"),
+        form.field("contact"),
+        form.field("reviewed_on"),
+        form.field("shortcomings"),
+    );
+    match parsed {
+        Ok(statement) => {
+            coordinator::save_accessibility_statement(&state.store, &signed.actor(), &statement).await?;
+            signed.flash("Tillgänglighetsredogörelsen är sparad.");
+            Ok(see_other("/admin/tillganglighet"))
+        }
+        Err(problems) => {
+            let errors: Vec<_> = problems.iter().map(|(f, m)| json!({ "field": f, "message": m })).collect();
+            let errors_at: serde_json::Map<String, serde_json::Value> =
+                problems.iter().map(|(f, m)| (f.to_string(), json!(m))).collect();
+            Ok(signed.page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "admin/accessibility",
+                json!({ "values": form.fields(), "errors": errors, "errors_at": errors_at }),
+            ))
+        }
+    }
+}

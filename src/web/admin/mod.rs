@@ -90,6 +90,8 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .route("/konton", web::post().to(accounts::add))
         .route("/konton/{id}/{change}", web::post().to(accounts::change))
         .route("/logg", web::get().to(accounts::audit_log))
+        .route("/tillganglighet", web::get().to(accounts::statement_form))
+        .route("/tillganglighet", web::post().to(accounts::save_statement))
         .default_service(web::to(not_found))
 }
 

@@ -232,6 +232,9 @@ fn render_step(
     data["version"] = json!(who.draft_version);
     data["closes_on"] = json!(swedish_date(who.closes_on));
     data["notice"] = json!(notice);
+    if step == 0 {
+        data["print"] = json!(format!("/enkat/{}/utskrift", who.round_key));
+    }
     let status = match (notice, errors.is_empty()) {
         (Some(_), _) => StatusCode::CONFLICT,
         (None, true) => StatusCode::OK,

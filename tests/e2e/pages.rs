@@ -1,0 +1,93 @@
+//! The accessibility statement and the printable questionnaire.
+
+use crate::helpers::{Browser, TestApp};
+use crate::on_both_engines;
+use lagesbild::account::Role;
+
+on_both_engines!(
+    the_accessibility_statement_is_linked_from_every_page_and_filled_in_by_a_coordinator,
+    the_whole_questionnaire_is_one_printable_page_with_its_conditions_in_words,
+);
+
+async fn the_accessibility_statement_is_linked_from_every_page_and_filled_in_by_a_coordinator(app: TestApp) {
+    let round = app.open_round("r").await;
+    let mut respondent = app.respondent(&round, "enhet@example.se", "intern").await;
+    let form = respondent.open().await;
+    assert!(form.contains("<a href=\"/tillganglighet\">Tillgänglighetsredogörelse</a>"), "{}", form.body);
+    // Before the district has filled it in, it still says what the service is and how to report.
+    let page = Browser::new(&app.base).get("/tillganglighet").await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("helt förenlig med lagen om tillgänglighet till digital offentlig service"), "{}", page.body);
+    assert!(page.contains("https://www.digg.se/tdosanmalan"));
+    assert!(page.contains("kontakta den som skickade enkäten"));
+
+    let mut coordinator = app.signed_in("samordnare@example.se", Role::Coordinator).await;
+    let admin = coordinator.get("/admin/tillganglighet").await;
+    assert!(
+        admin.contains("<a href=\"/tillganglighet\">Tillgänglighetsredogörelse</a>"),
+        "the admin pages link it too"
+    );
+    // A wrong address and date are named at their fields; nothing is saved.
+    let page = coordinator
+        .post(
+            "/admin/tillganglighet",
+            &[
+                ("organisation", "Farsta stadsdelsförvaltning"),
+                ("contact", "inte-en-adress"),
+                ("reviewed_on", "1 mars"),
+                ("shortcomings", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.contains("”inte-en-adress” är ingen e-postadress") && page.contains("”1 mars” är inget datum"),
+        "{}",
+        page.body
+    );
+    assert!(app.store.accessibility_statement().await.unwrap().is_none());
+    coordinator.get("/admin/tillganglighet").await;
+    coordinator
+        .post(
+            "/admin/tillganglighet",
+            &[
+                ("organisation", "Farsta stadsdelsförvaltning"),
+                ("contact", "tillganglighet.farsta@stad.example"),
+                ("reviewed_on", "2027-02-15"),
+                ("shortcomings", "Diagrammen i den tryckta handlingsplanen saknar textbeskrivning.\r\n"),
+            ],
+        )
+        .await;
+    let page = Browser::new(&app.base).get("/tillganglighet").await;
+    assert!(page.contains("Farsta stadsdelsförvaltning står bakom den här webbtjänsten"), "{}", page.body);
+    assert!(page.contains("mailto:tillganglighet.farsta@stad.example"));
+    assert!(
+        page.contains("delvis förenlig")
+            && page.contains("Diagrammen i den tryckta handlingsplanen saknar textbeskrivning.")
+    );
+    assert!(page.contains("granskades senast den 15 februari 2027"), "{}", page.body);
+    let log: Vec<String> = app.store.audit_log(10).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(log.contains(&"ändrade tillgänglighetsredogörelsen".to_string()));
+}
+
+async fn the_whole_questionnaire_is_one_printable_page_with_its_conditions_in_words(app: TestApp) {
+    let round = app.open_round("r").await;
+    let mut respondent = app.respondent(&round, "enhet@example.se", "extern").await;
+    let first = respondent.open().await;
+    assert!(first.contains("<a href=\"/enkat/r/utskrift\">Läs hela enkäten på en sida</a>"), "{}", first.body);
+    let page = Browser::new(&app.base).get("/enkat/r/utskrift").await;
+    assert_eq!(page.status, 200);
+    // Every question, numbered, whoever reads it; the conditions in words.
+    let survey = lagesbild::analysis::survey_of(&round).unwrap();
+    let count = survey.questions().count();
+    for q in survey.questions() {
+        assert!(page.contains(&q.text), "missing: {}", q.text);
+    }
+    assert!(page.contains(&format!("<li value=\"{count}\"")), "numbered to {count}");
+    assert!(page.contains("Besvaras om du svarade ”Ja” på fråga 1."), "{}", page.body);
+    assert!(page.contains("Besvaras om du svarar för ”"), "questions for one group say so");
+    assert!(page.contains("@page") || page.contains("lagesbild.css"), "styled for print");
+    assert!(!page.contains("<nav"), "no navigation");
+    let missing = Browser::new(&app.base).get("/enkat/finns-inte/utskrift").await;
+    assert_eq!(missing.status, 404);
+}
