@@ -259,6 +259,7 @@ pub fn context(
         "charts": charts.iter().map(|(c, png)| json!({
             "name": c.name,
             "title": c.title,
+            "alt": c.finding(),
             "file": format!("{}.png", c.name),
             "data_uri": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)),
         })).collect::<Vec<_>>(),

@@ -12,24 +12,50 @@ use std::sync::Once;
 
 /// Readable at the width of an A4 page (about 190 dpi across 21 cm).
 pub const WIDTH: u32 = 1600;
+/// For the pages: on a phone (390 px) the text stays about 13 px high.
+pub const SCREEN_WIDTH: u32 = 720;
 /// Height of a line chart; a bar chart grows with its bars.
 pub const HEIGHT: u32 = 900;
 /// Pixel heights of a bar chart's parts: a category's label, each bar, the gap after.
 const LABEL: f64 = 36.0;
 const BAR: f64 = 30.0;
 const GAP: f64 = 18.0;
-/// Caption, margins, axis and footer around a bar chart's bars.
-const FRAME: f64 = 270.0;
+/// Margins and the axis around a bar chart's bars (the title and the note come on top).
+const FRAME: f64 = 160.0;
+/// Font sizes (px) of the title, the note and the labels.
+const TITLE_PX: u32 = 36;
+const NOTE_PX: u32 = 24;
+/// Height of a line of the title or the note.
+const LINE: u32 = 44;
 
-/// The size in pixels of a chart's PNG (and SVG).
-pub fn size(chart: &Chart) -> (u32, u32) {
-    match &chart.body {
+/// The size in pixels of a chart `width` wide (PNG and SVG).
+pub fn size(chart: &Chart, width: u32) -> (u32, u32) {
+    let text = LINE * (wrap(&chart.title, width, TITLE_PX).len() + wrap(&chart.note, width, NOTE_PX).len()) as u32 + 40;
+    let body = match &chart.body {
         Body::Bars { categories, series, .. } => {
             let band = LABEL + BAR * series.len() as f64 + GAP;
-            (WIDTH, (FRAME + band * categories.len() as f64).max(500.0) as u32)
+            (FRAME + band * categories.len() as f64).max(360.0) as u32
         }
-        Body::Trend { .. } => (WIDTH, HEIGHT),
+        Body::Trend { .. } => HEIGHT - 200,
+    };
+    (width, body + text)
+}
+
+/// Breaks a text into lines that fit `width` pixels at `px` (DejaVu Sans averages a little
+/// over half its size per character), between words, so captions wrap inside the image.
+fn wrap(text: &str, width: u32, px: u32) -> Vec<String> {
+    let fits = ((width.saturating_sub(60)) as f64 / (px as f64 * 0.58)).max(10.0) as usize;
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= fits => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
     }
+    lines
 }
 
 const FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
@@ -69,6 +95,85 @@ pub struct Chart {
     /// Printed under the chart: the base (n) and what was folded.
     pub note: String,
     pub body: Body,
+}
+
+impl Chart {
+    /// The main finding, for the image's alt text: the largest figure and where it is.
+    pub fn finding(&self) -> String {
+        let shown = |v: f64, percent: bool| number(v, percent);
+        match &self.body {
+            Body::Bars { categories, series, percent } => {
+                let mut best: Option<(f64, usize, usize)> = None;
+                for (k, (_, values)) in series.iter().enumerate() {
+                    for (i, v) in values.iter().enumerate() {
+                        if best.is_none_or(|(b, _, _)| *v > b) {
+                            best = Some((*v, i, k));
+                        }
+                    }
+                }
+                match best {
+                    Some((v, i, k)) if v > 0.0 => {
+                        let what = if series.len() > 1 {
+                            format!("{} bland {}", series[k].0, categories[i])
+                        } else {
+                            categories[i].clone()
+                        };
+                        format!(
+                            "{}: störst är {what}, {}. Alla värden finns i tabellen under diagrammet.",
+                            self.title,
+                            shown(v, *percent)
+                        )
+                    }
+                    _ => format!("{}: inga svar att visa.", self.title),
+                }
+            }
+            Body::Trend { series } => {
+                let latest: Vec<String> = series
+                    .iter()
+                    .filter_map(|(name, points)| {
+                        points.last().map(|(y, v)| format!("{name} {} år {y}", shown(*v, true)))
+                    })
+                    .collect();
+                format!("{}: senast {}. Alla år finns i tabellen under diagrammet.", self.title, latest.join(", "))
+            }
+        }
+    }
+
+    /// The chart's figures as a table: a header row, then a row per category (or year).
+    pub fn table(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        match &self.body {
+            Body::Bars { categories, series, percent } => {
+                let head = std::iter::once(String::new()).chain(series.iter().map(|(n, _)| n.clone())).collect();
+                let rows = categories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        std::iter::once(c.clone())
+                            .chain(series.iter().map(|(_, v)| number(v.get(i).copied().unwrap_or(0.0), *percent)))
+                            .collect()
+                    })
+                    .collect();
+                (head, rows)
+            }
+            Body::Trend { series } => {
+                let mut years: Vec<i64> = series.iter().flat_map(|(_, p)| p.iter().map(|(y, _)| *y)).collect();
+                years.sort_unstable();
+                years.dedup();
+                let head = std::iter::once("År".to_string()).chain(series.iter().map(|(n, _)| n.clone())).collect();
+                let rows = years
+                    .iter()
+                    .map(|y| {
+                        std::iter::once(y.to_string())
+                            .chain(series.iter().map(|(_, p)| {
+                                p.iter().find(|(py, _)| py == y).map_or("–".to_string(), |(_, v)| number(*v, true))
+                            }))
+                            .collect()
+                    })
+                    .collect();
+                (head, rows)
+            }
+        }
+    }
 }
 
 fn label<'a>(options: &'a [crate::survey::Choice], code: &str) -> &'a str {
@@ -249,15 +354,29 @@ fn number(v: f64, percent: bool) -> String {
     if percent { format!("{:.0} %", v) } else { format!("{}", v.round() as i64) }
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart, width: u32) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
     register_font();
     root.fill(&WHITE)?;
-    let (_, height) = size(chart);
-    let (main, footer) = root.split_vertically(height - 70);
-    footer.draw(&Text::new(chart.note.clone(), (30, 20), ("sans-serif", 24).into_font().color(&BLACK)))?;
+    let (_, height) = size(chart, width);
+    // The title on top and the note (the base) at the bottom, each wrapped to the width.
+    let title = wrap(&chart.title, width, TITLE_PX);
+    let note = wrap(&chart.note, width, NOTE_PX);
+    let (head, rest) = root.split_vertically(LINE * title.len() as u32 + 20);
+    let (main, footer) = rest.split_vertically(height - LINE * (title.len() + note.len()) as u32 - 40);
+    for (i, line) in title.iter().enumerate() {
+        let font = ("sans-serif", TITLE_PX).into_font().style(FontStyle::Bold).color(&BLACK);
+        head.draw(&Text::new(line.clone(), (30, 16 + LINE as i32 * i as i32), font))?;
+    }
+    for (i, line) in note.iter().enumerate() {
+        footer.draw(&Text::new(
+            line.clone(),
+            (30, 10 + LINE as i32 * i as i32),
+            ("sans-serif", NOTE_PX).into_font().color(&BLACK),
+        ))?;
+    }
     match &chart.body {
         Body::Bars { categories, series, percent } => {
             let max = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0, f64::max);
@@ -266,19 +385,24 @@ where
             let band = LABEL + BAR * series.len() as f64 + GAP;
             let bands = band * categories.len() as f64;
             let mut c = ChartBuilder::on(&main)
-                .caption(&chart.title, ("sans-serif", 38).into_font().style(FontStyle::Bold))
                 .margin(25)
                 .x_label_area_size(70)
                 .y_label_area_size(10)
                 .build_cartesian_2d(0.0..x_max, 0.0..bands)?;
+            // Counts get whole-number ticks only, never "0 1 1 2 2".
+            let ticks = if *percent { 6 } else { (x_max as usize + 1).min(11) };
             c.configure_mesh()
                 .light_line_style(TRANSPARENT)
                 .disable_y_mesh()
                 .disable_y_axis()
+                .x_labels(ticks)
                 .x_desc(&chart.axis)
                 .x_label_style(("sans-serif", 24))
                 .axis_desc_style(("sans-serif", 26))
-                .x_label_formatter(&|v| if *percent && *v > 100.0 { String::new() } else { number(*v, *percent) })
+                .x_label_formatter(&|v| {
+                    let beyond = if *percent { *v > 100.0 } else { v.fract().abs() > 1e-9 };
+                    if beyond { String::new() } else { number(*v, *percent) }
+                })
                 .draw()?;
             // Each category is a band: its label on top, then one bar per series.
             let bar = BAR;
@@ -294,26 +418,18 @@ where
                     let v = values.get(i).copied().unwrap_or(0.0);
                     let color = PALETTE[k % PALETTE.len()];
                     c.draw_series(std::iter::once(Rectangle::new([(0.0, y0 - bar * 0.9), (v, y0)], color.filled())))?;
+                    // Several series are told apart by their names beside the bars, not by colour alone.
+                    let text = if series.len() > 1 {
+                        format!("{}: {}", series[k].0, number(v, *percent))
+                    } else {
+                        number(v, *percent)
+                    };
                     c.draw_series(std::iter::once(Text::new(
-                        number(v, *percent),
+                        text,
                         (v + x_max * 0.006, y0 - bar * 0.45),
                         TextStyle::from(("sans-serif", 22).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
                     )))?;
                 }
-            }
-            if series.len() > 1 {
-                for (k, (name, _)) in series.iter().enumerate() {
-                    let color = PALETTE[k % PALETTE.len()];
-                    c.draw_series(std::iter::once(Rectangle::new([(0.0, 0.0), (0.0, 0.0)], color.filled())))?
-                        .label(name.clone())
-                        .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 22, y + 8)], color.filled()));
-                }
-                c.configure_series_labels()
-                    .position(SeriesLabelPosition::LowerRight)
-                    .label_font(("sans-serif", 22))
-                    .background_style(WHITE.mix(0.9))
-                    .border_style(BLACK)
-                    .draw()?;
             }
         }
         Body::Trend { series } => {
@@ -321,7 +437,6 @@ where
             let (first, last) =
                 (years.iter().min().copied().unwrap_or(2020), years.iter().max().copied().unwrap_or(2020));
             let mut c = ChartBuilder::on(&main)
-                .caption(&chart.title, ("sans-serif", 38).into_font().style(FontStyle::Bold))
                 .margin(25)
                 .x_label_area_size(60)
                 .y_label_area_size(90)
@@ -338,10 +453,24 @@ where
                 .draw()?;
             for (k, (name, points)) in series.iter().enumerate() {
                 let color = PALETTE[k % PALETTE.len()];
-                c.draw_series(LineSeries::new(points.clone(), color.stroke_width(4)))?
-                    .label(name.clone())
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 22, y + 4)], color.filled()));
-                c.draw_series(points.iter().map(|&(x, y)| Circle::new((x, y), 7, color.filled())))?;
+                c.draw_series(LineSeries::new(points.clone(), color.stroke_width(4)))?;
+                // Each line has a marker of its own shape and its name at its end, so lines
+                // are told apart without colour.
+                let at = |p: (i64, f64)| EmptyElement::at(p);
+                match k % 4 {
+                    0 => c.draw_series(points.iter().map(|&p| at(p) + Circle::new((0, 0), 8, color.filled())))?,
+                    1 => c.draw_series(
+                        points.iter().map(|&p| at(p) + Rectangle::new([(-8, -8), (8, 8)], color.filled())),
+                    )?,
+                    2 => c.draw_series(
+                        points.iter().map(|&p| at(p) + Polygon::new(vec![(0, -9), (9, 8), (-9, 8)], color.filled())),
+                    )?,
+                    _ => c.draw_series(points.iter().map(|&p| at(p) + Cross::new((0, 0), 8, color.stroke_width(3))))?,
+                };
+                if let Some(&last) = points.last() {
+                    let style = TextStyle::from(("sans-serif", 22).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+                    c.draw_series(std::iter::once(at(last) + Text::new(name.clone(), (14, 0), style)))?;
+                }
                 c.draw_series(points.iter().map(|&(x, y)| {
                     Text::new(
                         number(y, true),
@@ -350,12 +479,6 @@ where
                     )
                 }))?;
             }
-            c.configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(("sans-serif", 22))
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()?;
         }
     }
     root.present()?;
@@ -364,9 +487,9 @@ where
 
 /// The chart as a PNG file's bytes.
 pub fn png(chart: &Chart) -> anyhow::Result<Vec<u8>> {
-    let (width, height) = size(chart);
+    let (width, height) = size(chart, WIDTH);
     let mut rgb = vec![0u8; (width * height * 3) as usize];
-    draw(BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area(), chart)
+    draw(BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area(), chart, width)
         .map_err(|e| anyhow::anyhow!("drawing {}: {e}", chart.name))?;
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);
@@ -376,10 +499,74 @@ pub fn png(chart: &Chart) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The chart as an SVG document.
-pub fn svg(chart: &Chart) -> anyhow::Result<String> {
+/// The chart as an SVG document `width` pixels wide (WIDTH for print, SCREEN_WIDTH for the pages).
+pub fn svg(chart: &Chart, width: u32) -> anyhow::Result<String> {
     let mut out = String::new();
-    draw(SVGBackend::with_string(&mut out, size(chart)).into_drawing_area(), chart)
+    draw(SVGBackend::with_string(&mut out, size(chart, width)).into_drawing_area(), chart, width)
         .map_err(|e| anyhow::anyhow!("drawing {}: {e}", chart.name))?;
     Ok(out)
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts() -> Chart {
+        Chart {
+            name: "uttryck",
+            title: "Observerade uttryck per miljö".into(),
+            axis: "Antal svarande".into(),
+            note: "Bas: de 12 svarande som sett uttryck för våldsbejakande extremism. Grupper och kategorier med färre än 5 svarande ingår i övriga, och den här meningen är lång nog att brytas inuti bilden.".into(),
+            body: Body::Bars {
+                categories: vec!["Vit makt-miljö".into(), "Vet ej".into()],
+                series: vec![("Klotter".into(), vec![1.0, 3.0]), ("Flygblad".into(), vec![4.0, 0.0])],
+                percent: false,
+            },
+        }
+    }
+
+    /// The texts an SVG draws, in order.
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                t.split_once('>').map(|(_, rest)| rest.split("</text>").next().unwrap_or("").trim().to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_have_whole_number_ticks_each_once() {
+        let texts = texts(&svg(&counts(), SCREEN_WIDTH).unwrap());
+        for tick in ["0", "1", "2", "3", "4"] {
+            assert_eq!(texts.iter().filter(|t| *t == tick).count(), 1, "tick {tick} in {texts:?}");
+        }
+        assert!(!texts.iter().any(|t| t.contains('.') && t.parse::<f64>().is_ok()), "{texts:?}");
+    }
+
+    #[test]
+    fn series_are_named_beside_their_bars_and_the_note_wraps_inside_the_image() {
+        let chart = counts();
+        let texts = texts(&svg(&chart, SCREEN_WIDTH).unwrap());
+        assert!(texts.contains(&"Flygblad: 4".to_string()) && texts.contains(&"Klotter: 3".to_string()), "{texts:?}");
+        let lines = wrap(&chart.note, SCREEN_WIDTH, NOTE_PX);
+        assert!(lines.len() >= 3, "{lines:?}");
+        for line in &lines {
+            assert!(texts.contains(line), "each line of the note is drawn: {line}");
+            // DejaVu Sans at 24 px: under 0.6 em per character on average.
+            assert!(line.chars().count() as f64 * NOTE_PX as f64 * 0.6 <= (SCREEN_WIDTH - 30) as f64, "{line}");
+        }
+        assert_eq!(lines.join(" "), chart.note, "nothing is lost to the wrap");
+    }
+
+    #[test]
+    fn the_alt_text_states_the_largest_figure_and_the_table_holds_them_all() {
+        let chart = counts();
+        assert_eq!(
+            chart.finding(),
+            "Observerade uttryck per miljö: störst är Flygblad bland Vit makt-miljö, 4. Alla värden finns i tabellen under diagrammet."
+        );
+        let (head, rows) = chart.table();
+        assert_eq!(head, ["", "Klotter", "Flygblad"]);
+        assert_eq!(rows, [vec!["Vit makt-miljö", "1", "4"], vec!["Vet ej", "3", "0"]]);
+    }
 }

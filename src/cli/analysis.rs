@@ -110,7 +110,7 @@ pub async fn charts(store: &Store, key: &str, out: &Path) -> anyhow::Result<()> 
     for chart in &charts {
         let base = out.join(chart.name);
         std::fs::write(base.with_extension("png"), crate::chart::png(chart)?)?;
-        std::fs::write(base.with_extension("svg"), crate::chart::svg(chart)?)?;
+        std::fs::write(base.with_extension("svg"), crate::chart::svg(chart, crate::chart::WIDTH)?)?;
     }
     println!("Skrev {} diagram (PNG och SVG) till {}.", charts.len(), out.display());
     Ok(())

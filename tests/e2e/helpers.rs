@@ -247,7 +247,7 @@ pub fn mail_settings(dir: &tempfile::TempDir) -> MailSettings {
         mail_claim_seconds: 300,
         mail_per_minute: None,
         mail_per_day: None,
-        mail_slow_down_seconds: 60,
+        mail_slow_down_seconds: 1,
         reminder_check_seconds: 300,
     }
 }

@@ -240,7 +240,7 @@ async fn reminders_reach_only_those_who_have_not_answered(engine: Engine) {
 
 async fn a_relay_that_refuses_with_4xx_and_then_accepts_gets_the_email_once(engine: Engine) {
     let smtp = SmtpServer::start().await;
-    smtp.reply_to_next_messages(&["451 4.3.0 Försök senare", "421 4.7.0 Try again later"]);
+    smtp.reply_to_next_messages(&["451 4.3.0 Försök senare", "450 4.2.0 Mailbox busy, try again later"]);
     let app = with_relay(engine, &smtp).await;
     let round = app.open_round("r").await;
     add_to_roster(&app.store, &round, &["enhet@example.se".to_string()]).await;

@@ -7,7 +7,32 @@ use lagesbild::account::Role;
 on_both_engines!(
     the_accessibility_statement_is_linked_from_every_page_and_filled_in_by_a_coordinator,
     the_whole_questionnaire_is_one_printable_page_with_its_conditions_in_words,
+    each_chart_on_the_results_page_has_its_finding_as_alt_text_and_its_figures_in_a_table,
 );
+
+async fn each_chart_on_the_results_page_has_its_finding_as_alt_text_and_its_figures_in_a_table(app: TestApp) {
+    let round = app.open_round("r").await;
+    let rows: Vec<(String, &str, &str)> = (0..6).map(|i| (format!("enhet{i}@example.se"), "intern", "skola")).collect();
+    let rows: Vec<(&str, &str, &str)> = rows.iter().map(|(e, g, c)| (e.as_str(), *g, *c)).collect();
+    for mut r in app.recipients(&round, &rows).await {
+        r.answer_nothing_seen().await;
+    }
+    let mut tx = app.store.begin().await.unwrap();
+    tx.set_closes_on(round.id, crate::helpers::days_from_today(-1)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut analyst = app.signed_in("analytiker@example.se", Role::Analyst).await;
+    let page = analyst.get("/admin/omgangar/r/analys").await;
+    assert!(
+        page.contains("alt=\"Vet vart man ska vända sig vid extremistiska budskap: störst är Ja bland Alla, 100 %. Alla värden finns i tabellen under diagrammet.\""),
+        "{}",
+        page.body
+    );
+    assert!(page.contains("<table class=\"data figures-table\">"));
+    assert!(page.contains("<th scope=\"row\">Alla</th><td class=\"num\">100 %</td><td class=\"num\">0 %</td><td class=\"num\">0 %</td>"), "{}", page.body);
+    // Drawn for the screen: 720 px wide, so that its text stays readable on a phone.
+    let svg = analyst.download("/admin/omgangar/r/diagram/kunskap_om_rutiner.skarm.svg").await.text().await.unwrap();
+    assert!(svg.starts_with("<svg width=\"720\""), "{}", &svg[..80]);
+}
 
 async fn the_accessibility_statement_is_linked_from_every_page_and_filled_in_by_a_coordinator(app: TestApp) {
     let round = app.open_round("r").await;

@@ -51,7 +51,10 @@ pub async fn page(state: web::Data<AppState>, access: RoundFor<Figures>) -> Page
         analysis::charts(&state.store, &round)
             .await?
             .iter()
-            .map(|c| json!({ "name": c.name, "title": c.title }))
+            .map(|c| {
+                let (head, rows) = c.table();
+                json!({ "name": c.name, "title": c.title, "note": c.note, "alt": c.finding(), "head": head, "rows": rows })
+            })
             .collect()
     };
     let audit = analysis::disclosure_audit(&state.store, &round).await?;
@@ -102,13 +105,18 @@ pub async fn chart(state: web::Data<AppState>, access: RoundFor<Figures>, path: 
     let round = access.round;
     let (_, file) = path.into_inner();
     let (name, extension) = file.rsplit_once('.').unwrap_or((&file, ""));
+    // `<name>.skarm.svg`: drawn for the pages, narrower, so that its text stays readable on a phone.
+    let (name, width) = match name.strip_suffix(".skarm") {
+        Some(name) => (name, crate::chart::SCREEN_WIDTH),
+        None => (name, crate::chart::WIDTH),
+    };
     let charts = analysis::charts(&state.store, &round).await?;
     let Some(chart) = charts.iter().find(|c| c.name == name) else {
         return Ok(crate::web::pages::not_found(state).await);
     };
     Ok(match extension {
         "png" => attachment("image/png", &file).body(crate::chart::png(chart)?),
-        "svg" => attachment("image/svg+xml", &file).body(crate::chart::svg(chart)?),
+        "svg" => attachment("image/svg+xml", &file).body(crate::chart::svg(chart, width)?),
         _ => crate::web::pages::not_found(state).await,
     })
 }

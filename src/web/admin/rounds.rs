@@ -408,5 +408,7 @@ pub async fn response_chart(state: web::Data<AppState>, access: RoundFor<Coordin
             percent: true,
         },
     };
-    Ok(actix_web::HttpResponse::Ok().content_type("image/svg+xml").body(crate::chart::svg(&chart)?))
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .body(crate::chart::svg(&chart, crate::chart::SCREEN_WIDTH)?))
 }
