@@ -30,7 +30,8 @@ const LINE: u32 = 44;
 
 /// The size in pixels of a chart `width` wide (PNG and SVG).
 pub fn size(chart: &Chart, width: u32) -> (u32, u32) {
-    let text = LINE * (wrap(&chart.title, width, TITLE_PX).len() + wrap(&chart.note, width, NOTE_PX).len()) as u32 + 40;
+    let text =
+        LINE * (wrap(&chart.title, width, TITLE_PX).len() + wrap(&note(chart), width, NOTE_PX).len()) as u32 + 40;
     let body = match &chart.body {
         Body::Bars { categories, series, .. } => {
             let band = LABEL + BAR * series.len() as f64 + GAP;
@@ -40,6 +41,31 @@ pub fn size(chart: &Chart, width: u32) -> (u32, u32) {
     };
     (width, body + text)
 }
+
+/// The text under a chart: its note, and how its series are told apart without colour: bars
+/// by their order within each group, lines by their markers (● ■ ▲ ✕, as drawn).
+fn note(chart: &Chart) -> String {
+    let key = match &chart.body {
+        Body::Bars { series, .. } if series.len() > 1 => format!(
+            " Staplarna i varje grupp, uppifrån: {}.",
+            series.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+        Body::Trend { series } if !series.is_empty() => format!(
+            " Linjerna: {}.",
+            series
+                .iter()
+                .enumerate()
+                .map(|(k, (n, _))| format!("{} {n}", MARKERS[k % MARKERS.len()]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => String::new(),
+    };
+    format!("{}{key}", chart.note)
+}
+
+/// The trend lines' markers, in the order `draw` gives them.
+const MARKERS: [char; 4] = ['●', '■', '▲', '✕'];
 
 /// Breaks a text into lines that fit `width` pixels at `px` (DejaVu Sans averages a little
 /// over half its size per character), between words, so captions wrap inside the image.
@@ -118,11 +144,7 @@ impl Chart {
                         } else {
                             categories[i].clone()
                         };
-                        format!(
-                            "{}: störst är {what}, {}. Alla värden finns i tabellen under diagrammet.",
-                            self.title,
-                            shown(v, *percent)
-                        )
+                        format!("{}: störst är {what}, {}.", self.title, shown(v, *percent))
                     }
                     _ => format!("{}: inga svar att visa.", self.title),
                 }
@@ -134,7 +156,11 @@ impl Chart {
                         points.last().map(|(y, v)| format!("{name} {} år {y}", shown(*v, true)))
                     })
                     .collect();
-                format!("{}: senast {}. Alla år finns i tabellen under diagrammet.", self.title, latest.join(", "))
+                if latest.is_empty() {
+                    format!("{}: inga år att visa.", self.title)
+                } else {
+                    format!("{}: senast {}.", self.title, latest.join(", "))
+                }
             }
         }
     }
@@ -363,7 +389,7 @@ where
     let (_, height) = size(chart, width);
     // The title on top and the note (the base) at the bottom, each wrapped to the width.
     let title = wrap(&chart.title, width, TITLE_PX);
-    let note = wrap(&chart.note, width, NOTE_PX);
+    let note = wrap(&note(chart), width, NOTE_PX);
     let (head, rest) = root.split_vertically(LINE * title.len() as u32 + 20);
     let (main, footer) = rest.split_vertically(height - LINE * (title.len() + note.len()) as u32 - 40);
     for (i, line) in title.iter().enumerate() {
@@ -418,14 +444,8 @@ where
                     let v = values.get(i).copied().unwrap_or(0.0);
                     let color = PALETTE[k % PALETTE.len()];
                     c.draw_series(std::iter::once(Rectangle::new([(0.0, y0 - bar * 0.9), (v, y0)], color.filled())))?;
-                    // Several series are told apart by their names beside the bars, not by colour alone.
-                    let text = if series.len() > 1 {
-                        format!("{}: {}", series[k].0, number(v, *percent))
-                    } else {
-                        number(v, *percent)
-                    };
                     c.draw_series(std::iter::once(Text::new(
-                        text,
+                        number(v, *percent),
                         (v + x_max * 0.006, y0 - bar * 0.45),
                         TextStyle::from(("sans-serif", 22).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
                     )))?;
@@ -451,11 +471,11 @@ where
                 .axis_desc_style(("sans-serif", 26))
                 .y_label_formatter(&|v| if *v > 100.0 { String::new() } else { number(*v, true) })
                 .draw()?;
-            for (k, (name, points)) in series.iter().enumerate() {
+            for (k, (_, points)) in series.iter().enumerate() {
                 let color = PALETTE[k % PALETTE.len()];
                 c.draw_series(LineSeries::new(points.clone(), color.stroke_width(4)))?;
-                // Each line has a marker of its own shape and its name at its end, so lines
-                // are told apart without colour.
+                // Each line has a marker of its own shape (named under the chart), so lines are
+                // told apart without colour.
                 let at = |p: (i64, f64)| EmptyElement::at(p);
                 match k % 4 {
                     0 => c.draw_series(points.iter().map(|&p| at(p) + Circle::new((0, 0), 8, color.filled())))?,
@@ -467,10 +487,6 @@ where
                     )?,
                     _ => c.draw_series(points.iter().map(|&p| at(p) + Cross::new((0, 0), 8, color.stroke_width(3))))?,
                 };
-                if let Some(&last) = points.last() {
-                    let style = TextStyle::from(("sans-serif", 22).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-                    c.draw_series(std::iter::once(at(last) + Text::new(name.clone(), (14, 0), style)))?;
-                }
                 c.draw_series(points.iter().map(|&(x, y)| {
                     Text::new(
                         number(y, true),
@@ -537,34 +553,31 @@ mod tests {
     #[test]
     fn counts_have_whole_number_ticks_each_once() {
         let texts = texts(&svg(&counts(), SCREEN_WIDTH).unwrap());
-        for tick in ["0", "1", "2", "3", "4"] {
-            assert_eq!(texts.iter().filter(|t| *t == tick).count(), 1, "tick {tick} in {texts:?}");
-        }
-        assert!(!texts.iter().any(|t| t.contains('.') && t.parse::<f64>().is_ok()), "{texts:?}");
+        // The axis's labels come after its title and before the first category.
+        let from = texts.iter().position(|t| t == "Antal svarande").unwrap() + 1;
+        let to = texts.iter().position(|t| t == "Vit makt-miljö").unwrap();
+        assert_eq!(texts[from..to], ["0", "1", "2", "3", "4", "5"], "{texts:?}");
     }
 
     #[test]
-    fn series_are_named_beside_their_bars_and_the_note_wraps_inside_the_image() {
+    fn series_are_named_in_order_under_the_chart_and_the_note_wraps_inside_the_image() {
         let chart = counts();
         let texts = texts(&svg(&chart, SCREEN_WIDTH).unwrap());
-        assert!(texts.contains(&"Flygblad: 4".to_string()) && texts.contains(&"Klotter: 3".to_string()), "{texts:?}");
-        let lines = wrap(&chart.note, SCREEN_WIDTH, NOTE_PX);
+        let lines = wrap(&note(&chart), SCREEN_WIDTH, NOTE_PX);
+        assert!(lines.join(" ").ends_with("Staplarna i varje grupp, uppifrån: Klotter, Flygblad."), "{lines:?}");
         assert!(lines.len() >= 3, "{lines:?}");
         for line in &lines {
             assert!(texts.contains(line), "each line of the note is drawn: {line}");
             // DejaVu Sans at 24 px: under 0.6 em per character on average.
             assert!(line.chars().count() as f64 * NOTE_PX as f64 * 0.6 <= (SCREEN_WIDTH - 30) as f64, "{line}");
         }
-        assert_eq!(lines.join(" "), chart.note, "nothing is lost to the wrap");
+        assert_eq!(lines.join(" "), note(&chart), "nothing is lost to the wrap");
     }
 
     #[test]
     fn the_alt_text_states_the_largest_figure_and_the_table_holds_them_all() {
         let chart = counts();
-        assert_eq!(
-            chart.finding(),
-            "Observerade uttryck per miljö: störst är Flygblad bland Vit makt-miljö, 4. Alla värden finns i tabellen under diagrammet."
-        );
+        assert_eq!(chart.finding(), "Observerade uttryck per miljö: störst är Flygblad bland Vit makt-miljö, 4.");
         let (head, rows) = chart.table();
         assert_eq!(head, ["", "Klotter", "Flygblad"]);
         assert_eq!(rows, [vec!["Vit makt-miljö", "1", "4"], vec!["Vet ej", "3", "0"]]);

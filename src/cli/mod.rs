@@ -315,7 +315,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Before connecting, which would create the database the restore must find absent.
     if let Command::Restore { file } = &command {
         let target = crate::store::backup::restore(&settings.database_url, file).await?;
-        let store = Store::connect(&format!("sqlite://{}", target.display())).await?;
+        // A copy whose schema cannot be brought up to this version is taken away again, so
+        // that the target is as it was and a corrected restore can follow.
+        let store = match Store::connect(&format!("sqlite://{}", target.display())).await {
+            Ok(store) => store,
+            Err(e) => {
+                for leftover in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{leftover}", target.display()));
+                }
+                return Err(e.context(format!("{} was not restored", file.display())));
+            }
+        };
         println!(
             "Återställde {} till {} (databasen är uppdaterad till den här versionen).",
             file.display(),

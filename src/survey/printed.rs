@@ -90,12 +90,22 @@ pub fn printed(survey: &Survey, title: &str) -> Printed {
 
 /// A condition as a Swedish clause: "du svarade ”Ja” på fråga 1 och du arbetar i …".
 pub fn in_swedish(survey: &Survey, numbers: &HashMap<&str, usize>, condition: &Condition) -> String {
-    match condition {
-        Condition::And(a, b) => format!("{} och {}", in_swedish(survey, numbers, a), in_swedish(survey, numbers, b)),
-        Condition::Or(a, b) => {
-            format!("{} eller {}", in_swedish(survey, numbers, a), in_swedish(survey, numbers, b))
+    // A part that joins with another word than its whole is set in parentheses, so that
+    // "(a eller b) och c" and "a eller (b och c)" read differently.
+    let part = |c: &Condition, joined_by_and: bool| {
+        let text = in_swedish(survey, numbers, c);
+        match (c, joined_by_and) {
+            (Condition::Or(..), true) | (Condition::And(..), false) => format!("({text})"),
+            _ => text,
         }
-        Condition::Not(c) => format!("det inte gäller att {}", in_swedish(survey, numbers, c)),
+    };
+    match condition {
+        Condition::And(a, b) => format!("{} och {}", part(a, true), part(b, true)),
+        Condition::Or(a, b) => format!("{} eller {}", part(a, false), part(b, false)),
+        Condition::Not(c) => match c.as_ref() {
+            Condition::Compare { .. } => format!("det inte gäller att {}", in_swedish(survey, numbers, c)),
+            _ => format!("det inte gäller att ({})", in_swedish(survey, numbers, c)),
+        },
         Condition::Compare { subject: Subject::Group, op, value } => {
             let group = survey.group_label(value);
             match op {
@@ -138,6 +148,25 @@ fn label_of<'a>(kind: &'a Kind, code: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_conditions_keep_their_grouping() {
+        let source = crate::shipped::Files::surveys(None).unwrap();
+        let (_, text, _) =
+            source.ending_with(".toml").into_iter().find(|(n, _, _)| n.starts_with("lagesbild")).unwrap();
+        let survey = crate::survey::parse(text).unwrap();
+        let numbers: HashMap<&str, usize> =
+            survey.questions().enumerate().map(|(i, q)| (q.id.as_str(), i + 1)).collect();
+        let said = |c: &str| in_swedish(&survey, &numbers, &Condition::parse(c).unwrap());
+        assert_eq!(
+            said("not (observerat = nej or group = extern)"),
+            "det inte gäller att (du svarade ”Nej” på fråga 1 eller du svarar för ”Externa aktörer”)"
+        );
+        assert_ne!(
+            said("(observerat = ja or group = extern) and anhoriga = ja"),
+            said("observerat = ja or (group = extern and anhoriga = ja)")
+        );
+    }
 
     #[test]
     fn every_question_is_numbered_and_its_condition_written_out() {

@@ -91,7 +91,7 @@ pub fn statement_view(statement: Option<&crate::statement::Statement>) -> Value 
             "shortcomings": s.shortcomings(),
             "compliance": s.compliance(),
         }),
-        None => json!({ "filled": false, "compliance": "helt förenlig", "shortcomings": [] }),
+        None => json!({ "filled": false, "shortcomings": [] }),
     }
 }
 
@@ -102,6 +102,11 @@ pub async fn printable(state: web::Data<AppState>, key: web::Path<String>) -> Re
     let Some(round) = state.store.round(&key).await.map_err(internal)? else {
         return Ok(not_found(state).await);
     };
+    // Only while the round can be answered: before it opens its questions may still change,
+    // and afterwards nobody needs them here.
+    if round.phase(crate::round::today()) != crate::round::Phase::Open {
+        return Ok(not_found(state).await);
+    }
     let survey = state.survey(round.id).await.map_err(internal)?;
     let printed = crate::survey::printed::printed(&survey, &round.title);
     let data = json!({

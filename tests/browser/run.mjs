@@ -447,9 +447,9 @@ async function keyboardErrorWalk(page, label, submitSelector, result) {
       q = q || a.closest('fieldset') || a.parentElement;
       const legend = q.querySelector('legend, label');
       const questionText = norm(legend?.textContent).replace(/\(frivillig\w*\)/, '').replace(/[?:.…\s]+$/, '');
-      const errorText = norm(q.querySelector('.error')?.textContent).replace(/^fel:\s*/, '');
       const linkText = norm(link.text);
-      const names = (questionText && linkText.includes(questionText.slice(0, 60))) || (errorText && linkText.includes(errorText));
+      // The link must name its question (its legend or label), not only repeat the error.
+      const names = Boolean(questionText) && linkText.includes(questionText.slice(0, 60));
       const atTarget = Boolean(target) && (a === target || target.contains(a) || q.contains(target));
       if (!names) return { ok: false, detail: `focused ${desc}, in a question ("${questionText.slice(0, 50)}") the link does not name` };
       if (!atTarget) return { ok: false, detail: `focused ${desc}, not the link's target #${id}` };

@@ -119,6 +119,17 @@ async fn a_backup_taken_while_respondents_answer_restores_every_acknowledged_res
     let out = lagesbild(d, &empty, &["restore", "annan.db"]);
     assert!(!out.status.success() && said(&out).contains("not a backup of this service"), "{}", said(&out));
     assert!(!d.join("tom/lagesbild.db").exists(), "nothing was put in place");
+
+    // A copy whose schema cannot be brought up to this version (here: a migration recorded
+    // with another checksum) is taken away again, so that a corrected restore can follow.
+    std::fs::copy(d.join("kopia2.db"), d.join("andrad.db")).unwrap();
+    let changed = sqlx::AnyPool::connect(&format!("sqlite://{}", d.join("andrad.db").display())).await.unwrap();
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1").execute(&changed).await.unwrap();
+    changed.close().await;
+    let out = lagesbild(d, &empty, &["restore", "andrad.db"]);
+    assert!(!out.status.success() && said(&out).contains("andrad.db was not restored"), "{}", said(&out));
+    assert!(!d.join("tom/lagesbild.db").exists(), "the copy was taken away again");
+    assert!(lagesbild(d, &empty, &["restore", "kopia2.db"]).status.success(), "a good copy restores after");
 }
 
 /// PostgreSQL is backed up with its own tools, as README says: `pg_dump` of a database in

@@ -42,7 +42,8 @@ async fn the_accessibility_statement_is_linked_from_every_page_and_filled_in_by_
     // Before the district has filled it in, it still says what the service is and how to report.
     let page = Browser::new(&app.base).get("/tillganglighet").await;
     assert_eq!(page.status, 200);
-    assert!(page.contains("helt förenlig med lagen om tillgänglighet till digital offentlig service"), "{}", page.body);
+    assert!(page.contains("har inte fyllt i sin del av redogörelsen ännu"), "{}", page.body);
+    assert!(!page.contains("förenlig med lagen"), "no claim of compliance before anyone reviewed it");
     assert!(page.contains("https://www.digg.se/tdosanmalan"));
     assert!(page.contains("kontakta den som skickade enkäten"));
 
@@ -111,7 +112,8 @@ async fn the_whole_questionnaire_is_one_printable_page_with_its_conditions_in_wo
     assert!(page.contains(&format!("<li value=\"{count}\"")), "numbered to {count}");
     assert!(page.contains("Besvaras om du svarade ”Ja” på fråga 1."), "{}", page.body);
     assert!(page.contains("Besvaras om du svarar för ”"), "questions for one group say so");
-    assert!(page.contains("@page") || page.contains("lagesbild.css"), "styled for print");
+    let css = Browser::new(&app.base).get("/static/lagesbild.css").await;
+    assert!(css.contains("@media print") && css.contains("size: A4"), "styled for A4");
     assert!(!page.contains("<nav"), "no navigation");
     let missing = Browser::new(&app.base).get("/enkat/finns-inte/utskrift").await;
     assert_eq!(missing.status, 404);

@@ -28,6 +28,9 @@ pub struct Signed {
     pub csrf: String,
     session: Session,
     flash: Option<String>,
+    /// When the session ends if nothing happens (Unix ms): the idle end, or a provider
+    /// session's last hour, whichever comes first.
+    ends_ms: i64,
 }
 
 impl Signed {
@@ -61,10 +64,9 @@ impl Signed {
         });
         data["csrf"] = json!(self.csrf);
         // Every page says when the session ends if nothing happens (no JavaScript needed).
-        let idle = state.serve.session_idle_minutes;
         data["session"] = json!({
-            "idle": minutes(idle),
-            "ends_at": crate::round::clock_time(crate::store::now_ms() + idle as i64 * 60_000),
+            "idle": minutes(state.serve.session_idle_minutes),
+            "ends_at": crate::round::clock_time(self.ends_ms),
         });
         if let Some(flash) = &self.flash {
             data["flash"] = json!(flash);
@@ -109,7 +111,10 @@ impl FromRequest for Signed {
             };
             let now = now();
             let seen = session.get::<i64>("seen").ok().flatten().unwrap_or(0);
-            if account::session_lapsed(seen, now, state.serve.session_idle_minutes) {
+            // A form taken to keep means the lapse was decided already (the marker is set):
+            // decided once, so the handler's form extractor never waits for an answer that
+            // does not come.
+            if lapsed_form.is_some() || account::session_lapsed(seen, now, state.serve.session_idle_minutes) {
                 if let Some(body) = lapsed_form
                     && let Ok(body) = body.await
                     && let Some(page) = kept_form(&state, &req, &body)
@@ -128,7 +133,7 @@ impl FromRequest for Signed {
             // someone taken out of the group does not keep a session they keep using.
             if via_provider && now_ms() - since > PROVIDER_SESSION_HOURS * 3_600_000 {
                 session.purge();
-                return Err(to_login("ut=tid"));
+                return Err(to_login("ut=dag"));
             }
             let account = match state.store.account(id).await {
                 Ok(Some(a)) if !a.disabled && signed_in_so(&a) && since >= a.sessions_after => a,
@@ -142,7 +147,10 @@ impl FromRequest for Signed {
             let _ = session.insert("seen", now);
             let csrf = session.get::<String>("csrf").ok().flatten().unwrap_or_default();
             let flash = session.remove_as::<String>("flash").and_then(Result::ok);
-            Ok(Signed { account, csrf, session, flash })
+            let idle_end = now_ms() + state.serve.session_idle_minutes as i64 * 60_000;
+            let ends_ms =
+                if via_provider { idle_end.min(since + PROVIDER_SESSION_HOURS * 3_600_000) } else { idle_end };
+            Ok(Signed { account, csrf, session, flash, ends_ms })
         })
     }
 }
@@ -172,32 +180,60 @@ fn kept_form(state: &AppState, req: &HttpRequest, body: &[u8]) -> Option<HttpRes
     if !super::access::csrf_matches(req, posted) {
         return None;
     }
+    // Only what was typed is worth keeping (a button alone is pressed again in a moment), and
+    // only through a password login: a sign-in at the identity provider cannot carry it.
+    let typed = pairs.iter().any(|(k, v)| k != "csrf" && k != "action" && !v.trim().is_empty());
+    if !typed || !state.serve.sign_in.password_login {
+        return None;
+    }
     let kept: Vec<Value> = pairs
         .iter()
         .filter(|(k, _)| k != "csrf")
         .map(|(k, v)| json!({ "name": format!("{KEPT}{k}"), "value": v }))
         .collect();
     let session = req.get_session();
+    let owner = session.get::<i64>("account").ok().flatten();
     session.clear();
     session.renew();
+    // Offered again only to the account that typed it (another person may log in here).
+    if let Some(owner) = owner {
+        let _ = session.insert(KEPT_FOR, owner);
+    }
     let message = format!(
         "Du loggades ut efter {} utan aktivitet. Det du skrev finns kvar: logga in igen, så kan du skicka det.",
         minutes(state.serve.session_idle_minutes)
     );
-    let mut data = login_data(state, &session, "", "", Some(&message), None);
-    data["kept"] = json!(kept);
-    data["kept_action"] = json!(req.path());
-    let page = state.pages.respond(StatusCode::UNAUTHORIZED, "admin/login", data);
-    Some(page)
+    let kept = Kept { fields: kept, action: req.path().to_string() };
+    Some(kept_login_page(state, &session, StatusCode::UNAUTHORIZED, "", "", Some(&message), None, &kept))
 }
 
 /// Kept fields travel through the login page under this prefix.
 const KEPT: &str = "kept:";
+/// The session key naming the account whose form is kept.
+const KEPT_FOR: &str = "kept_for";
 
-/// After a login that carried a kept form: the form again, to look over and send.
-fn resend_page(state: &AppState, session: &Session, form: &CheckedForm) -> Option<HttpResponse> {
+/// The kept fields a login form carried, to carry them again when the login is refused.
+fn kept_of(form: &CheckedForm) -> Kept {
+    let fields = form
+        .pairs()
+        .iter()
+        .filter(|(k, _)| k.starts_with(KEPT))
+        .map(|(k, v)| json!({ "name": k, "value": v }))
+        .collect();
+    Kept { fields, action: form.field("kept_action").to_string() }
+}
+
+/// After a login that carried a kept form: the form again, to look over and send; only to
+/// the account that typed it.
+fn resend_page(
+    state: &AppState,
+    session: &Session,
+    form: &CheckedForm,
+    owner: Option<i64>,
+    account: &Account,
+) -> Option<HttpResponse> {
     let action = form.field("kept_action");
-    if action.is_empty() || destination(action) != action {
+    if action.is_empty() || destination(action) != action || owner != Some(account.id) {
         return None;
     }
     let fields: Vec<Value> = form
@@ -212,8 +248,25 @@ fn resend_page(state: &AppState, session: &Session, form: &CheckedForm) -> Optio
     Some(state.pages.respond(
         StatusCode::OK,
         "admin/resend",
-        json!({ "action": action, "fields": fields, "csrf": csrf }),
+        json!({ "action": action, "fields": fields, "csrf": csrf, "what": what_it_does(action) }),
     ))
+}
+
+/// What sending a kept form to `action` does, in words, so that nobody resends blindly.
+fn what_it_does(action: &str) -> String {
+    let parts: Vec<&str> = action.trim_start_matches("/admin/").split('/').collect();
+    let round = |key: &str| format!(" i omgången {key}");
+    match parts.as_slice() {
+        ["omgangar", "ny"] => "Skapar en ny omgång.".to_string(),
+        ["omgangar", key, "utskick-texter"] => format!("Sparar e-posttexterna{}.", round(key)),
+        ["omgangar", key, "datum"] => format!("Ändrar svarstiden{}.", round(key)),
+        ["omgangar", key, "gallring"] => format!("Sparar gallringsregeln{}.", round(key)),
+        ["omgangar", key, "utskick", _] => format!("Skickar e-post{}.", round(key)),
+        ["omgangar", key, ..] => format!("Skickar formuläret{}.", round(key)),
+        ["konton", ..] => "Ändrar konton.".to_string(),
+        ["tillganglighet"] => "Sparar tillgänglighetsredogörelsen.".to_string(),
+        _ => "Skickar formuläret.".to_string(),
+    }
 }
 
 /// "1 minut", "30 minuter".
@@ -267,7 +320,34 @@ pub(super) fn login_page(
     message: Option<&str>,
     error: Option<&str>,
 ) -> HttpResponse {
-    state.pages.respond(status, "admin/login", login_data(state, session, email, till, message, error))
+    kept_login_page(state, session, status, email, till, message, error, &Kept::default())
+}
+
+/// A form kept through the login: its fields and where it was posted.
+#[derive(Default)]
+struct Kept {
+    fields: Vec<Value>,
+    action: String,
+}
+
+/// The login page, carrying a kept form (through a refused password, too).
+#[allow(clippy::too_many_arguments)]
+fn kept_login_page(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    email: &str,
+    till: &str,
+    message: Option<&str>,
+    error: Option<&str>,
+    kept: &Kept,
+) -> HttpResponse {
+    let mut data = login_data(state, session, email, till, message, error);
+    if !kept.fields.is_empty() {
+        data["kept"] = json!(kept.fields);
+        data["kept_action"] = json!(kept.action);
+    }
+    state.pages.respond(status, "admin/login", data)
 }
 
 fn login_data(
@@ -308,6 +388,9 @@ pub(super) fn begin_session(
 
 pub async fn login_form(state: web::Data<AppState>, req: HttpRequest, query: web::Query<LoginQuery>) -> HttpResponse {
     let message = match (query.ut.as_deref(), query.inloggning.is_some()) {
+        (Some("dag"), _) => Some(format!(
+            "En inloggning via organisationens konto gäller i {PROVIDER_SESSION_HOURS} timmar. Logga in igen för att fortsätta."
+        )),
         (Some("tid"), _) => Some(format!(
             "Du loggades ut efter {} utan aktivitet. Logga in igen för att fortsätta.",
             minutes(state.serve.session_idle_minutes)
@@ -323,6 +406,16 @@ pub async fn login_form(state: web::Data<AppState>, req: HttpRequest, query: web
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: CheckedForm) -> Page {
     let session = req.get_session();
     let (email, till) = (form.field("email"), form.field("till"));
+    // A refused password does not lose a form kept through the login.
+    let kept = kept_of(&form);
+    let login_page =
+        |state: &AppState,
+         session: &Session,
+         status: StatusCode,
+         email: &str,
+         till: &str,
+         message: Option<&str>,
+         error: Option<&str>| { kept_login_page(state, session, status, email, till, message, error, &kept) };
     if !state.serve.sign_in.password_login {
         return Ok(login_page(&state, &session, StatusCode::FORBIDDEN, email, till, None, Some(PASSWORDS_OFF)));
     }
@@ -342,15 +435,16 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: CheckedFo
     }
     match account::login(&state.store, email, form.raw("password")).await? {
         LoginOutcome::LoggedIn(account) => {
+            let owner = session.get::<i64>(KEPT_FOR).ok().flatten();
             begin_session(&session, &account, false)?;
             state.store.audit(&Entry::new(&account.email, "loggade in")).await?;
-            if let Some(page) = resend_page(&state, &session, &form) {
+            if let Some(page) = resend_page(&state, &session, &form, owner, &account) {
                 return Ok(page);
             }
             Ok(see_other(destination(till)))
         }
         LoginOutcome::Unknown if state.unknown_logins.check_key(&email.to_lowercase()).is_err() => {
-            Ok(wait_page(&state, &session, email, till, account::FIRST_WAIT_SECONDS))
+            Ok(wait_page(&state, &session, email, till, account::FIRST_WAIT_SECONDS, &kept))
         }
         LoginOutcome::Refused | LoginOutcome::Unknown => Ok(login_page(
             &state,
@@ -363,13 +457,13 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: CheckedFo
                 "Fel e-postadress eller lösenord. Kontrollera stavningen och försök igen. Har du glömt lösenordet: be en samordnare om en ny lösenordslänk.",
             ),
         )),
-        LoginOutcome::Wait(seconds) => Ok(wait_page(&state, &session, email, till, seconds)),
+        LoginOutcome::Wait(seconds) => Ok(wait_page(&state, &session, email, till, seconds, &kept)),
     }
 }
 
-fn wait_page(state: &AppState, session: &Session, email: &str, till: &str, seconds: i64) -> HttpResponse {
+fn wait_page(state: &AppState, session: &Session, email: &str, till: &str, seconds: i64, kept: &Kept) -> HttpResponse {
     let minutes = (seconds + 59) / 60;
-    login_page(
+    kept_login_page(
         state,
         session,
         StatusCode::TOO_MANY_REQUESTS,
@@ -380,6 +474,7 @@ fn wait_page(state: &AppState, session: &Session, email: &str, till: &str, secon
             "Kontot har haft för många misslyckade inloggningar i rad. Vänta {minutes} minut{} och försök igen.",
             if minutes == 1 { "" } else { "er" }
         )),
+        kept,
     )
 }
 
