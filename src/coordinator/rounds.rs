@@ -27,7 +27,19 @@ pub struct NewRound {
 }
 
 /// The fields of the new-round form in the order the page lists their problems.
-const FIELD_ORDER: [Field; 8] = ["year", "opens", "closes", "threshold", "reminders", "key", "survey", "texts"];
+const FIELD_ORDER: [Field; 11] = [
+    "year",
+    "opens",
+    "closes",
+    "threshold",
+    "reminders",
+    "key",
+    "survey",
+    "invitation_subject",
+    "invitation_text",
+    "reminder_subject",
+    "reminder_text",
+];
 
 /// Every rule a new round must meet, each problem at its field, in the form's order; `None`
 /// when there is none. `unread` are fields the shell could not read at all: their own rules
@@ -78,8 +90,8 @@ fn check(new: &NewRound, surveys: &BTreeMap<String, Definition>) -> Result<(Roun
             String::new()
         }
     };
-    if let Some(problem) = new.mail.texts_problem() {
-        problems.push(("texts", problem));
+    if let Some((field, problem)) = new.mail.texts_problem() {
+        problems.push((field, problem));
     }
     let key = new.key.clone().unwrap_or_else(|| format!("{}-{}", new.survey_id, new.year));
     let key = match RoundKey::parse(&key) {

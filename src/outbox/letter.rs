@@ -115,7 +115,7 @@ impl Letters {
     /// mistake in them is reported when the coordinator sets them and not when the emails go
     /// out. The error is the sentence the coordinator is shown.
     pub fn check(&self, round: &Round, mail: &RoundMail, sender: &Mailbox) -> Result<(), String> {
-        if let Some(problem) = mail.texts_problem() {
+        if let Some((_, problem)) = mail.texts_problem() {
             return Err(problem);
         }
         let data = LetterData::new(round, mail, sender, "Namn", "Organisation", "https://exempel/s/x".into());

@@ -101,11 +101,19 @@ pub struct RoundMail {
 impl RoundMail {
     /// The first problem in the coordinator's own subjects and texts, in Swedish: the one
     /// check for texts, wherever they are saved (a new round, the emails page).
-    pub fn texts_problem(&self) -> Option<String> {
-        [&self.invitation_subject, &self.invitation_text, &self.reminder_subject, &self.reminder_text]
-            .into_iter()
-            .flatten()
-            .find_map(|text| letter::placeholder_problem(text))
+    /// The first text with a placeholder that does not exist: its form field and the
+    /// sentence, which names the text.
+    pub fn texts_problem(&self) -> Option<(&'static str, String)> {
+        [
+            ("invitation_subject", "Ämne, inbjudan", &self.invitation_subject),
+            ("invitation_text", "Text, inbjudan", &self.invitation_text),
+            ("reminder_subject", "Ämne, påminnelse", &self.reminder_subject),
+            ("reminder_text", "Text, påminnelse", &self.reminder_text),
+        ]
+        .into_iter()
+        .find_map(|(field, name, text)| {
+            text.as_deref().and_then(letter::placeholder_problem).map(|p| (field, format!("{name}: {p}")))
+        })
     }
 }
 

@@ -413,7 +413,7 @@ async fn bad_admin_forms_are_answered_with_a_sentence_and_change_nothing(app: Te
             "/admin/omgangar/ny",
             new_round(&[("invitation_subject", "Hej {{namn}}")]),
             422,
-            "{{namn}} finns inte",
+            "Ämne, inbjudan: Platshållaren {{namn}} finns inte",
         ),
         (
             "an open placeholder",
@@ -421,7 +421,7 @@ async fn bad_admin_forms_are_answered_with_a_sentence_and_change_nothing(app: Te
             "/admin/omgangar/ny",
             new_round(&[("reminder_text", "Svara {{closes")]),
             422,
-            "saknar sitt slut",
+            "Text, påminnelse: ",
         ),
         (
             "a new last day of words",

@@ -35,7 +35,15 @@ async fn texts_on_the_new_round_form_meet_the_check_of_the_emails_page(app: Test
     assert_eq!(page.status, 422, "{}", page.body);
     let problems = page.error_summary();
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].contains("Platshållaren {{#if}} finns inte"), "{problems:?}");
+    // The summary leads to the text with the mistake, and says which text it is.
+    assert!(
+        problems[0].starts_with("invitation_text\">Text, inbjudan: Platshållaren {{#if}} finns inte"),
+        "{problems:?}"
+    );
+    assert!(
+        page.contains("id=\"invitation_text\"")
+            && page.contains("aria-invalid=\"true\" aria-describedby=\"invitation_text-error\"")
+    );
     assert!(app.store.rounds().await.unwrap().is_empty());
 }
 

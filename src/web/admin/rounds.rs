@@ -124,9 +124,8 @@ pub async fn create(state: web::Data<AppState>, me: SignedAs<Coordinator>, form:
         }
     }
     // The summary links to each field's input; each field shows its own message too.
-    let input = |field: &str| if field == "texts" { "invitation_text".to_string() } else { field.to_string() };
     let errors: Vec<Value> =
-        problems.iter().map(|(field, message)| json!({ "input": input(field), "message": message })).collect();
+        problems.iter().map(|(field, message)| json!({ "input": field, "message": message })).collect();
     let mut errors_at = serde_json::Map::new();
     for (field, message) in &problems {
         errors_at.entry(field.to_string()).or_insert_with(|| json!(message));
