@@ -51,6 +51,14 @@ impl Store {
 }
 
 impl Tx {
+    /// Sets the round's mark that a deletion is done; false when it was set already (another
+    /// instance or command did it first), so each deletion happens once.
+    async fn claim_mark(&mut self, column: &'static str, round_id: i64, at: i64) -> anyhow::Result<bool> {
+        let sql = format!("UPDATE rounds SET {column} = $1 WHERE id = $2 AND {column} IS NULL");
+        let claimed = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at).bind(round_id).execute(&mut *self.tx).await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     pub async fn set_gallring_rule(&mut self, round_id: i64, rule: Rule) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE rounds SET erase_after_days = $1, free_text_after_days = $2, gallring_decided = 1 WHERE id = $3",
@@ -70,14 +78,7 @@ impl Tx {
     /// `None` when another instance or command did it first: claiming the round's mark
     /// comes first, in the same transaction, so it is done once.
     pub async fn erase_personal_data(&mut self, round_id: i64, at: i64) -> anyhow::Result<Option<Erased>> {
-        let claimed =
-            sqlx::query("UPDATE rounds SET personal_erased_at = $1 WHERE id = $2 AND personal_erased_at IS NULL")
-                .bind(at)
-                .bind(round_id)
-                .execute(&mut *self.tx)
-                .await?
-                .rows_affected();
-        if claimed == 0 {
+        if !self.claim_mark("personal_erased_at", round_id, at).await? {
             return Ok(None);
         }
         let of_round = "recipient_id IN (SELECT id FROM recipients WHERE round_id = $1)";
@@ -119,14 +120,7 @@ impl Tx {
         questions: &[String],
         at: i64,
     ) -> anyhow::Result<Option<u64>> {
-        let claimed =
-            sqlx::query("UPDATE rounds SET free_text_erased_at = $1 WHERE id = $2 AND free_text_erased_at IS NULL")
-                .bind(at)
-                .bind(round_id)
-                .execute(&mut *self.tx)
-                .await?
-                .rows_affected();
-        if claimed == 0 {
+        if !self.claim_mark("free_text_erased_at", round_id, at).await? {
             return Ok(None);
         }
         let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, answers FROM responses WHERE round_id = $1")

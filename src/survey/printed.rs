@@ -37,7 +37,7 @@ pub struct PrintedQuestion {
 
 /// The survey as one printable page. `title` is the round's.
 pub fn printed(survey: &Survey, title: &str) -> Printed {
-    let numbers: HashMap<&str, usize> = survey.questions().enumerate().map(|(i, q)| (q.id.as_str(), i + 1)).collect();
+    let numbers = question_numbers(survey);
     let sections = survey
         .sections
         .iter()
@@ -86,6 +86,11 @@ pub fn printed(survey: &Survey, title: &str) -> Printed {
         })
         .collect();
     Printed { title: title.to_string(), intro: survey.intro.clone(), sections }
+}
+
+/// Each question's number on the page, by id: 1, 2, … in the order they are asked.
+pub fn question_numbers(survey: &Survey) -> HashMap<&str, usize> {
+    survey.questions().enumerate().map(|(i, q)| (q.id.as_str(), i + 1)).collect()
 }
 
 /// A condition as a Swedish clause: "du svarade ”Ja” på fråga 1 och du arbetar i …".
@@ -149,14 +154,14 @@ fn label_of<'a>(kind: &'a Kind, code: &'a str) -> &'a str {
 mod tests {
     use super::*;
 
+    fn shipped() -> Survey {
+        crate::survey::parse(include_str!("../../surveys/lagesbild.toml")).unwrap()
+    }
+
     #[test]
     fn nested_conditions_keep_their_grouping() {
-        let source = crate::shipped::Files::surveys(None).unwrap();
-        let (_, text, _) =
-            source.ending_with(".toml").into_iter().find(|(n, _, _)| n.starts_with("lagesbild")).unwrap();
-        let survey = crate::survey::parse(text).unwrap();
-        let numbers: HashMap<&str, usize> =
-            survey.questions().enumerate().map(|(i, q)| (q.id.as_str(), i + 1)).collect();
+        let survey = shipped();
+        let numbers = question_numbers(&survey);
         let said = |c: &str| in_swedish(&survey, &numbers, &Condition::parse(c).unwrap());
         assert_eq!(
             said("not (observerat = nej or group = extern)"),
@@ -170,10 +175,7 @@ mod tests {
 
     #[test]
     fn every_question_is_numbered_and_its_condition_written_out() {
-        let source = crate::shipped::Files::surveys(None).unwrap();
-        let (_, text, _) =
-            source.ending_with(".toml").into_iter().find(|(n, _, _)| n.starts_with("lagesbild")).unwrap();
-        let survey = crate::survey::parse(text).unwrap();
+        let survey = shipped();
         let printed = printed(&survey, "Lägesbild 2027");
         let all: Vec<&PrintedQuestion> = printed.sections.iter().flat_map(|s| &s.questions).collect();
         assert_eq!(all.len(), survey.questions().count());

@@ -92,8 +92,7 @@ async fn by_hand(engine: Engine) {
     let smtp = SmtpServer::start().await;
     let refused = "stangd.brevlada@example.se";
     smtp.refuse(refused, &format!("550 5.1.1 <{refused}>: Recipient address rejected"));
-    let url = smtp.url();
-    let app = TestApp::spawn_with_mail(engine, |_| {}, |m| m.smtp_url = Some(url)).await.unwrap();
+    let app = crate::mail::with_relay_and(engine, &smtp, |_| {}).await;
     let round = app.open_round("r").await;
     let rows: Vec<(String, &str, &str)> = (0..7)
         .map(|i| (format!("enhet{i}@example.se"), "intern", "skola"))
@@ -112,12 +111,7 @@ async fn by_hand(engine: Engine) {
     coordinator::remove_recipient(&app.store, &actor, &round, "tas.bort@example.se").await.unwrap();
     crate::helpers::queue_invitations(&app.store, &round).await;
     let db = database(&app).await;
-    for _ in 0..300 {
-        if app.store.outbox_pending(Some(round.id)).await.unwrap().0 == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::mail::wait_for_outbox(&app.store, &round).await;
     // A roster file previewed and never confirmed is kept for a day.
     let mut coordinator_browser = app.signed_in("samordnare@example.se", Role::Coordinator).await;
     let preview = coordinator_browser

@@ -93,7 +93,7 @@ async fn with_relay(app_engine: Engine, smtp: &SmtpServer) -> TestApp {
 }
 
 /// The server, sending through `smtp`, with mail settings of the test's own.
-async fn with_relay_and(
+pub(crate) async fn with_relay_and(
     app_engine: Engine,
     smtp: &SmtpServer,
     tune: impl FnOnce(&mut lagesbild::config::MailSettings),
@@ -112,7 +112,7 @@ async fn with_relay_and(
 }
 
 /// Waits until every queued email of the round was sent or given up.
-async fn wait_for_outbox(store: &Store, round: &Round) {
+pub(crate) async fn wait_for_outbox(store: &Store, round: &Round) {
     for _ in 0..300 {
         if store.outbox_pending(Some(round.id)).await.unwrap().0 == 0 {
             return;

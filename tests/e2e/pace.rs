@@ -2,25 +2,11 @@
 //! slow down, with a real SMTP server on loopback.
 
 use crate::helpers::{Engine, TestApp, fresh_database, mail_settings};
+use crate::mail::{wait_for_outbox, with_relay_and};
 use crate::smtp::{SmtpServer, not_exactly_once};
 use lagesbild::account::Role;
-use lagesbild::config::MailSettings;
 use lagesbild::store::{Claim, Store};
 use std::time::Duration;
-
-async fn with_relay(engine: Engine, smtp: &SmtpServer, tune: impl FnOnce(&mut MailSettings)) -> TestApp {
-    let url = smtp.url();
-    TestApp::spawn_with_mail(
-        engine,
-        |_| {},
-        |m| {
-            m.smtp_url = Some(url);
-            tune(m);
-        },
-    )
-    .await
-    .unwrap()
-}
 
 fn addresses(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("enhet{i}@example.se")).collect()
@@ -45,7 +31,7 @@ async fn postgres_emails_go_no_faster_than_the_relays_pace() {
 /// 120 a minute: one every half second, however many senders (four here) are ready.
 async fn at_the_relays_pace(engine: Engine) {
     let smtp = SmtpServer::start().await;
-    let app = with_relay(engine, &smtp, |m| m.mail_per_minute = Some(120)).await;
+    let app = with_relay_and(engine, &smtp, |m| m.mail_per_minute = Some(120)).await;
     let round = app.open_round("r").await;
     let all = addresses(8);
     roster(&app, &round, &all).await;
@@ -79,7 +65,7 @@ async fn postgres_the_days_limit_holds_the_rest_until_a_place_frees() {
 
 async fn days_limit(engine: Engine) {
     let smtp = SmtpServer::start().await;
-    let app = with_relay(engine, &smtp, |m| m.mail_per_day = Some(3)).await;
+    let app = with_relay_and(engine, &smtp, |m| m.mail_per_day = Some(3)).await;
     let round = app.open_round("r").await;
     roster(&app, &round, &addresses(5)).await;
     crate::helpers::queue_invitations(&app.store, &round).await;
@@ -122,7 +108,7 @@ async fn days_limit(engine: Engine) {
 async fn a_relay_that_asks_to_slow_down_pauses_the_sending_and_fails_no_email() {
     let smtp = SmtpServer::start().await;
     smtp.reply_to_next_messages(&["452 4.5.3 Too many messages, slow down"]);
-    let app = with_relay(Engine::Sqlite, &smtp, |m| {
+    let app = with_relay_and(Engine::Sqlite, &smtp, |m| {
         m.mail_max_attempts = 1;
         m.mail_slow_down_seconds = 2;
         m.mail_concurrency = 2;
@@ -136,12 +122,7 @@ async fn a_relay_that_asks_to_slow_down_pauses_the_sending_and_fails_no_email() 
     smtp.wait_until(30, "three invitations", |s| s.received().len() == 3).await;
     assert_eq!(smtp.data_refused(), 1);
     assert_eq!(not_exactly_once(&smtp.per_address(), &all), Vec::<String>::new());
-    for _ in 0..100 {
-        if app.store.outbox_pending(Some(round.id)).await.unwrap().0 == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_outbox(&app.store, &round).await;
     let status = app.store.mail_status(round.id).await.unwrap();
     assert_eq!((status[0].delivered, status[0].failed), (3, 0));
     // Every sender paused: the last email went two seconds after the refusal, not at once.
