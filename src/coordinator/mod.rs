@@ -9,6 +9,7 @@
 
 mod accounts;
 mod gallring;
+mod incidents;
 mod mail;
 mod roster;
 mod rounds;
@@ -18,6 +19,10 @@ pub use accounts::{
     sign_in_through_provider,
 };
 pub use gallring::{When, describe_rule, gallra, gallra_due, set_gallring_rule};
+pub use incidents::{
+    NotFiled, create_report_link, file_incident, finalise_year, mark_incident, remove_source, revoke_report_link,
+    save_source,
+};
 pub use mail::{MailChanges, Sending, describe_schedule, due, mail_out_ends, queue_sending, save_round_mail};
 pub use roster::{import_roster, links, parse_roster, remove_recipient, write_links};
 pub use rounds::{DateChange, NewRound, change_dates, create_round, round_problems};
@@ -101,6 +106,16 @@ pub enum Error {
         "Länken för att välja lösenord är redan använd, för gammal eller felaktig. Be en samordnare om en ny länk."
     )]
     PasswordLinkNotValid,
+    #[error("Rapportlänken finns inte eller är redan spärrad.")]
+    NoSuchReportLink,
+    #[error("Det finns ingen incidentrapport med nummer {0}.")]
+    NoSuchIncident(i64),
+    #[error("Källan finns inte (den kan ha tagits bort).")]
+    NoSuchSource,
+    #[error(
+        "Lägesbilden för {0} är fastställd, så dess källor kan inte ändras. En samordnare kan öppna den för ändringar igen."
+    )]
+    YearFinalised(i64),
     /// A technical failure (the database, a file): logged in English, nothing was changed.
     #[error("tekniskt fel: {0:#}")]
     Technical(#[from] anyhow::Error),

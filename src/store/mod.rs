@@ -16,6 +16,7 @@ mod accounts;
 mod audit;
 pub mod backup;
 mod gallring;
+mod incidents;
 mod mail_status;
 mod outbox;
 mod recipients;
@@ -26,6 +27,7 @@ mod rounds;
 mod settings;
 
 pub use accounts::{Account, LoginAttempt, now_ms};
+pub use incidents::{Filed, ReportLink, StoredReport};
 pub use outbox::Claim;
 pub use recipients::{ImportOutcome, MintedLink, RecipientState, Removal, RosterUpload};
 pub use respondents::{Respondent, StoredResponse, Submission};
@@ -118,6 +120,10 @@ pub struct Tx {
 impl Tx {
     pub async fn commit(self) -> anyhow::Result<()> {
         self.tx.commit().await.context("the database did not commit the change")
+    }
+
+    pub async fn rollback(self) -> anyhow::Result<()> {
+        Ok(self.tx.rollback().await?)
     }
 }
 

@@ -100,7 +100,7 @@ pub struct Step {
 }
 
 /// The roster attributes of the recipient who answers; conditions may refer to them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RosterAttributes {
     pub group: String,
     pub category: String,
@@ -245,7 +245,8 @@ pub struct Definition {
 pub fn load(files: &crate::shipped::Files) -> Result<BTreeMap<String, Definition>, Vec<String>> {
     let mut found = BTreeMap::new();
     let mut problems = Vec::new();
-    for (_, source, origin) in files.ending_with(".toml") {
+    // The questionnaires are the top-level files; `incidenter/` holds the incident form.
+    for (_, source, origin) in files.ending_with(".toml").filter(|(name, _, _)| !name.contains('/')) {
         match parse_new(source) {
             Ok(survey) => {
                 if found.contains_key(&survey.id) {

@@ -1,0 +1,64 @@
+-- The year-round incident reports ("Blankett för oidentifierad information") and the other
+-- sources of the lägesbild (src/incident.rs, src/sources.rs).
+--
+-- A reporting link is stored as the SHA-256 of its token, as a respondent's link is. A report
+-- holds what was seen, never who saw it: no address, no account, no time of day (only the
+-- month it came in). The per-day counter brakes a link that is being abused.
+CREATE TABLE report_links (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    label       TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    daily_cap   BIGINT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+);
+CREATE TABLE report_link_days (
+    link_id  BIGINT NOT NULL REFERENCES report_links(id),
+    day      TEXT NOT NULL,
+    reports  BIGINT NOT NULL,
+    PRIMARY KEY (link_id, day)
+);
+CREATE TABLE incident_reports (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    link_id         BIGINT NOT NULL REFERENCES report_links(id),
+    observed        TEXT NOT NULL,           -- YYYY-MM
+    place           TEXT NOT NULL,
+    area            TEXT,
+    kinds           TEXT NOT NULL,           -- codes, space-separated
+    milieu          TEXT NOT NULL,
+    police          TEXT,
+    ia              TEXT,
+    administration  TEXT NOT NULL,
+    description     TEXT NOT NULL,
+    received        TEXT NOT NULL,           -- YYYY-MM
+    excluded        TEXT,                    -- NULL (counted) | ingen_koppling | felregistrerad
+    excluded_reason TEXT
+);
+CREATE INDEX incident_reports_observed ON incident_reports (observed);
+-- What organisations reported for a year's lägesbild, published as written with the source named.
+CREATE TABLE sources (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    year         BIGINT NOT NULL,
+    kind         TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    period_from  TEXT NOT NULL,              -- YYYY-MM
+    period_to    TEXT NOT NULL,
+    total        BIGINT,
+    text         TEXT NOT NULL,
+    covers       TEXT NOT NULL,
+    updated_at   BIGINT NOT NULL
+);
+CREATE INDEX sources_year ON sources (year);
+CREATE TABLE source_counts (
+    source_id  BIGINT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    milieu     TEXT NOT NULL,
+    count      BIGINT NOT NULL,
+    PRIMARY KEY (source_id, kind, milieu)
+);
+-- A year whose lägesbild is finalised: its sources can no longer be changed.
+CREATE TABLE lagesbild_years (
+    year          BIGINT PRIMARY KEY,
+    finalised_at  BIGINT NOT NULL,
+    finalised_by  TEXT NOT NULL
+);

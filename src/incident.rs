@@ -1,0 +1,426 @@
+//! Incident reports: the year-round "Blankett för oidentifierad information". Staff report one
+//! observation through a reporting link, without an account; the coordinator reads the list,
+//! marks reports that turn out to have no connection to violent extremism or to be
+//! misregistered, and the year's counted reports enter the tallies and the report.
+//!
+//! The form is a definition in `surveys/incidenter/`, checked like a questionnaire; this
+//! module reads its answers by the stable question ids in `QUESTIONS`. Nothing here knows
+//! who reported: a report holds the month, the kind of place, what and which milieu.
+
+use crate::survey::{Answer, Answers, FieldError, Kind, Survey};
+use crate::tally::{Figure, OVERALL, code};
+use jiff::civil::Date;
+use std::collections::BTreeMap;
+
+/// The question ids the form must have, and the kind each must be.
+pub const QUESTIONS: [(&str, &str); 10] = [
+    ("manad", "single"),
+    ("ar", "number"),
+    ("plats", "single"),
+    ("omrade", "single"),
+    ("uttryck", "multiple"),
+    ("miljo", "single"),
+    ("polis", "single"),
+    ("ia", "single"),
+    ("forvaltning", "single"),
+    ("beskrivning", "text"),
+];
+
+/// The pseudo-question of the incident reports in the tallies: rows are kinds, columns milieus.
+pub const TALLY_QUESTION: &str = "_incidentrapporter";
+/// The count of reports, in place of an option code.
+pub const REPORTS: &str = "_rapporter";
+
+/// The file of the form among the shipped surveys.
+pub const FORM_FILE: &str = "incidenter/blankett.toml";
+
+/// Reports a link takes in one day unless the coordinator sets another cap.
+pub const DEFAULT_DAILY_CAP: i64 = 50;
+
+/// The form's definition, checked to have every question the incident list reads.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub survey: Survey,
+}
+
+impl Form {
+    pub fn new(survey: Survey) -> Result<Form, String> {
+        for (id, kind) in QUESTIONS {
+            match survey.question(id) {
+                None => return Err(format!("the incident form `{}` has no question `{id}` ({kind})", survey.id)),
+                Some(q) if q.kind.name() != kind => {
+                    return Err(format!(
+                        "the incident form's question `{id}` must be of kind {kind}, not {}",
+                        q.kind.name()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if survey.questions().any(|q| q.shown_when.is_some()) {
+            return Err("the incident form is one page without conditions: remove `shown_when`".into());
+        }
+        Ok(Form { survey })
+    }
+
+    /// The labels of a question's options, by code.
+    pub fn labels(&self, question: &str) -> Vec<(String, String)> {
+        match self.survey.question(question).map(|q| &q.kind) {
+            Some(Kind::Single { options } | Kind::Multiple { options }) => {
+                options.iter().map(|o| (o.code.clone(), o.label.clone())).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn label(&self, question: &str, code: &str) -> String {
+        self.labels(question).into_iter().find(|(c, _)| c == code).map_or_else(|| code.to_string(), |(_, l)| l)
+    }
+
+    /// A report from the answers the survey rules accepted, checked for what they cannot
+    /// say: a month not yet come, or too long ago to belong to any lägesbild still written.
+    pub fn report(&self, answers: &Answers, today: Date) -> Result<Report, Vec<FieldError>> {
+        let one = |id: &str| match answers.get(id) {
+            Some(Answer::One(c)) => Some(c.clone()),
+            _ => None,
+        };
+        // The month's code is its Swedish name.
+        let month = one("manad").and_then(|m| MONTHS.iter().position(|n| *n == m)).map_or(0, |i| i as i8 + 1);
+        let year = match answers.get("ar") {
+            Some(Answer::Number(n)) => *n,
+            _ => 0,
+        };
+        let observed = Month::new(year, month).ok_or_else(|| {
+            vec![FieldError {
+                question: "manad".into(), message: "Välj en månad mellan januari och december.".into()
+            }]
+        })?;
+        let now = Month::of(today);
+        if observed > now {
+            return Err(vec![FieldError {
+                question: "ar".into(),
+                message: format!("{} har inte kommit ännu. Välj den månad du såg det.", observed.swedish()),
+            }]);
+        }
+        if observed < now.minus(36) {
+            return Err(vec![FieldError {
+                question: "ar".into(),
+                message: "Blanketten tar emot iakttagelser från de senaste tre åren. Kontakta samordnaren om äldre händelser.".into(),
+            }]);
+        }
+        let kinds = match answers.get("uttryck") {
+            Some(Answer::Many(k)) => k.clone(),
+            _ => Vec::new(),
+        };
+        let text = match answers.get("beskrivning") {
+            Some(Answer::One(t)) => t.trim().to_string(),
+            _ => String::new(),
+        };
+        Ok(Report {
+            observed,
+            place: one("plats").unwrap_or_default(),
+            area: one("omrade"),
+            kinds,
+            milieu: one("miljo").unwrap_or_default(),
+            police: one("polis"),
+            ia: one("ia"),
+            administration: one("forvaltning").unwrap_or_default(),
+            description: text,
+        })
+    }
+}
+
+/// A month of a year: reports say when by month, never by day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month {
+    pub year: i64,
+    pub month: i8,
+}
+
+const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+impl Month {
+    pub fn new(year: i64, month: i8) -> Option<Month> {
+        ((1..=12).contains(&month) && (1900..=9999).contains(&year)).then_some(Month { year, month })
+    }
+
+    pub fn of(d: Date) -> Month {
+        Month { year: i64::from(d.year()), month: d.month() }
+    }
+
+    /// `2026-03`; a day (`2026-03-15`) or anything else is refused.
+    pub fn parse(text: &str) -> Option<Month> {
+        let (y, m) = text.trim().split_once('-')?;
+        if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Month::new(y.parse().ok()?, m.parse().ok()?)
+    }
+
+    pub fn minus(self, months: i64) -> Month {
+        let index = self.year * 12 + i64::from(self.month - 1) - months;
+        Month { year: index.div_euclid(12), month: (index.rem_euclid(12) + 1) as i8 }
+    }
+
+    /// "mars 2026".
+    pub fn swedish(self) -> String {
+        format!("{} {}", MONTHS[(self.month - 1) as usize], self.year)
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// The months a lägesbild's incident reports come from: the twelve full months before its
+/// round opens, the same "senaste 12 månaderna" the questionnaire asks about.
+pub fn window(opens: Date) -> (Month, Month) {
+    let opening = Month::of(opens);
+    (opening.minus(12), opening.minus(1))
+}
+
+/// "mars 2026 – februari 2027".
+pub fn swedish_period(from: Month, to: Month) -> String {
+    if from == to { from.swedish() } else { format!("{} – {}", from.swedish(), to.swedish()) }
+}
+
+/// One observation as a reporter sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub observed: Month,
+    pub place: String,
+    pub area: Option<String>,
+    pub kinds: Vec<String>,
+    pub milieu: String,
+    pub police: Option<String>,
+    pub ia: Option<String>,
+    pub administration: String,
+    pub description: String,
+}
+
+/// Why a report is left out of every count, while it stays on the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusion {
+    NoConnection,
+    Misregistered,
+}
+
+impl Exclusion {
+    pub fn code(self) -> &'static str {
+        match self {
+            Exclusion::NoConnection => "ingen_koppling",
+            Exclusion::Misregistered => "felregistrerad",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Exclusion::NoConnection => "Ingen koppling till VBE",
+            Exclusion::Misregistered => "Felregistrerad",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Exclusion> {
+        [Exclusion::NoConnection, Exclusion::Misregistered].into_iter().find(|e| e.code() == code)
+    }
+}
+
+/// A counted report as the tallies see it: what and which milieu.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    pub kinds: Vec<String>,
+    pub milieu: String,
+}
+
+/// A count, or withheld because it lies between 1 and the threshold minus one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Count(u64),
+    Withheld,
+}
+
+impl Shown {
+    pub fn count(self) -> Option<u64> {
+        match self {
+            Shown::Count(n) => Some(n),
+            Shown::Withheld => None,
+        }
+    }
+}
+
+/// The year's counted reports, as published under the round's threshold.
+#[derive(Debug, Clone)]
+pub struct Counts {
+    pub year: i64,
+    pub total: Shown,
+    /// Per kind (in the form's order): reports naming it, and per milieu.
+    pub kinds: Vec<(String, Shown, Vec<(String, Shown)>)>,
+    pub milieus: Vec<(String, Shown)>,
+}
+
+/// Counts the reports by kind × milieu and withholds what the round's disclosure rule
+/// withholds: a count from 1 to `threshold - 1`. Where a withheld count could be had by
+/// subtraction (the only withheld part of a published whole), the next smallest part is
+/// withheld as well. A count of reports names no reporter, but the rule is the round's one
+/// rule, so that no published figure is an exception to it.
+pub fn count(reports: &[Counted], kinds: &[String], milieus: &[String], threshold: u64, year: i64) -> Counts {
+    let n = |pred: &dyn Fn(&Counted) -> bool| reports.iter().filter(|r| pred(r)).count() as u64;
+    let total = reports.len() as u64;
+    let by_milieu: Vec<u64> = milieus.iter().map(|m| n(&|r| r.milieu == *m)).collect();
+    let (total_shown, milieus_shown) = protect(total, &by_milieu, threshold);
+    let kinds_shown = kinds
+        .iter()
+        .map(|k| {
+            let cells: Vec<u64> = milieus.iter().map(|m| n(&|r| r.milieu == *m && r.kinds.contains(k))).collect();
+            let (whole, parts) = protect(n(&|r| r.kinds.contains(k)), &cells, threshold);
+            (k.clone(), whole, milieus.iter().cloned().zip(parts).collect())
+        })
+        .collect();
+    Counts {
+        year,
+        total: total_shown,
+        kinds: kinds_shown,
+        milieus: milieus.iter().cloned().zip(milieus_shown).collect(),
+    }
+}
+
+/// A whole and the parts that add up to it, each shown or withheld.
+fn protect(whole: u64, parts: &[u64], threshold: u64) -> (Shown, Vec<Shown>) {
+    let small = |v: u64| v > 0 && v < threshold;
+    let mut shown: Vec<Shown> =
+        parts.iter().map(|&v| if small(v) { Shown::Withheld } else { Shown::Count(v) }).collect();
+    let mut whole_shown = if small(whole) { Shown::Withheld } else { Shown::Count(whole) };
+    // One withheld part beside a published whole is the whole minus the rest.
+    if whole_shown != Shown::Withheld && shown.iter().filter(|s| **s == Shown::Withheld).count() == 1 {
+        let next = (0..parts.len()).filter(|&i| shown[i] != Shown::Withheld && parts[i] > 0).min_by_key(|&i| parts[i]);
+        match next {
+            Some(i) => shown[i] = Shown::Withheld,
+            None => whole_shown = Shown::Withheld,
+        }
+    }
+    (whole_shown, shown)
+}
+
+impl Counts {
+    /// The counts as rows of the tallies: question `_incidentrapporter`, row the kind (empty
+    /// for all), column the milieu (empty for all), code `_rapporter`, or `_skyddat` in
+    /// place of a withheld count.
+    pub fn figures(&self) -> Vec<Figure> {
+        let figure = |row: &str, column: &str, shown: Shown| Figure {
+            question: TALLY_QUESTION.into(),
+            row: row.into(),
+            column: column.into(),
+            group: OVERALL.into(),
+            code: if shown == Shown::Withheld { code::WITHHELD.into() } else { REPORTS.into() },
+            count: shown.count().unwrap_or(0) as f64,
+            share: None,
+            base: 0,
+            year: self.year,
+        };
+        let mut out = vec![figure("", "", self.total)];
+        out.extend(self.milieus.iter().map(|(m, s)| figure("", m, *s)));
+        for (k, whole, cells) in &self.kinds {
+            out.push(figure(k, "", *whole));
+            out.extend(cells.iter().map(|(m, s)| figure(k, m, *s)));
+        }
+        out
+    }
+}
+
+/// The reports' previous year's counts per kind, read back from published figures.
+pub fn kind_counts(figures: &[Figure]) -> BTreeMap<String, f64> {
+    figures
+        .iter()
+        .filter(|f| f.question == TALLY_QUESTION && f.column.is_empty() && f.code == REPORTS && !f.row.is_empty())
+        .map(|f| (f.row.clone(), f.count))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> Form {
+        Form::new(crate::survey::parse(include_str!("../surveys/incidenter/blankett.toml")).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn months_are_parsed_strictly_and_counted_back() {
+        assert_eq!(Month::parse("2026-03"), Some(Month { year: 2026, month: 3 }));
+        assert_eq!(Month::parse("2026-03-15"), None);
+        assert_eq!(Month::parse("2026-13"), None);
+        assert_eq!(Month::parse("26-03"), None);
+        assert_eq!(Month { year: 2026, month: 2 }.minus(2), Month { year: 2025, month: 12 });
+        assert_eq!(Month { year: 2026, month: 3 }.swedish(), "mars 2026");
+        let (from, to) = window(Date::constant(2027, 3, 1));
+        assert_eq!((from.to_string(), to.to_string()), ("2026-03".into(), "2027-02".into()));
+    }
+
+    #[test]
+    fn the_shipped_form_has_every_question_and_a_future_month_is_refused() {
+        let form = form();
+        let mut raw = crate::survey::RawAnswers::new();
+        for (k, v) in [
+            ("manad", "december"),
+            ("ar", "2026"),
+            ("plats", "park_torg"),
+            ("uttryck", "klotter"),
+            ("miljo", "vit_makt"),
+            ("polis", "nej"),
+            ("ia", "vet_ej"),
+            ("forvaltning", "trafikkontoret"),
+            ("beskrivning", "Hakkors på en elcentral."),
+        ] {
+            raw.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        let answers = form.survey.validate(&Default::default(), &raw).unwrap();
+        let report = form.report(&answers, Date::constant(2026, 12, 6)).unwrap();
+        assert_eq!(report.observed.to_string(), "2026-12");
+        assert_eq!(report.kinds, ["klotter"]);
+        assert_eq!(report.area, None);
+        let e = form.report(&answers, Date::constant(2026, 11, 30)).unwrap_err();
+        assert!(e[0].message.contains("december 2026 har inte kommit ännu"), "{e:?}");
+        assert!(form.report(&answers, Date::constant(2030, 1, 1)).is_err());
+    }
+
+    #[test]
+    fn small_counts_are_withheld_and_cannot_be_had_by_subtraction() {
+        let r = |k: &str, m: &str| Counted { kinds: vec![k.into()], milieu: m.into() };
+        let mut reports: Vec<Counted> = (0..6).map(|_| r("klotter", "vit_makt")).collect();
+        reports.push(r("klotter", "autonoma"));
+        reports.extend((0..5).map(|_| r("flygblad", "vit_makt")));
+        let kinds = vec!["klotter".to_string(), "flygblad".to_string(), "hot".to_string()];
+        let milieus = vec!["autonoma".to_string(), "vit_makt".to_string()];
+        let c = count(&reports, &kinds, &milieus, 5, 2026);
+        assert_eq!(c.total, Shown::Count(12));
+        // autonoma 1 is withheld, and so vit_makt 11 (else 12 − 11 = 1).
+        assert_eq!(c.milieus, vec![("autonoma".into(), Shown::Withheld), ("vit_makt".into(), Shown::Withheld)]);
+        let klotter = &c.kinds[0];
+        assert_eq!(klotter.1, Shown::Count(7));
+        assert_eq!(klotter.2, vec![("autonoma".into(), Shown::Withheld), ("vit_makt".into(), Shown::Withheld)]);
+        let flygblad = &c.kinds[1];
+        assert_eq!(flygblad.2, vec![("autonoma".into(), Shown::Count(0)), ("vit_makt".into(), Shown::Count(5))]);
+        assert_eq!(c.kinds[2].1, Shown::Count(0));
+        let figures = c.figures();
+        assert!(figures.iter().all(|f| f.code == REPORTS || f.count == 0.0));
+        assert_eq!(kind_counts(&figures).get("klotter"), Some(&7.0));
+        // Three reports in all: the total itself is withheld.
+        let few = count(&reports[..3], &kinds, &milieus, 5, 2026);
+        assert_eq!(few.total, Shown::Withheld);
+    }
+}
