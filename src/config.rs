@@ -37,6 +37,11 @@ pub struct ServeSettings {
     #[arg(long, env = "MISSES_PER_MINUTE", default_value_t = 20)]
     pub misses_per_minute: u32,
 
+    /// Incident reports taken per hour from one address (kept in memory only, never stored),
+    /// besides each reporting link's cap per day.
+    #[arg(long, env = "REPORTS_PER_ADDRESS_PER_HOUR", default_value_t = 20)]
+    pub reports_per_address_per_hour: u32,
+
     /// Take the client address from X-Forwarded-For: the entry the proxy appended, the
     /// rightmost (only behind a proxy that appends it).
     #[arg(long, env = "BEHIND_PROXY", default_value_t = false)]
@@ -209,6 +214,23 @@ impl Settings {
     pub fn surveys(&self) -> anyhow::Result<std::collections::BTreeMap<String, crate::survey::Definition>> {
         let files = crate::shipped::Files::surveys(self.surveys_dir.as_deref())?;
         crate::survey::load(&files).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))
+    }
+
+    /// The incident report form (`surveys/incidenter/blankett.toml`, or SURVEYS_DIR's), checked
+    /// like a questionnaire and for the questions the incident list reads.
+    pub fn incident_form(&self) -> anyhow::Result<crate::incident::Form> {
+        let files = crate::shipped::Files::surveys(self.surveys_dir.as_deref())?;
+        let (source, origin) = files
+            .get(crate::incident::FORM_FILE)
+            .ok_or_else(|| anyhow::anyhow!("the incident form {} is missing", crate::incident::FORM_FILE))?;
+        let survey = crate::survey::parse_new(source)
+            .map_err(|p| anyhow::anyhow!("{}", p.iter().map(|p| format!("{origin}:{p}")).collect::<Vec<_>>().join("\n")))?;
+        crate::incident::Form::new(survey).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
+    }
+
+    /// The reporting link of a token.
+    pub fn report_link(&self, token: &crate::token::Token) -> String {
+        format!("{}/rapportera/{token}", self.base_url.trim_end_matches('/'))
     }
 
     pub fn link(&self, token: &crate::token::Token) -> String {

@@ -198,11 +198,7 @@ pub fn context(
     .collect();
     let everyone = tallies.section(OVERALL);
     let folded: Vec<String> = tallies.folded.iter().filter(|f| !f.contains('/')).map(|g| group_label(g)).collect();
-    let folded_groups = match folded.split_last() {
-        None => String::new(),
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} och {last}", rest.join(", ")),
-    };
+    let folded_groups = crate::text::list_in_swedish(&folded);
     json!({
         "title": title,
         "year": tallies.year,

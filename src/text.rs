@@ -11,8 +11,25 @@ pub fn shown(value: &str) -> String {
     value.chars().take(MOST - 1).chain(['…']).collect()
 }
 
+/// Items as a Swedish sentence lists them: "a", "a och b", "a, b och c".
+pub fn list_in_swedish(items: &[String]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} och {last}", rest.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lists_read_as_swedish() {
+        let l = |v: &[&str]| super::list_in_swedish(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(l(&[]), "");
+        assert_eq!(l(&["klotter"]), "klotter");
+        assert_eq!(l(&["klotter", "flygblad", "hot"]), "klotter, flygblad och hot");
+    }
+
     #[test]
     fn long_values_are_cut_short_ones_kept() {
         assert_eq!(super::shown(" 2027-03-01 "), "2027-03-01");

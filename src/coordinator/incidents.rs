@@ -79,7 +79,7 @@ pub async fn file_incident(
     form: &Form,
     link: &crate::store::ReportLink,
     raw: &RawAnswers,
-) -> Result<(), NotFiled> {
+) -> Result<crate::incident::Report, NotFiled> {
     if link.revoked_at.is_some() {
         return Err(NotFiled::Revoked);
     }
@@ -87,7 +87,7 @@ pub async fn file_incident(
     let answers = form.survey.validate(&Default::default(), raw).map_err(NotFiled::Invalid)?;
     let report = form.report(&answers, today).map_err(NotFiled::Invalid)?;
     match store.file_incident(link.id, &today.to_string(), link.daily_cap, &report, Month::of(today)).await? {
-        Filed::Taken => Ok(()),
+        Filed::Taken => Ok(report),
         Filed::CapReached => Err(NotFiled::CapReached),
     }
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod form;
+mod incident;
 pub mod metrics;
 mod pages;
 pub mod posted;
@@ -35,6 +36,10 @@ pub struct AppState {
     /// Failed logins per address that has no account, braked like an account's, so that the
     /// brake does not tell which addresses have accounts.
     pub unknown_logins: protect::UnknownLoginLimiter,
+    /// Incident reports per client address, in memory only.
+    pub reports: protect::MissLimiter,
+    /// The incident report form (`surveys/incidenter/`).
+    pub incident_form: crate::incident::Form,
     pub mail: MailSettings,
     /// Renders and checks the round's emails; the same one the outbox worker sends with.
     pub mailer: Arc<Mailer>,
@@ -99,12 +104,14 @@ impl Application {
         settings.surveys()?;
         let provider = serve.sign_in.provider()?;
         let templates = settings.templates()?;
+        let incident_form = settings.incident_form()?;
         let pages = Pages::load(&templates)?;
         let sealed_now = store.use_draft_key(crate::seal::DraftKey::load_or_create(&serve.draft_key_file)?).await?;
         let secret = store.secret().await?;
         let csrf = protect::CsrfKey::new(&secret);
         let misses = protect::miss_limiter(serve.misses_per_minute);
         let logins = protect::miss_limiter(serve.login_attempts_per_minute);
+        let reports = protect::report_limiter(serve.reports_per_address_per_hour);
         let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
         let address = listener.local_addr()?;
         // On SQLite every query runs on a thread of the connection's own, so HTTP gets half
@@ -131,6 +138,8 @@ impl Application {
             misses,
             logins,
             unknown_logins: protect::unknown_login_limiter(),
+            reports,
+            incident_form,
             mail,
             mailer: mailer.clone(),
             base_url: mail_settings.base_url.clone(),
@@ -150,7 +159,7 @@ impl Application {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 every.tick().await;
-                protect::forget_old_keys(&brakes.misses, &brakes.logins, &brakes.unknown_logins);
+                protect::forget_old_keys(&[&brakes.misses, &brakes.logins, &brakes.reports], &brakes.unknown_logins);
             }
         });
         let mail = worker::spawn(mailer);
@@ -184,6 +193,13 @@ impl Application {
                     web::resource("/static/lagesbild.css")
                         .route(get_or_head().to(pages::stylesheet))
                         .default_service(only("GET, HEAD")),
+                )
+                .service(
+                    web::resource("/rapportera/{token}")
+                        .wrap(actix_web::middleware::from_fn(form::render_refusals))
+                        .route(get_or_head().to(incident::show))
+                        .route(web::post().to(incident::send))
+                        .default_service(only("GET, HEAD, POST")),
                 )
                 .service(
                     web::resource("/s/{token}")

@@ -83,6 +83,13 @@ pub fn miss_limiter(per_minute: u32) -> MissLimiter {
     RateLimiter::keyed(Quota::per_minute(n))
 }
 
+/// Incident reports per client address: `per_hour`, a burst of as many at once. In memory
+/// only: the address is never stored or logged.
+pub fn report_limiter(per_hour: u32) -> MissLimiter {
+    let n = NonZeroU32::new(per_hour.max(1)).expect("at least one");
+    RateLimiter::keyed(Quota::per_hour(n))
+}
+
 pub type UnknownLoginLimiter = DefaultKeyedRateLimiter<String>;
 
 /// `FREE_FAILURES` failures at once, then one more per `FIRST_WAIT_SECONDS`, per address.
@@ -119,11 +126,11 @@ fn added_by_proxy<'a>(headers: impl Iterator<Item = &'a str>) -> Option<IpAddr> 
 
 /// Forgets the brakes' entries for addresses that are no longer held back, so that their
 /// memory does not grow with every address ever seen. Run every minute.
-pub fn forget_old_keys(misses: &MissLimiter, logins: &MissLimiter, unknown: &UnknownLoginLimiter) {
-    misses.retain_recent();
-    misses.shrink_to_fit();
-    logins.retain_recent();
-    logins.shrink_to_fit();
+pub fn forget_old_keys(per_address: &[&MissLimiter], unknown: &UnknownLoginLimiter) {
+    for brake in per_address {
+        brake.retain_recent();
+        brake.shrink_to_fit();
+    }
     unknown.retain_recent();
     unknown.shrink_to_fit();
 }

@@ -221,6 +221,7 @@ pub fn serve_settings(dir: &tempfile::TempDir) -> ServeSettings {
         bind: "127.0.0.1:0".into(),
         body_limit: 64 * 1024,
         misses_per_minute: 20,
+        reports_per_address_per_hour: 1000,
         behind_proxy: false,
         conceal_every_seconds: 1,
         gallring_check_seconds: 3600,

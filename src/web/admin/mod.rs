@@ -8,6 +8,7 @@
 mod access;
 mod accounts;
 mod downloads;
+mod incidents;
 mod mailing;
 mod provider;
 mod roster;
@@ -90,6 +91,18 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .route("/konton", web::post().to(accounts::add))
         .route("/konton/{id}/{change}", web::post().to(accounts::change))
         .route("/logg", web::get().to(accounts::audit_log))
+        .route("/rapportlankar", web::get().to(incidents::links))
+        .route("/rapportlankar", web::post().to(incidents::create_link))
+        .route("/rapportlankar/{id}/sparra", web::post().to(incidents::revoke_link))
+        .route("/incidenter", web::get().to(incidents::list))
+        .route("/incidenter.csv", web::get().to(incidents::csv))
+        .route("/incidenter/{id}/markering", web::post().to(incidents::mark))
+        .route("/lagesbild/{year}", web::get().to(incidents::sources))
+        .route("/lagesbild/{year}/kallor", web::post().to(incidents::add_source))
+        .route("/lagesbild/{year}/kallor/{id}", web::get().to(incidents::edit_source))
+        .route("/lagesbild/{year}/kallor/{id}", web::post().to(incidents::save_source))
+        .route("/lagesbild/{year}/kallor/{id}/ta-bort", web::post().to(incidents::remove_source))
+        .route("/lagesbild/{year}/faststall", web::post().to(incidents::finalise))
         .route("/tillganglighet", web::get().to(accounts::statement_form))
         .route("/tillganglighet", web::post().to(accounts::save_statement))
         .default_service(web::to(not_found))

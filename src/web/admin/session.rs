@@ -61,6 +61,8 @@ impl Signed {
             "role": self.account.role.swedish(),
             "coordinator": self.is(Role::Coordinator),
             "analyst": self.is(Role::Analyst),
+            // The year whose lägesbild is being written, for the menu's link to its sources.
+            "year": crate::round::today().year(),
         });
         data["csrf"] = json!(self.csrf);
         // Every page says when the session ends if nothing happens (no JavaScript needed).

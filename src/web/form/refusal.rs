@@ -27,6 +27,15 @@ pub enum Refusal {
     Unreadable(String),
     #[error("the form's security code is missing or wrong")]
     Csrf,
+    /// A reporting link the coordinator has revoked.
+    #[error("a revoked reporting link")]
+    LinkRevoked,
+    /// A reporting link that has taken its cap of reports today.
+    #[error("the reporting link's cap for today is reached")]
+    DailyCap,
+    /// Many reports from one address within the hour.
+    #[error("too many reports from one address")]
+    TooManyReports,
     #[error(transparent)]
     Technical(#[from] anyhow::Error),
 }
@@ -39,6 +48,8 @@ impl ResponseError for Refusal {
             Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::Garbled | Refusal::Unreadable(_) => StatusCode::BAD_REQUEST,
             Refusal::Csrf => StatusCode::FORBIDDEN,
+            Refusal::LinkRevoked => StatusCode::GONE,
+            Refusal::DailyCap | Refusal::TooManyReports => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Technical(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,6 +96,18 @@ impl Refusal {
                 "Sidan kunde inte skickas",
                 format!("Formuläret saknade sin säkerhetskod eller hade fel kod. {READ_AGAIN}"),
             ),
+            Refusal::LinkRevoked => (
+                "Länken är spärrad",
+                "Den här länken till blanketten används inte längre. Fråga förvaltningens samordnare om den nya länken, eller leta upp blanketten på intranätet igen. Inget av det du skrev har sparats.".into(),
+            ),
+            Refusal::DailyCap => (
+                "Blanketten tar inte emot fler rapporter i dag",
+                "Länken har tagit emot så många rapporter i dag som den får. Skicka din rapport i morgon, eller kontakta förvaltningens samordnare direkt. Inget av det du skrev har sparats.".into(),
+            ),
+            Refusal::TooManyReports => (
+                "För många rapporter",
+                "Många rapporter har skickats från din adress den senaste timmen. Vänta en stund och försök igen, eller kontakta förvaltningens samordnare. Inget av det du skrev har sparats.".into(),
+            ),
             Refusal::Technical(_) => (
                 "Något gick fel",
                 "Ett tekniskt fel uppstod och sidan kunde inte visas. Dina tidigare sparade svar finns kvar. Försök igen om en stund.".into(),
@@ -108,7 +131,7 @@ pub async fn render_refusals(
             }
             let (heading, text) = refusal.page();
             let status = refusal.status_code();
-            let wait = matches!(refusal, Refusal::TooManyMisses);
+            let wait = matches!(refusal, Refusal::TooManyMisses | Refusal::TooManyReports);
             let (req, _) = res.into_parts();
             let mut page = match req.app_data::<web::Data<AppState>>() {
                 Some(state) => state.pages.message(status, heading, &text),
