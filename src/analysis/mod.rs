@@ -74,6 +74,35 @@ pub async fn tallies(store: &Store, round: &Round, survey: &Survey) -> anyhow::R
     Ok(counter.publish(round.year, round.disclosure_threshold, &store.invited(round.id).await?))
 }
 
+/// The incident reports of the round's twelve months (see `incident::window`), counted by
+/// the kinds and milieus of the questionnaire's `uttryck` grid under the round's threshold,
+/// and how many reports of those months were marked and left out. None for a survey
+/// without that grid.
+pub async fn incidents(
+    store: &Store,
+    round: &Round,
+    survey: &Survey,
+) -> anyhow::Result<Option<(crate::incident::Counts, u64)>> {
+    let Some(crate::survey::Kind::Grid { rows, columns }) = survey.question("uttryck").map(|q| &q.kind) else {
+        return Ok(None);
+    };
+    let (from, to) = crate::incident::window(round.opens_on);
+    let (counted, excluded) = store.counted_incidents(from, to).await?;
+    let codes = |c: &[crate::survey::Choice]| c.iter().map(|c| c.code.clone()).collect::<Vec<_>>();
+    let counts =
+        crate::incident::count(&counted, &codes(rows), &codes(columns), round.disclosure_threshold, round.year);
+    Ok(Some((counts, excluded)))
+}
+
+/// Every figure the round publishes: its tallies' and its incident reports' counts.
+pub async fn figures(store: &Store, round: &Round, survey: &Survey, tallies: &Tallies) -> anyhow::Result<Vec<Figure>> {
+    let mut figures = tallies.figures(survey);
+    if let Some((counts, _)) = incidents(store, round, survey).await? {
+        figures.extend(counts.figures());
+    }
+    Ok(figures)
+}
+
 /// Writes every response as a row, streamed: memory stays flat however many there are.
 pub async fn export_responses(
     store: &Store,
@@ -146,7 +175,8 @@ pub async fn disclosure_audit(store: &Store, round: &Round) -> anyhow::Result<Au
 
 pub async fn export_tallies(store: &Store, round: &Round, dialect: Dialect, out: impl Write) -> anyhow::Result<usize> {
     let survey = survey_of(round)?;
-    let figures = tallies(store, round, &survey).await?.figures(&survey);
+    let tallies = tallies(store, round, &survey).await?;
+    let figures = figures(store, round, &survey, &tallies).await?;
     write_tallies(out, dialect, &figures)?;
     Ok(figures.len())
 }
@@ -155,20 +185,26 @@ pub async fn export_tallies(store: &Store, round: &Round, dialect: Dialect, out:
 pub async fn charts(store: &Store, round: &Round) -> anyhow::Result<Vec<crate::chart::Chart>> {
     let survey = survey_of(round)?;
     let tallies = tallies(store, round, &survey).await?;
-    let trend = trend_until(store, round, tallies.figures(&survey)).await?;
+    let trend = trend_until(store, round, figures(store, round, &survey, &tallies).await?).await?;
     Ok(crate::chart::charts(&survey, &tallies, &trend))
 }
 
-/// The report's text, and the charts it shows (as PNG).
+/// The report in `format`, and the charts it shows (as PNG): the round's figures, the
+/// incident reports of its twelve months and the sources entered for its year.
 pub async fn report(
     store: &Store,
     round: &Round,
     templates: &crate::shipped::Files,
     format: crate::report::Format,
-) -> anyhow::Result<(String, Vec<(crate::chart::Chart, Vec<u8>)>)> {
+) -> anyhow::Result<(Vec<u8>, Vec<(crate::chart::Chart, Vec<u8>)>)> {
     let survey = survey_of(round)?;
     let tallies = tallies(store, round, &survey).await?;
-    let trend = trend_until(store, round, tallies.figures(&survey)).await?;
+    let incidents = incidents(store, round, &survey).await?;
+    let mut own = tallies.figures(&survey);
+    if let Some((counts, _)) = &incidents {
+        own.extend(counts.figures());
+    }
+    let trend = trend_until(store, round, own).await?;
     let charts: Vec<(crate::chart::Chart, Vec<u8>)> = if tallies.too_few {
         Vec::new()
     } else {
@@ -180,9 +216,15 @@ pub async fn report(
             })
             .collect::<anyhow::Result<_>>()?
     };
-    let context = crate::report::context(&survey, &round.title, &tallies, &trend, &charts);
-    let text = crate::report::render(&crate::report::registry(templates, format)?, &context)?;
-    Ok((text, charts))
+    let mut context = crate::report::context(&survey, &round.title, &tallies, &trend, &charts);
+    let (from, to) = crate::incident::window(round.opens_on);
+    let counted =
+        incidents.as_ref().map(|(counts, excluded)| crate::report::Incidents { counts, excluded: *excluded, from, to });
+    let sources: Vec<_> = store.sources(round.year).await?.into_iter().map(|(_, e)| e).collect();
+    let previous: Vec<_> = store.sources(round.year - 1).await?.into_iter().map(|(_, e)| e).collect();
+    crate::report::add_lagesbild(&mut context, &survey, &tallies, &trend, counted, &sources, &previous);
+    let bytes = crate::report::render(&crate::report::registry(templates)?, &context, &charts, format)?;
+    Ok((bytes, charts))
 }
 
 /// The trend as seen from a round: earlier years, and this round's own figures for its year
@@ -232,7 +274,8 @@ async fn years(store: &Store, survey_id: &str, before: Option<i64>) -> anyhow::R
             continue;
         }
         let survey = survey_of(&round)?;
-        by_year.insert(year, tallies(store, &round, &survey).await?.figures(&survey));
+        let tallies = tallies(store, &round, &survey).await?;
+        by_year.insert(year, figures(store, &round, &survey, &tallies).await?);
     }
     if let Some(before) = before {
         by_year.retain(|&year, _| year < before);

@@ -124,9 +124,12 @@ pub async fn report(
     out: &Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let round = find_round(store, key).await?;
-    let (text, charts) = analysis::report(store, &round, &settings.templates()?, format).await?;
+    if format == crate::report::Format::Docx && out.is_none() {
+        bail!("a Word document is not text: name a file with --out, for example --out lagesbild.docx");
+    }
+    let (bytes, charts) = analysis::report(store, &round, &settings.templates()?, format).await?;
     let mut sink = output(out)?;
-    sink.write_all(text.as_bytes())?;
+    sink.write_all(&bytes)?;
     sink.flush()?;
     if let Some(path) = out {
         // Markdown refers to its charts by file name: they go beside it.

@@ -156,6 +156,8 @@ pub fn publishable_history(
             && !((f.code == code::SUM || f.code == code::MEDIAN) && f.base < k)
             && !(is_sensitive(&f.question) && respondents < 2 * k)
             && !(is_on_roster(&f.question) && f.base > 0 && f.base < k)
+            // Counts of incident reports obey the same k (see `incident::count`).
+            && !(f.question == crate::incident::TALLY_QUESTION && f.count > 0.0 && f.count < k as f64)
     });
     for f in &mut figures {
         if f.base < k {

@@ -124,12 +124,10 @@ pub async fn chart(state: web::Data<AppState>, access: RoundFor<Figures>, path: 
 pub async fn report(state: web::Data<AppState>, access: RoundFor<Figures>, path: web::Path<(String, String)>) -> Page {
     let round = access.round;
     let (_, format) = path.into_inner();
-    let (format, content_type) = match format.as_str() {
-        "md" => (Format::Markdown, "text/markdown; charset=utf-8"),
-        "html" => (Format::Html, "text/html; charset=utf-8"),
-        _ => return Ok(crate::web::pages::not_found(state).await),
+    let Some(format) = [Format::Markdown, Format::Html, Format::Docx].into_iter().find(|f| f.extension() == format) else {
+        return Ok(crate::web::pages::not_found(state).await);
     };
-    let (text, _) = analysis::report(&state.store, &round, &state.templates, format).await?;
-    let name = format!("lokal-lagesbild-{}.{}", round.key, if format == Format::Html { "html" } else { "md" });
-    Ok(attachment(content_type, &name).body(text))
+    let (bytes, _) = analysis::report(&state.store, &round, &state.templates, format).await?;
+    let name = format!("lokal-lagesbild-{}.{}", round.key, format.extension());
+    Ok(attachment(format.content_type(), &name).body(bytes))
 }
