@@ -39,10 +39,6 @@ struct Writer {
 }
 
 impl Writer {
-    fn docx(&mut self) -> &mut Docx {
-        self.docx.as_mut().expect("a document")
-    }
-
     fn add(&mut self, p: Paragraph) {
         let d = self.docx.take().expect("a document");
         self.docx = Some(d.add_paragraph(p));
@@ -158,7 +154,7 @@ pub fn write(title: &str, markdown: &str, images: &[Image]) -> anyhow::Result<Ve
                 if let Some(p) = open.filter(|p| p.has_numbering || !p.children.is_empty()) {
                     w.add(p);
                 }
-                w.add(Paragraph::new().add_run(Run::new().add_image(pic)));
+                w.add(Paragraph::new().style("Normal").add_run(Run::new().add_image(pic)));
                 w.alts.push(alt);
             }
             Event::Text(t) | Event::Code(t) => match &mut w.image {
@@ -173,7 +169,6 @@ pub fn write(title: &str, markdown: &str, images: &[Image]) -> anyhow::Result<Ve
     w.finish_paragraph();
     let docx = w.docx.take().expect("a document");
     let mut packed = std::io::Cursor::new(Vec::new());
-    let _ = w.docx();
     docx.build().pack(&mut packed).map_err(|e| anyhow::anyhow!("packing the Word document: {e}"))?;
     with_alt_texts(packed.get_ref(), title, &w.alts)
 }

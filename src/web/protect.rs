@@ -193,10 +193,10 @@ mod tests {
             let _ = quick.check_key(&IpAddr::from(i.to_be_bytes()));
         }
         assert_eq!(quick.len(), 1000);
-        forget_old_keys(&quick, &miss_limiter(1), &unknown_login_limiter());
+        forget_old_keys(&[&quick, &miss_limiter(1)], &unknown_login_limiter());
         assert_eq!(quick.len(), 1000, "still held back: kept");
         std::thread::sleep(std::time::Duration::from_millis(2100));
-        forget_old_keys(&quick, &miss_limiter(1), &unknown_login_limiter());
+        forget_old_keys(&[&quick, &miss_limiter(1)], &unknown_login_limiter());
         assert_eq!(quick.len(), 0);
     }
 }

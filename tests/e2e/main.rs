@@ -12,6 +12,7 @@ mod command_line;
 mod form;
 mod gallring;
 mod hardening;
+mod incidents;
 mod mail;
 mod pace;
 mod pages;
