@@ -223,8 +223,9 @@ impl Settings {
         let (source, origin) = files
             .get(crate::incident::FORM_FILE)
             .ok_or_else(|| anyhow::anyhow!("the incident form {} is missing", crate::incident::FORM_FILE))?;
-        let survey = crate::survey::parse_new(source)
-            .map_err(|p| anyhow::anyhow!("{}", p.iter().map(|p| format!("{origin}:{p}")).collect::<Vec<_>>().join("\n")))?;
+        let survey = crate::survey::parse_new(source).map_err(|p| {
+            anyhow::anyhow!("{}", p.iter().map(|p| format!("{origin}:{p}")).collect::<Vec<_>>().join("\n"))
+        })?;
         crate::incident::Form::new(survey).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
     }
 

@@ -263,14 +263,17 @@ impl Shown {
     }
 }
 
+/// A count per milieu: (milieu code, shown).
+pub type ByMilieu = Vec<(String, Shown)>;
+
 /// The year's counted reports, as published under the round's threshold.
 #[derive(Debug, Clone)]
 pub struct Counts {
     pub year: i64,
     pub total: Shown,
     /// Per kind (in the form's order): reports naming it, and per milieu.
-    pub kinds: Vec<(String, Shown, Vec<(String, Shown)>)>,
-    pub milieus: Vec<(String, Shown)>,
+    pub kinds: Vec<(String, Shown, ByMilieu)>,
+    pub milieus: ByMilieu,
 }
 
 /// Counts the reports by kind × milieu and withholds what the round's disclosure rule

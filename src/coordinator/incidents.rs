@@ -168,7 +168,7 @@ pub async fn remove_source(store: &Store, actor: &Actor, year: i64, id: i64) -> 
 /// Finalises the year's lägesbild (its sources can then not be changed), or opens it again.
 pub async fn finalise_year(store: &Store, actor: &Actor, year: i64, finalise: bool) -> Outcome<bool> {
     let mut tx = store.begin().await?;
-    let changed = tx.set_year_finalised(year, finalise.then(|| actor.0.as_str()), now_ms()).await?;
+    let changed = tx.set_year_finalised(year, finalise.then_some(actor.0.as_str()), now_ms()).await?;
     if changed {
         let action = if finalise { "fastställde lägesbilden" } else { "öppnade lägesbilden för ändringar igen" };
         tx.audit(&actor.entry(action).detail(year.to_string())).await?;

@@ -84,10 +84,11 @@ pub fn write(title: &str, markdown: &str, images: &[Image]) -> anyhow::Result<Ve
     let heading = |id: &str, name: &str, size: usize| {
         Style::new(id, StyleType::Paragraph).name(name).based_on("Normal").next("Normal").size(size).bold()
     };
-    let bullets = AbstractNumbering::new(BULLETS).add_level(
-        Level::new(0, Start::new(1), NumberFormat::new("bullet"), LevelText::new("•"), LevelJc::new("left"))
-            .indent(Some(720), Some(SpecialIndentType::Hanging(360)), None, None),
-    );
+    let bullets =
+        AbstractNumbering::new(BULLETS).add_level(
+            Level::new(0, Start::new(1), NumberFormat::new("bullet"), LevelText::new("•"), LevelJc::new("left"))
+                .indent(Some(720), Some(SpecialIndentType::Hanging(360)), None, None),
+        );
     let docx = Docx::new()
         .default_fonts(RunFonts::new().ascii("Arial").hi_ansi("Arial").cs("Arial"))
         .default_size(22)
@@ -107,10 +108,8 @@ pub fn write(title: &str, markdown: &str, images: &[Image]) -> anyhow::Result<Ve
                 HeadingLevel::H2 => "Heading2",
                 _ => "Heading3",
             }),
-            Event::Start(Tag::Paragraph) => {
-                if w.paragraph.is_none() {
-                    w.start(if w.in_list > 0 { "ListBullet" } else { "Normal" })
-                }
+            Event::Start(Tag::Paragraph) if w.paragraph.is_none() => {
+                w.start(if w.in_list > 0 { "ListBullet" } else { "Normal" })
             }
             Event::End(TagEnd::Heading(_) | TagEnd::Paragraph | TagEnd::Item) => w.finish_paragraph(),
             Event::Start(Tag::List(_)) => w.in_list += 1,

@@ -128,8 +128,7 @@ pub fn registry(templates: &crate::shipped::Files) -> anyhow::Result<Handlebars<
         hbs.register_helper(name, helper);
     }
     for (as_name, name) in [("report", "report/lokal_lagesbild.md.hbs"), ("frame", "report/lokal_lagesbild.html.hbs")] {
-        let (source, origin) =
-            templates.get(name).with_context(|| format!("the report template {name} is missing"))?;
+        let (source, origin) = templates.get(name).with_context(|| format!("the report template {name} is missing"))?;
         hbs.register_template_string(as_name, source).with_context(|| format!("template {origin}"))?;
     }
     Ok(hbs)
@@ -338,9 +337,7 @@ pub fn add_lagesbild(
     let named: Vec<&crate::survey::Choice> = columns.iter().filter(|c| c.code != "okand").collect();
     let seen = |m: &str| {
         !tallies.too_few && rows.iter().any(|r| get(OVERALL, "uttryck", &r.code, m, "").is_some_and(|f| f.count > 0.0))
-            || incidents.as_ref().is_some_and(|i| {
-                i.counts.milieus.iter().any(|(c, s)| c == m && *s != Shown::Count(0))
-            })
+            || incidents.as_ref().is_some_and(|i| i.counts.milieus.iter().any(|(c, s)| c == m && *s != Shown::Count(0)))
             || sources.iter().any(|e| e.counts.iter().any(|(_, c, n)| c == m && *n > 0))
     };
     context["all_milieus"] = json!(!named.is_empty() && named.iter().all(|c| seen(&c.code)));
@@ -348,7 +345,9 @@ pub fn add_lagesbild(
     // What each group saw most, and whether relatives came to them.
     let mut group_findings = Vec::new();
     if !tallies.too_few {
-        for section in tallies.sections.iter().filter(|s| s.label != OVERALL && s.label != OTHERS && !s.label.contains('/')) {
+        for section in
+            tallies.sections.iter().filter(|s| s.label != OVERALL && s.label != OTHERS && !s.label.contains('/'))
+        {
             let g = section.label.as_str();
             let relatives = get(g, "anhoriga", "", "", "ja").map(|f| f.count).filter(|n| *n > 0.0);
             let relatives_environments: Vec<String> = match survey.question("anhoriga_miljo").map(|q| &q.kind) {
@@ -422,11 +421,8 @@ pub fn add_lagesbild(
     let administrations: Vec<&crate::sources::Entry> =
         sources.iter().filter(|e| e.kind == SourceKind::Administration).collect();
     let quiet_names: Vec<String> = administrations.iter().filter(|e| quiet(e)).map(|e| e.name.to_lowercase()).collect();
-    let reporting: Vec<Value> = administrations
-        .iter()
-        .filter(|e| !quiet(e))
-        .map(|e| json!({ "name": e.name, "text": e.text }))
-        .collect();
+    let reporting: Vec<Value> =
+        administrations.iter().filter(|e| !quiet(e)).map(|e| json!({ "name": e.name, "text": e.text })).collect();
     context["sources"] = json!({
         "police": of(SourceKind::Police),
         "ia": of(SourceKind::IncidentSystem),
@@ -457,7 +453,8 @@ pub fn add_lagesbild(
                 && t.figure.row == r.code
                 && t.figure.column.is_empty()
                 && t.figure.code == code::ANY
-        }) && let (Some(previous_year), Some(change), Some(share)) = (t.previous_year, t.change_share, t.figure.share)
+        }) && let (Some(previous_year), Some(change), Some(share)) =
+            (t.previous_year, t.change_share, t.figure.share)
         {
             changes.push(json!({
                 "kind": "share", "name": format!("andelen som sett {}", r.label.to_lowercase()),
@@ -524,9 +521,13 @@ fn html_of(markdown: &str, charts: &[(Chart, Vec<u8>)]) -> String {
     use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
     let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|e| match e {
         Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
-            let embedded = charts.iter().find(|(c, _)| format!("{}.png", c.name) == dest_url.as_ref()).map(|(_, png)| {
-                CowStr::from(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)))
-            });
+            let embedded =
+                charts.iter().find(|(c, _)| format!("{}.png", c.name) == dest_url.as_ref()).map(|(_, png)| {
+                    CowStr::from(format!(
+                        "data:image/png;base64,{}",
+                        base64::engine::general_purpose::STANDARD.encode(png)
+                    ))
+                });
             Event::Start(Tag::Image { link_type, dest_url: embedded.unwrap_or(dest_url), title, id })
         }
         Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
@@ -595,8 +596,13 @@ mod tests {
         }
         let tallies = counter.publish(2027, 5, &Default::default());
         let templates = crate::shipped::Files::templates(None).unwrap();
-        let bytes = render(&registry(&templates).unwrap(), &context(&survey, "Prov", &tallies, &[], &[]), &[], Format::Markdown)
-            .unwrap();
+        let bytes = render(
+            &registry(&templates).unwrap(),
+            &context(&survey, "Prov", &tallies, &[], &[]),
+            &[],
+            Format::Markdown,
+        )
+        .unwrap();
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.contains("Om anhörigas oro redovisas inget"), "{text}");
         assert!(text.contains("Om frågor om hjälp att lämna en miljö redovisas inget"), "{text}");

@@ -33,7 +33,14 @@ fn csrf_purpose(hash: &str) -> String {
     format!("report:{hash}")
 }
 
-fn page(state: &AppState, status: StatusCode, hash: &str, token: &str, raw: &RawAnswers, errors: &[FieldError]) -> HttpResponse {
+fn page(
+    state: &AppState,
+    status: StatusCode,
+    hash: &str,
+    token: &str,
+    raw: &RawAnswers,
+    errors: &[FieldError],
+) -> HttpResponse {
     let survey = &state.incident_form.survey;
     let mut data = step_view(survey, &Default::default(), 0, raw, errors);
     data["title"] = json!(survey.title);
@@ -42,7 +49,11 @@ fn page(state: &AppState, status: StatusCode, hash: &str, token: &str, raw: &Raw
     state.pages.respond(status, "blankett", data)
 }
 
-pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, Refusal> {
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Refusal> {
     let (link, hash) = lookup(&state, &req, &path).await?;
     if link.revoked_at.is_some() {
         return Err(Refusal::LinkRevoked);
@@ -98,7 +109,9 @@ pub async fn send(
             });
             Ok(state.pages.respond(StatusCode::OK, "blankett_kvitto", data))
         }
-        Err(NotFiled::Invalid(errors)) => Ok(page(state, StatusCode::UNPROCESSABLE_ENTITY, &hash, token, &raw, &errors)),
+        Err(NotFiled::Invalid(errors)) => {
+            Ok(page(state, StatusCode::UNPROCESSABLE_ENTITY, &hash, token, &raw, &errors))
+        }
         Err(NotFiled::Revoked) => Err(Refusal::LinkRevoked),
         Err(NotFiled::CapReached) => {
             tracing::warn!(link = link.id, cap = link.daily_cap, "a reporting link reached its cap for today");

@@ -77,7 +77,13 @@ async fn report(b: &mut Browser, link: &str, fields: &[(&str, &str)]) -> Page {
     b.post(&path, fields).await
 }
 
-fn fields<'a>(month: &'a str, year: &'a str, kinds: &'a [&'a str], milieu: &'a str, text: &'a str) -> Vec<(&'a str, &'a str)> {
+fn fields<'a>(
+    month: &'a str,
+    year: &'a str,
+    kinds: &'a [&'a str],
+    milieu: &'a str,
+    text: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     let mut f = vec![
         ("q.manad", month),
         ("q.ar", year),
@@ -138,10 +144,11 @@ async fn database_text(app: &TestApp) -> String {
             .unwrap();
     let mut all = String::new();
     for t in tables {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COALESCE(string_agg(t::text, ' '), '') FROM \"{t}\" t")))
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COALESCE(string_agg(t::text, ' '), '') FROM \"{t}\" t")))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
         all.push_str(&row.get::<String, _>(0));
     }
     all
@@ -160,8 +167,9 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
         disclosure_threshold: Some(3),
         ..NewRound::default()
     };
-    let round =
-        coordinator::create_round(&app.store, &app.settings.surveys().unwrap(), &Actor::command_line(), new).await.unwrap();
+    let round = coordinator::create_round(&app.store, &app.settings.surveys().unwrap(), &Actor::command_line(), new)
+        .await
+        .unwrap();
     let year = round.year;
     let (from, to) = lagesbild::incident::window(round.opens_on);
     let in_window = |back: i64| to.minus(back);
@@ -169,7 +177,8 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     // The coordinator creates two links; the second takes two reports a day.
     let mut coordinator = app.signed_in("samordnare@example.se", Role::Coordinator).await;
     coordinator.get("/admin/rapportlankar").await;
-    let created = coordinator.post("/admin/rapportlankar", &[("label", "Intranätet, förvaltningen"), ("daily_cap", "")]).await;
+    let created =
+        coordinator.post("/admin/rapportlankar", &[("label", "Intranätet, förvaltningen"), ("daily_cap", "")]).await;
     assert_eq!(created.status, 200, "{}", created.body);
     let link_of = |p: &Page| -> String {
         let at = p.body.find("/rapportera/").expect("the new link is shown once");
@@ -177,7 +186,8 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     };
     let link = link_of(&created);
     assert_eq!(link.len(), "/rapportera/".len() + lagesbild::token::TOKEN_LENGTH);
-    let capped = link_of(&coordinator.post("/admin/rapportlankar", &[("label", "Fritidsgårdarna"), ("daily_cap", "2")]).await);
+    let capped =
+        link_of(&coordinator.post("/admin/rapportlankar", &[("label", "Fritidsgårdarna"), ("daily_cap", "2")]).await);
     let bad = coordinator.post("/admin/rapportlankar", &[("label", ""), ("daily_cap", "0")]).await;
     assert_eq!(bad.status, 422);
     assert!(bad.contains("Skriv var länken ska finnas") && bad.contains("från 1 till 1000"), "{}", bad.body);
@@ -200,10 +210,28 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     let mut sent = 0;
     for (n, kinds, milieu, back) in batches {
         let m = in_window(back);
-        let month = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"][(m.month - 1) as usize];
+        let month = [
+            "januari",
+            "februari",
+            "mars",
+            "april",
+            "maj",
+            "juni",
+            "juli",
+            "augusti",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ][(m.month - 1) as usize];
         for _ in 0..n {
             let y = m.year.to_string();
-            let done = report(&mut staff, &link, &fields(month, &y, kinds, milieu, "Budskap på en elskåp vid torget, åäö.\r\nTvå rader.")).await;
+            let done = report(
+                &mut staff,
+                &link,
+                &fields(month, &y, kinds, milieu, "Budskap på en elskåp vid torget, åäö.\r\nTvå rader."),
+            )
+            .await;
             assert_eq!(done.status, 200, "{}", done.body);
             assert!(done.contains("Tack, rapporten är mottagen"), "{}", done.body);
             sent += 1;
@@ -211,7 +239,9 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     }
     assert_eq!(sent, 30);
     let before = from.minus(2);
-    let old = report(&mut staff, &link, &fields("januari", &before.year.to_string(), &["klotter"], "vit_makt", "Äldre.")).await;
+    let old =
+        report(&mut staff, &link, &fields("januari", &before.year.to_string(), &["klotter"], "vit_makt", "Äldre."))
+            .await;
     // January of a year before the window, if that is within the form's three years.
     assert_eq!(old.status, 200, "{}", old.body);
     assert_eq!(reports_stored(&app).await, 31);
@@ -227,7 +257,11 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     let long = "å".repeat(2001);
     let oversized = report(&mut staff, &link, &fields("mars", &this, &["klotter"], "vit_makt", &long)).await;
     assert_eq!(oversized.status, 422);
-    assert!(oversized.error_summary().iter().any(|e| e.contains("Beskriv vad du såg") && e.contains("2000")), "{:?}", oversized.error_summary());
+    assert!(
+        oversized.error_summary().iter().any(|e| e.contains("Beskriv vad du såg") && e.contains("2000")),
+        "{:?}",
+        oversized.error_summary()
+    );
     assert!(oversized.contains(&long), "what was typed is shown again");
     let next_year = (lagesbild::round::today().year() + 1).to_string();
     let future = report(&mut staff, &link, &fields("januari", &next_year, &["klotter"], "vit_makt", "x")).await;
@@ -237,7 +271,20 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
 
     // The daily cap: the capped link takes two, then says so.
     let m = in_window(1);
-    let month = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"][(m.month - 1) as usize];
+    let month = [
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ][(m.month - 1) as usize];
     let y = m.year.to_string();
     for _ in 0..2 {
         assert_eq!(report(&mut staff, &capped, &fields(month, &y, &["vald"], "okand", "Slagsmål.")).await.status, 200);
@@ -270,10 +317,25 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     let stored = app.store.incident_reports(from, to).await.unwrap();
     let hot: Vec<i64> = stored.iter().filter(|r| r.report.kinds == ["hot"]).map(|r| r.id).take(2).collect();
     let year_field = to.year.to_string();
-    let refused = coordinator.post(&format!("/admin/incidenter/{}/markering", hot[0]), &[("mark", "felregistrerad"), ("reason", ""), ("year", &year_field)]).await;
+    let refused = coordinator
+        .post(
+            &format!("/admin/incidenter/{}/markering", hot[0]),
+            &[("mark", "felregistrerad"), ("reason", ""), ("year", &year_field)],
+        )
+        .await;
     assert!(refused.contains("markerades inte"), "{}", refused.body);
-    coordinator.post(&format!("/admin/incidenter/{}/markering", hot[0]), &[("mark", "felregistrerad"), ("reason", "Gällde ett personalärende."), ("year", &year_field)]).await;
-    let marked = coordinator.post(&format!("/admin/incidenter/{}/markering", hot[1]), &[("mark", "ingen_koppling"), ("reason", "Vanligt bråk."), ("year", &year_field)]).await;
+    coordinator
+        .post(
+            &format!("/admin/incidenter/{}/markering", hot[0]),
+            &[("mark", "felregistrerad"), ("reason", "Gällde ett personalärende."), ("year", &year_field)],
+        )
+        .await;
+    let marked = coordinator
+        .post(
+            &format!("/admin/incidenter/{}/markering", hot[1]),
+            &[("mark", "ingen_koppling"), ("reason", "Vanligt bråk."), ("year", &year_field)],
+        )
+        .await;
     assert!(marked.contains("Ingen koppling till VBE") && marked.contains("Vanligt bråk."), "{}", marked.body);
     let log_page = coordinator.get("/admin/logg").await;
     assert!(log_page.contains("markerade en incidentrapport") && log_page.contains("Gällde ett personalärende."));
@@ -289,7 +351,15 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
         let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
         assert_eq!(header[..4], ["id", "manad", "plats", "omrade"]);
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-        let of_year = app.store.incident_reports(lagesbild::incident::Month { year: to.year, month: 1 }, lagesbild::incident::Month { year: to.year, month: 12 }).await.unwrap().len();
+        let of_year = app
+            .store
+            .incident_reports(
+                lagesbild::incident::Month { year: to.year, month: 1 },
+                lagesbild::incident::Month { year: to.year, month: 12 },
+            )
+            .await
+            .unwrap()
+            .len();
         assert_eq!(rows.len(), of_year);
         assert_eq!(rows.iter().filter(|r| &r[12] == "felregistrerad").count(), 1);
         assert!(rows.iter().any(|r| r[9].contains("Två rader.")), "the description keeps its line break");
@@ -301,66 +371,168 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     let period = |f: &str, t: &str| (f.to_string(), t.to_string());
     let (pf, pt) = period(&format!("{}-01", year - 1), &format!("{year}-03"));
     let entries: [(&str, &str, &str, &str); 8] = [
-        ("polisen", "", "", "Polisen rapporterar om ett fåtal individer i området som har ett känt samröre med den autonoma och våldsbejakande islamistiska miljön."),
-        ("ia", "", "3", "Tre ärenden har rapporterats i IA systemet, en gällande hot och våld och de två andra är felregistrerade, det vill säga har ingen koppling till VBE."),
-        ("orosanmalningar", "", "4", "Till stadsdelsförvaltningen har det inkommit fyra orosanmälningar med våldsbejakande extremistiska inslag."),
-        ("avhopp", "", "0", "Ingen enskild individ har hittills vänt sig till förvaltningen och velat ha hjälp att hoppa av en extremistisk miljö."),
+        (
+            "polisen",
+            "",
+            "",
+            "Polisen rapporterar om ett fåtal individer i området som har ett känt samröre med den autonoma och våldsbejakande islamistiska miljön.",
+        ),
+        (
+            "ia",
+            "",
+            "3",
+            "Tre ärenden har rapporterats i IA systemet, en gällande hot och våld och de två andra är felregistrerade, det vill säga har ingen koppling till VBE.",
+        ),
+        (
+            "orosanmalningar",
+            "",
+            "4",
+            "Till stadsdelsförvaltningen har det inkommit fyra orosanmälningar med våldsbejakande extremistiska inslag.",
+        ),
+        (
+            "avhopp",
+            "",
+            "0",
+            "Ingen enskild individ har hittills vänt sig till förvaltningen och velat ha hjälp att hoppa av en extremistisk miljö.",
+        ),
         ("anhoriga", "", "0", "Ingen anhörig har hört av sig gällande behov av stöd."),
         ("fackforvaltning", "Trafikkontoret", "1", "Trafikkontoret inrapporterade skadegörelse i form av klotter."),
         ("fackforvaltning", "Utbildningsförvaltningen", "0", "Inga händelser."),
         ("fackforvaltning", "Idrottsförvaltningen", "0", "Inga händelser."),
     ];
     for (kind, name, total, text) in entries {
-        let mut f = vec![("kind", kind), ("name", name), ("from", pf.as_str()), ("to", pt.as_str()), ("total", total), ("text", text), ("covers", "")];
+        let mut f = vec![
+            ("kind", kind),
+            ("name", name),
+            ("from", pf.as_str()),
+            ("to", pt.as_str()),
+            ("total", total),
+            ("text", text),
+            ("covers", ""),
+        ];
         if name == "Trafikkontoret" {
             f.push(("count.klotter.vit_makt", "1"));
         }
         let saved = coordinator.post(&format!("{src}/kallor"), &f).await;
         assert!(saved.contains("Källan är tillagd."), "{}", saved.body);
     }
-    let refused = coordinator.post(&format!("{src}/kallor"), &[("kind", "fackforvaltning"), ("name", ""), ("from", "2026-13"), ("to", ""), ("total", "-1"), ("text", "")]).await;
+    let refused = coordinator
+        .post(
+            &format!("{src}/kallor"),
+            &[
+                ("kind", "fackforvaltning"),
+                ("name", ""),
+                ("from", "2026-13"),
+                ("to", ""),
+                ("total", "-1"),
+                ("text", ""),
+            ],
+        )
+        .await;
     assert_eq!(refused.status, 422);
-    for wanted in ["Skriv källans namn", "Periodens början ska vara en månad", "Antalet ska vara ett heltal", "Skriv vad källan säger"] {
+    for wanted in [
+        "Skriv källans namn",
+        "Periodens början ska vara en månad",
+        "Antalet ska vara ett heltal",
+        "Skriv vad källan säger",
+    ] {
         assert!(refused.error_summary().iter().any(|e| e.contains(wanted)), "{wanted}: {:?}", refused.error_summary());
     }
     assert_eq!(app.store.sources(year).await.unwrap().len(), 8);
     coordinator.get(&format!("/admin/lagesbild/{}", year - 1)).await;
     let (ef, et) = (format!("{}-01", year - 2), format!("{}-03", year - 1));
-    coordinator.post(&format!("/admin/lagesbild/{}/kallor", year - 1), &[("kind", "ia"), ("from", &ef), ("to", &et), ("total", "1"), ("text", "Ett ärende.")]).await;
+    coordinator
+        .post(
+            &format!("/admin/lagesbild/{}/kallor", year - 1),
+            &[("kind", "ia"), ("from", &ef), ("to", &et), ("total", "1"), ("text", "Ett ärende.")],
+        )
+        .await;
     // An edit is audit-logged; after finalising, edits are refused; opening again allows them.
-    let arbets = coordinator.post(&format!("{src}/kallor"), &[("kind", "fackforvaltning"), ("name", "Arbetsmarknadsförvaltningen"), ("from", &pf), ("to", &pt), ("total", "2"), ("text", "Arbetsmarknadsförvaltningen uppgav att de observerat ett klistermärke.")]).await;
+    let arbets = coordinator
+        .post(
+            &format!("{src}/kallor"),
+            &[
+                ("kind", "fackforvaltning"),
+                ("name", "Arbetsmarknadsförvaltningen"),
+                ("from", &pf),
+                ("to", &pt),
+                ("total", "2"),
+                ("text", "Arbetsmarknadsförvaltningen uppgav att de observerat ett klistermärke."),
+            ],
+        )
+        .await;
     assert!(arbets.contains("Källan är tillagd."));
-    let id = app.store.sources(year).await.unwrap().into_iter().find(|(_, e)| e.name == "Arbetsmarknadsförvaltningen").unwrap().0;
+    let id = app
+        .store
+        .sources(year)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, e)| e.name == "Arbetsmarknadsförvaltningen")
+        .unwrap()
+        .0;
     coordinator.get(&format!("{src}/kallor/{id}")).await;
-    coordinator.post(&format!("{src}/kallor/{id}"), &[("kind", "fackforvaltning"), ("name", "Arbetsmarknadsförvaltningen"), ("from", &pf), ("to", &pt), ("total", "1"), ("count.klistermarken.vit_makt", "1"), ("text", "Arbetsmarknadsförvaltningen uppgav att de observerat ett klistermärke.")]).await;
+    coordinator
+        .post(
+            &format!("{src}/kallor/{id}"),
+            &[
+                ("kind", "fackforvaltning"),
+                ("name", "Arbetsmarknadsförvaltningen"),
+                ("from", &pf),
+                ("to", &pt),
+                ("total", "1"),
+                ("count.klistermarken.vit_makt", "1"),
+                ("text", "Arbetsmarknadsförvaltningen uppgav att de observerat ett klistermärke."),
+            ],
+        )
+        .await;
     coordinator.post(&format!("{src}/faststall"), &[("finalise", "ja")]).await;
-    let locked = coordinator.post(&format!("{src}/kallor/{id}"), &[("kind", "annan"), ("name", "X"), ("from", &pf), ("to", &pt), ("text", "Ändrat.")]).await;
+    let locked = coordinator
+        .post(
+            &format!("{src}/kallor/{id}"),
+            &[("kind", "annan"), ("name", "X"), ("from", &pf), ("to", &pt), ("text", "Ändrat.")],
+        )
+        .await;
     assert!(locked.contains("är fastställd"), "{}", locked.body);
     let log_page = coordinator.get("/admin/logg").await;
-    for action in ["lade till en källa i lägesbilden", "ändrade en källa i lägesbilden", "fastställde lägesbilden"] {
+    for action in ["lade till en källa i lägesbilden", "ändrade en källa i lägesbilden", "fastställde lägesbilden"]
+    {
         assert!(log_page.contains(action), "{action}");
     }
 
     // The seed-like round: most saw nothing; the external actors saw leaflets and vandalism
     // from all three milieus, and three had relatives come to them.
-    let mut rows: Vec<(String, &str, &str)> = (0..8).map(|i| (format!("forskola{i}@example.se"), "intern", "forskola")).collect();
+    let mut rows: Vec<(String, &str, &str)> =
+        (0..8).map(|i| (format!("forskola{i}@example.se"), "intern", "forskola")).collect();
     rows.extend((0..6).map(|i| (format!("forening{i}@example.se"), "extern", "forening")));
     let roster: Vec<(&str, &str, &str)> = rows.iter().map(|(e, g, c)| (e.as_str(), *g, *c)).collect();
     let mut people = app.recipients(&round, &roster).await;
     for r in &mut people[0..8] {
-        let pages: [&[(&str, &str)]; 5] = [&[("observerat", "nej")], &[], &[("anhoriga", "nej")], &[("avhoppare", "nej"), ("orosanmalningar", "0"), ("ia_rapporter", "0")], &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")]];
+        let pages: [&[(&str, &str)]; 5] = [
+            &[("observerat", "nej")],
+            &[],
+            &[("anhoriga", "nej")],
+            &[("avhoppare", "nej"), ("orosanmalningar", "0"), ("ia_rapporter", "0")],
+            &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")],
+        ];
         answer(r, &pages).await;
     }
     let seen: [(&str, &str); 3] = [("autonoma", "autonoma"), ("vit_makt", "vit_makt"), ("islamistisk", "islamistisk")];
     for (i, r) in people[8..14].iter_mut().enumerate() {
         let milieu = seen[i % 3].0;
-        let mut grid: Vec<(&str, &str)> = vec![("uttryck.flygblad", milieu), ("uttryck.skadegorelse", milieu), ("frekvens", "enstaka")];
+        let mut grid: Vec<(&str, &str)> =
+            vec![("uttryck.flygblad", milieu), ("uttryck.skadegorelse", milieu), ("frekvens", "enstaka")];
         if i == 0 {
             grid.push(("uttryck.hot", milieu));
         }
         let relatives: Vec<(&str, &str)> = if i < 3 { vec![("anhoriga", "ja")] } else { vec![("anhoriga", "nej")] };
-        let after: Vec<(&str, &str)> = if i < 3 { vec![("anhoriga_antal", "1"), ("anhoriga_miljo", seen[i].1), ("avhoppare", "nej")] } else { vec![("avhoppare", "nej")] };
-        let pages: [&[(&str, &str)]; 5] = [&[("observerat", "ja")], &grid, &relatives, &after, &[("vet_vart_vanda", "delvis")]];
+        let after: Vec<(&str, &str)> = if i < 3 {
+            vec![("anhoriga_antal", "1"), ("anhoriga_miljo", seen[i].1), ("avhoppare", "nej")]
+        } else {
+            vec![("avhoppare", "nej")]
+        };
+        let pages: [&[(&str, &str)]; 5] =
+            [&[("observerat", "ja")], &grid, &relatives, &after, &[("vet_vart_vanda", "delvis")]];
         answer(r, &pages).await;
     }
 
@@ -385,7 +557,10 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     let mut reader = csv::Reader::from_path(d.join("siffror.csv")).unwrap();
     let tallies: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     let figure = |row: &str, col: &str| -> (String, String) {
-        let f = tallies.iter().find(|f| &f[0] == "_incidentrapporter" && &f[1] == row && &f[2] == col).unwrap_or_else(|| panic!("no figure {row} {col}"));
+        let f = tallies
+            .iter()
+            .find(|f| &f[0] == "_incidentrapporter" && &f[1] == row && &f[2] == col)
+            .unwrap_or_else(|| panic!("no figure {row} {col}"));
         (f[4].to_string(), f[5].to_string())
     };
     // 32 reports in the twelve months (30, and 2 through the capped link), 2 marked: 30
@@ -402,7 +577,8 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     // The report: Markdown, checked bullet by bullet against the figures.
     lagesbild(&app, d, &["report", "--round", "r", "--format", "markdown", "--out", "lagesbild.md"]);
     let md = std::fs::read_to_string(d.join("lagesbild.md")).unwrap();
-    let bullets: Vec<&str> = md.split("Följande har framkommit").nth(1).unwrap().split("\n\n").nth(1).unwrap().lines().collect();
+    let bullets: Vec<&str> =
+        md.split("Följande har framkommit").nth(1).unwrap().split("\n\n").nth(1).unwrap().lines().collect();
     let expected = [
         "- Alla former av extremism förekommer i området.".to_string(),
         format!("- {}", entries[0].3),
@@ -419,7 +595,10 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     let rest = bullets[expected.len()..].join("\n");
     for want in [
         "- Vanligast i enkätsvaren är flygblad eller affischering (sex svarande, från",
-        &format!("- 30 rapporter om iakttagelser under {} har kommit in med blanketten för oidentifierad information; de gäller klotter (12), klistermärken (6), flygblad eller affischering (5), annan skadegörelse (4), demonstrationer (3), hot och kränkningar (3), våld (färre än 3).", lagesbild::incident::swedish_period(from, to)),
+        &format!(
+            "- 30 rapporter om iakttagelser under {} har kommit in med blanketten för oidentifierad information; de gäller klotter (12), klistermärken (6), flygblad eller affischering (5), annan skadegörelse (4), demonstrationer (3), hot och kränkningar (3), våld (färre än 3).",
+            lagesbild::incident::swedish_period(from, to)
+        ),
         "Två rapporter har räknats bort som felregistrerade eller utan koppling till våldsbejakande extremism.",
         "- Av de svarande bland externa aktörer uppger tre svarande att anhöriga har tagit kontakt angående oro för radikalisering (den autonoma miljön (vänsterextremism), vit makt-miljön (högerextremism) och den våldsbejakande islamistiska miljön). Bland externa aktörer är det vanligast med flygblad eller affischering och annan skadegörelse; i mindre utsträckning förekommer hot och kränkningar.",
     ] {
@@ -450,11 +629,17 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
         .arg(d.join("lagesbild.docx"))
         .output()
         .expect("python3 runs (README: python3-docx)");
-    assert!(read.status.success(), "python-docx could not read the document: {}", String::from_utf8_lossy(&read.stderr));
+    assert!(
+        read.status.success(),
+        "python-docx could not read the document: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
-    let texts = |key: &str| doc[key].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let texts =
+        |key: &str| doc[key].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
     assert_eq!(texts("headings")[0], format!("Lokal lägesbild {year}"));
-    for h in ["Kartläggning", "Jämfört med tidigare år", "Incidentrapporter per sort och miljö", "Diagram", "Källor"] {
+    for h in ["Kartläggning", "Jämfört med tidigare år", "Incidentrapporter per sort och miljö", "Diagram", "Källor"]
+    {
         assert!(texts("headings").iter().any(|t| t == h), "heading {h}: {:?}", texts("headings"));
     }
     let bullets_docx = texts("bullets");
@@ -466,7 +651,10 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     assert!(table.as_array().unwrap().iter().any(|row| row[0] == "Klotter" && row[2] == "12"), "{table}");
     let images = doc["images"].as_array().unwrap();
     assert!(images.len() >= 3, "{images:?}");
-    assert!(images.iter().all(|alt| alt.as_str().is_some_and(|a| a.contains("Alla värden") || a.len() > 20)), "{images:?}");
+    assert!(
+        images.iter().all(|alt| alt.as_str().is_some_and(|a| a.contains("Alla värden") || a.len() > 20)),
+        "{images:?}"
+    );
 
     // The results page offers the Word document too.
     let res = analyst.download("/admin/omgangar/r/rapport.docx").await;

@@ -124,7 +124,8 @@ pub async fn chart(state: web::Data<AppState>, access: RoundFor<Figures>, path: 
 pub async fn report(state: web::Data<AppState>, access: RoundFor<Figures>, path: web::Path<(String, String)>) -> Page {
     let round = access.round;
     let (_, format) = path.into_inner();
-    let Some(format) = [Format::Markdown, Format::Html, Format::Docx].into_iter().find(|f| f.extension() == format) else {
+    let Some(format) = [Format::Markdown, Format::Html, Format::Docx].into_iter().find(|f| f.extension() == format)
+    else {
         return Ok(crate::web::pages::not_found(state).await);
     };
     let (bytes, _) = analysis::report(&state.store, &round, &state.templates, format).await?;

@@ -48,27 +48,50 @@ async fn links_page(state: &AppState, me: &SignedAs<Coordinator>, status: Status
 }
 
 pub async fn create_link(state: web::Data<AppState>, me: SignedAs<Coordinator>, form: CheckedForm) -> Page {
-    match coordinator::create_report_link(&state.store, &me.signed.actor(), form.field("label"), form.field("daily_cap"))
-        .await
+    match coordinator::create_report_link(
+        &state.store,
+        &me.signed.actor(),
+        form.field("label"),
+        form.field("daily_cap"),
+    )
+    .await
     {
         // The link is shown once, on this answer: only its hash is stored.
         Ok(token) => {
-            links_page(&state, &me, StatusCode::OK, json!({ "new_link": state.settings.report_link(&token), "new_label": form.field("label") }))
-                .await
+            links_page(
+                &state,
+                &me,
+                StatusCode::OK,
+                json!({ "new_link": state.settings.report_link(&token), "new_label": form.field("label") }),
+            )
+            .await
         }
         Err(coordinator::Error::Invalid(problems)) => {
             let errors: Vec<_> = problems.iter().map(|(f, m)| json!({ "field": f, "message": m })).collect();
-            let errors_at: serde_json::Map<String, Value> = problems.iter().map(|(f, m)| (f.to_string(), json!(m))).collect();
-            links_page(&state, &me, StatusCode::UNPROCESSABLE_ENTITY, json!({ "errors": errors, "errors_at": errors_at, "values": form.fields() }))
-                .await
+            let errors_at: serde_json::Map<String, Value> =
+                problems.iter().map(|(f, m)| (f.to_string(), json!(m))).collect();
+            links_page(
+                &state,
+                &me,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({ "errors": errors, "errors_at": errors_at, "values": form.fields() }),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn revoke_link(state: web::Data<AppState>, me: SignedAs<Coordinator>, path: web::Path<i64>, _form: CheckedForm) -> Page {
+pub async fn revoke_link(
+    state: web::Data<AppState>,
+    me: SignedAs<Coordinator>,
+    path: web::Path<i64>,
+    _form: CheckedForm,
+) -> Page {
     let label = coordinator::revoke_report_link(&state.store, &me.signed.actor(), path.into_inner()).await?;
-    me.signed.flash(format!("Länken \"{label}\" är spärrad. Den som öppnar den får veta det; rapporter som redan kommit in finns kvar."));
+    me.signed.flash(format!(
+        "Länken \"{label}\" är spärrad. Den som öppnar den får veta det; rapporter som redan kommit in finns kvar."
+    ));
     Ok(see_other("/admin/rapportlankar"))
 }
 
@@ -79,7 +102,11 @@ async fn reports_of(state: &AppState, year: i64) -> anyhow::Result<Vec<StoredRep
 }
 
 /// Counts of the counted reports by one property, largest first, for the list's summary.
-fn tally_by(reports: &[&StoredReport], key: impl Fn(&StoredReport) -> Vec<String>, label: impl Fn(&str) -> String) -> Vec<Value> {
+fn tally_by(
+    reports: &[&StoredReport],
+    key: impl Fn(&StoredReport) -> Vec<String>,
+    label: impl Fn(&str) -> String,
+) -> Vec<Value> {
     let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
     for r in reports {
         for k in key(r) {
@@ -142,7 +169,12 @@ pub async fn list(state: web::Data<AppState>, me: SignedAs<AnyRole>, query: web:
     ))
 }
 
-pub async fn mark(state: web::Data<AppState>, me: SignedAs<Coordinator>, path: web::Path<i64>, form: CheckedForm) -> Page {
+pub async fn mark(
+    state: web::Data<AppState>,
+    me: SignedAs<Coordinator>,
+    path: web::Path<i64>,
+    form: CheckedForm,
+) -> Page {
     let id = path.into_inner();
     let mark = match form.field("mark") {
         "" | "raknas" => None,
@@ -153,13 +185,18 @@ pub async fn mark(state: web::Data<AppState>, me: SignedAs<Coordinator>, path: w
     match coordinator::mark_incident(&state.store, &me.signed.actor(), id, mark, form.field("reason")).await {
         Ok(()) => {
             me.signed.flash(match mark {
-                Some(m) => format!("Rapport {id} är markerad: {}. Den räknas inte längre men finns kvar i listan.", m.label()),
+                Some(m) => {
+                    format!("Rapport {id} är markerad: {}. Den räknas inte längre men finns kvar i listan.", m.label())
+                }
                 None => format!("Rapport {id} räknas igen."),
             });
             Ok(see_other(&back))
         }
         Err(coordinator::Error::Invalid(problems)) => {
-            me.signed.flash(format!("Rapport {id} markerades inte: {}", problems.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ")));
+            me.signed.flash(format!(
+                "Rapport {id} markerades inte: {}",
+                problems.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ")
+            ));
             Ok(see_other(&back))
         }
         Err(e) => Err(e.into()),
@@ -172,8 +209,20 @@ pub async fn csv(state: web::Data<AppState>, me: SignedAs<AnyRole>, query: web::
     let reports = reports_of(&state, year).await?;
     let mut w = dialect.writer(Vec::new())?;
     w.write_record([
-        "id", "manad", "plats", "omrade", "uttryck", "miljo", "polis", "ia", "forvaltning", "beskrivning", "inkom", "lank",
-        "markering", "skal",
+        "id",
+        "manad",
+        "plats",
+        "omrade",
+        "uttryck",
+        "miljo",
+        "polis",
+        "ia",
+        "forvaltning",
+        "beskrivning",
+        "inkom",
+        "lank",
+        "markering",
+        "skal",
     ])?;
     for r in &reports {
         let p = &r.report;
@@ -200,7 +249,10 @@ pub async fn csv(state: web::Data<AppState>, me: SignedAs<AnyRole>, query: web::
     let suffix = if dialect == Dialect::Excel { "-excel" } else { "" };
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"incidentrapporter-{year}{suffix}.csv\"")))
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"incidentrapporter-{year}{suffix}.csv\""),
+        ))
         .body(body))
 }
 
@@ -227,7 +279,14 @@ fn posted_source(form: &CheckedForm) -> Posted {
 
 /// The sources page of a year: its entries, a form to add one (or change `editing`), and
 /// whether the year is finalised.
-async fn sources_page(state: &AppState, signed: &super::Signed, year: i64, status: StatusCode, editing: Option<(i64, Value)>, mut data: Value) -> Page {
+async fn sources_page(
+    state: &AppState,
+    signed: &super::Signed,
+    year: i64,
+    status: StatusCode,
+    editing: Option<(i64, Value)>,
+    mut data: Value,
+) -> Page {
     let form = &state.incident_form;
     let entries = state.store.sources(year).await?;
     let finalised = state.store.finalised(year).await?;
@@ -235,9 +294,14 @@ async fn sources_page(state: &AppState, signed: &super::Signed, year: i64, statu
     let kinds = form.labels("uttryck");
     let values = match &editing {
         Some((_, v)) => v.clone(),
-        None => data.get("values").cloned().unwrap_or_else(|| json!({ "from": format!("{}-01", year - 1), "to": format!("{}-12", year - 1) })),
+        None => data
+            .get("values")
+            .cloned()
+            .unwrap_or_else(|| json!({ "from": format!("{}-01", year - 1), "to": format!("{}-12", year - 1) })),
     };
-    let count_of = |k: &str, m: &str| values.get(format!("count.{k}.{m}")).and_then(Value::as_str).map(str::to_string).unwrap_or_default();
+    let count_of = |k: &str, m: &str| {
+        values.get(format!("count.{k}.{m}")).and_then(Value::as_str).map(str::to_string).unwrap_or_default()
+    };
     data["grid"] = json!(kinds
         .iter()
         .map(|(k, kl)| json!({ "label": kl, "cells": milieus.iter().map(|(m, ml)| json!({ "name": format!("count.{k}.{m}"), "label": format!("{kl}, {ml}"), "value": count_of(k, m) })).collect::<Vec<_>>() }))
@@ -281,40 +345,78 @@ pub async fn edit_source(state: web::Data<AppState>, me: SignedAs<Coordinator>, 
     sources_page(&state, &me.signed, year, StatusCode::OK, Some((id, values)), json!({})).await
 }
 
-pub async fn save_source(state: web::Data<AppState>, me: SignedAs<Coordinator>, path: web::Path<(i64, i64)>, form: CheckedForm) -> Page {
+pub async fn save_source(
+    state: web::Data<AppState>,
+    me: SignedAs<Coordinator>,
+    path: web::Path<(i64, i64)>,
+    form: CheckedForm,
+) -> Page {
     let (year, id) = path.into_inner();
     save(&state, &me, year, Some(id), &form).await
 }
 
-pub async fn add_source(state: web::Data<AppState>, me: SignedAs<Coordinator>, path: web::Path<i64>, form: CheckedForm) -> Page {
+pub async fn add_source(
+    state: web::Data<AppState>,
+    me: SignedAs<Coordinator>,
+    path: web::Path<i64>,
+    form: CheckedForm,
+) -> Page {
     save(&state, &me, path.into_inner(), None, &form).await
 }
 
 async fn save(state: &AppState, me: &SignedAs<Coordinator>, year: i64, id: Option<i64>, form: &CheckedForm) -> Page {
-    match coordinator::save_source(&state.store, &me.signed.actor(), year, id, &posted_source(form), &state.incident_form).await {
+    match coordinator::save_source(
+        &state.store,
+        &me.signed.actor(),
+        year,
+        id,
+        &posted_source(form),
+        &state.incident_form,
+    )
+    .await
+    {
         Ok(saved) => {
             me.signed.flash(if id.is_some() { "Källan är ändrad." } else { "Källan är tillagd." });
             Ok(see_other(&format!("/admin/lagesbild/{year}#kalla-{saved}")))
         }
         Err(coordinator::Error::Invalid(problems)) => {
             let errors: Vec<_> = problems.iter().map(|(f, m)| json!({ "field": f, "message": m })).collect();
-            let errors_at: serde_json::Map<String, Value> = problems.iter().map(|(f, m)| (f.to_string(), json!(m))).collect();
+            let errors_at: serde_json::Map<String, Value> =
+                problems.iter().map(|(f, m)| (f.to_string(), json!(m))).collect();
             let values = json!(form.fields());
             let editing = id.map(|i| (i, values.clone()));
-            sources_page(state, &me.signed, year, StatusCode::UNPROCESSABLE_ENTITY, editing, json!({ "errors": errors, "errors_at": errors_at, "values": values })).await
+            sources_page(
+                state,
+                &me.signed,
+                year,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                editing,
+                json!({ "errors": errors, "errors_at": errors_at, "values": values }),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn remove_source(state: web::Data<AppState>, me: SignedAs<Coordinator>, path: web::Path<(i64, i64)>, _form: CheckedForm) -> Page {
+pub async fn remove_source(
+    state: web::Data<AppState>,
+    me: SignedAs<Coordinator>,
+    path: web::Path<(i64, i64)>,
+    _form: CheckedForm,
+) -> Page {
     let (year, id) = path.into_inner();
     let name = coordinator::remove_source(&state.store, &me.signed.actor(), year, id).await?;
     me.signed.flash(format!("Källan {name} är borttagen."));
     Ok(see_other(&format!("/admin/lagesbild/{year}")))
 }
 
-pub async fn finalise(state: web::Data<AppState>, me: SignedAs<Coordinator>, path: web::Path<i64>, form: CheckedForm) -> Page {
+pub async fn finalise(
+    state: web::Data<AppState>,
+    me: SignedAs<Coordinator>,
+    path: web::Path<i64>,
+    form: CheckedForm,
+) -> Page {
     let year = path.into_inner();
     let finalise = form.field("finalise") != "nej";
     coordinator::finalise_year(&state.store, &me.signed.actor(), year, finalise).await?;
