@@ -226,7 +226,11 @@ impl Settings {
         let survey = crate::survey::parse_new(source).map_err(|p| {
             anyhow::anyhow!("{}", p.iter().map(|p| format!("{origin}:{p}")).collect::<Vec<_>>().join("\n"))
         })?;
-        crate::incident::Form::new(survey).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
+        let form = crate::incident::Form::new(survey).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        for definition in self.surveys()?.values() {
+            form.matches(&definition.survey).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        }
+        Ok(form)
     }
 
     /// The reporting link of a token.

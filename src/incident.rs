@@ -10,7 +10,6 @@
 use crate::survey::{Answer, Answers, FieldError, Kind, Survey};
 use crate::tally::{Figure, OVERALL, code};
 use jiff::civil::Date;
-use std::collections::BTreeMap;
 
 /// The question ids the form must have, and the kind each must be.
 pub const QUESTIONS: [(&str, &str); 10] = [
@@ -61,6 +60,28 @@ impl Form {
             return Err("the incident form is one page without conditions: remove `shown_when`".into());
         }
         Ok(Form { survey })
+    }
+
+    /// The form's kinds and milieus must be the rows and columns of a questionnaire's `uttryck`
+    /// grid: the reports are counted by those, and a kind or milieu the grid lacks would be
+    /// in the total but in no part of it.
+    pub fn matches(&self, questionnaire: &Survey) -> Result<(), String> {
+        let Some(Kind::Grid { rows, columns }) = questionnaire.question("uttryck").map(|q| &q.kind) else {
+            return Ok(());
+        };
+        let codes = |c: &[crate::survey::Choice]| c.iter().map(|c| c.code.clone()).collect::<Vec<_>>();
+        let own = |q: &str| self.labels(q).into_iter().map(|(c, _)| c).collect::<Vec<_>>();
+        for (q, theirs, what) in [("uttryck", codes(rows), "rows"), ("miljo", codes(columns), "columns")] {
+            if own(q) != theirs {
+                return Err(format!(
+                    "the incident form's `{q}` codes ({}) must be the {what} of the questionnaire `{}`'s `uttryck` grid ({}), in the same order",
+                    own(q).join(", "),
+                    questionnaire.id,
+                    theirs.join(", ")
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The labels of a question's options, by code.
@@ -124,7 +145,7 @@ impl Form {
             milieu: one("miljo").unwrap_or_default(),
             police: one("polis"),
             ia: one("ia"),
-            administration: one("forvaltning").unwrap_or_default(),
+            administration: one("forvaltning"),
             description: text,
         })
     }
@@ -209,7 +230,8 @@ pub struct Report {
     pub milieu: String,
     pub police: Option<String>,
     pub ia: Option<String>,
-    pub administration: String,
+    /// Optional: in a small administration it could narrow down who reported.
+    pub administration: Option<String>,
     pub description: String,
 }
 
@@ -247,19 +269,26 @@ pub struct Counted {
     pub milieu: String,
 }
 
-/// A count, or withheld because it lies between 1 and the threshold minus one.
+/// A published count, or why it is not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
     Count(u64),
-    Withheld,
+    /// From 1 to the threshold minus one.
+    Small,
+    /// Larger, but withheld so that a small count cannot be had from it by subtraction.
+    Hidden,
 }
 
 impl Shown {
     pub fn count(self) -> Option<u64> {
         match self {
             Shown::Count(n) => Some(n),
-            Shown::Withheld => None,
+            Shown::Small | Shown::Hidden => None,
         }
+    }
+
+    pub fn withheld(self) -> bool {
+        self.count().is_none()
     }
 }
 
@@ -277,46 +306,62 @@ pub struct Counts {
 }
 
 /// Counts the reports by kind × milieu and withholds what the round's disclosure rule
-/// withholds: a count from 1 to `threshold - 1`. Where a withheld count could be had by
-/// subtraction (the only withheld part of a published whole), the next smallest part is
-/// withheld as well. A count of reports names no reporter, but the rule is the round's one
-/// rule, so that no published figure is an exception to it.
+/// withholds: a count from 1 to `threshold - 1`. A count of reports names no reporter, but
+/// the rule is the round's one rule, so that no published figure is an exception to it.
+///
+/// The counts hang together: the total and the milieus (each report has one milieu), each
+/// kind and its milieus, and — as bounds, since a report may name several kinds — the total
+/// and the kinds, each milieu and its kinds. Where a withheld count is the only one withheld
+/// among such a whole and its parts, it could be had by subtraction, so the smallest other
+/// count there is withheld too (`Hidden`), until no such place is left.
 pub fn count(reports: &[Counted], kinds: &[String], milieus: &[String], threshold: u64, year: i64) -> Counts {
     let n = |pred: &dyn Fn(&Counted) -> bool| reports.iter().filter(|r| pred(r)).count() as u64;
-    let total = reports.len() as u64;
-    let by_milieu: Vec<u64> = milieus.iter().map(|m| n(&|r| r.milieu == *m)).collect();
-    let (total_shown, milieus_shown) = protect(total, &by_milieu, threshold);
-    let kinds_shown = kinds
-        .iter()
-        .map(|k| {
-            let cells: Vec<u64> = milieus.iter().map(|m| n(&|r| r.milieu == *m && r.kinds.contains(k))).collect();
-            let (whole, parts) = protect(n(&|r| r.kinds.contains(k)), &cells, threshold);
-            (k.clone(), whole, milieus.iter().cloned().zip(parts).collect())
-        })
-        .collect();
-    Counts {
-        year,
-        total: total_shown,
-        kinds: kinds_shown,
-        milieus: milieus.iter().cloned().zip(milieus_shown).collect(),
+    // Every count in one list: the total, the milieus, then per kind its total and its cells.
+    let (nm, nk) = (milieus.len(), kinds.len());
+    let milieu_at = |m: usize| 1 + m;
+    let kind_at = |k: usize| 1 + nm + k * (nm + 1);
+    let cell_at = |k: usize, m: usize| kind_at(k) + 1 + m;
+    let mut values = vec![reports.len() as u64];
+    values.extend(milieus.iter().map(|m| n(&|r| r.milieu == *m)));
+    for k in kinds {
+        values.push(n(&|r| r.kinds.contains(k)));
+        values.extend(milieus.iter().map(|m| n(&|r| r.milieu == *m && r.kinds.contains(k))));
     }
-}
-
-/// A whole and the parts that add up to it, each shown or withheld.
-fn protect(whole: u64, parts: &[u64], threshold: u64) -> (Shown, Vec<Shown>) {
-    let small = |v: u64| v > 0 && v < threshold;
+    let mut relations: Vec<Vec<usize>> = vec![(0..=nm).collect()];
+    relations.push(std::iter::once(0).chain((0..nk).map(kind_at)).collect());
+    for k in 0..nk {
+        relations.push(std::iter::once(kind_at(k)).chain((0..nm).map(|m| cell_at(k, m))).collect());
+    }
+    for m in 0..nm {
+        relations.push(std::iter::once(milieu_at(m)).chain((0..nk).map(|k| cell_at(k, m))).collect());
+    }
     let mut shown: Vec<Shown> =
-        parts.iter().map(|&v| if small(v) { Shown::Withheld } else { Shown::Count(v) }).collect();
-    let mut whole_shown = if small(whole) { Shown::Withheld } else { Shown::Count(whole) };
-    // One withheld part beside a published whole is the whole minus the rest.
-    if whole_shown != Shown::Withheld && shown.iter().filter(|s| **s == Shown::Withheld).count() == 1 {
-        let next = (0..parts.len()).filter(|&i| shown[i] != Shown::Withheld && parts[i] > 0).min_by_key(|&i| parts[i]);
-        match next {
-            Some(i) => shown[i] = Shown::Withheld,
-            None => whole_shown = Shown::Withheld,
+        values.iter().map(|&v| if v > 0 && v < threshold { Shown::Small } else { Shown::Count(v) }).collect();
+    loop {
+        let lone = relations.iter().find_map(|members| {
+            let withheld = members.iter().filter(|&&i| shown[i].withheld()).count();
+            let next =
+                members.iter().copied().filter(|&i| !shown[i].withheld() && values[i] > 0).min_by_key(|&i| values[i]);
+            (withheld == 1).then_some(next).flatten()
+        });
+        match lone {
+            Some(i) => shown[i] = Shown::Hidden,
+            None => break,
         }
     }
-    (whole_shown, shown)
+    Counts {
+        year,
+        total: shown[0],
+        milieus: milieus.iter().enumerate().map(|(m, c)| (c.clone(), shown[milieu_at(m)])).collect(),
+        kinds: kinds
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let cells = milieus.iter().enumerate().map(|(m, mc)| (mc.clone(), shown[cell_at(k, m)])).collect();
+                (c.clone(), shown[kind_at(k)], cells)
+            })
+            .collect(),
+    }
 }
 
 impl Counts {
@@ -329,7 +374,7 @@ impl Counts {
             row: row.into(),
             column: column.into(),
             group: OVERALL.into(),
-            code: if shown == Shown::Withheld { code::WITHHELD.into() } else { REPORTS.into() },
+            code: if shown.withheld() { code::WITHHELD.into() } else { REPORTS.into() },
             count: shown.count().unwrap_or(0) as f64,
             share: None,
             base: 0,
@@ -343,15 +388,6 @@ impl Counts {
         }
         out
     }
-}
-
-/// The reports' previous year's counts per kind, read back from published figures.
-pub fn kind_counts(figures: &[Figure]) -> BTreeMap<String, f64> {
-    figures
-        .iter()
-        .filter(|f| f.question == TALLY_QUESTION && f.column.is_empty() && f.code == REPORTS && !f.row.is_empty())
-        .map(|f| (f.row.clone(), f.count))
-        .collect()
 }
 
 #[cfg(test)]
@@ -403,27 +439,46 @@ mod tests {
 
     #[test]
     fn small_counts_are_withheld_and_cannot_be_had_by_subtraction() {
-        let r = |k: &str, m: &str| Counted { kinds: vec![k.into()], milieu: m.into() };
-        let mut reports: Vec<Counted> = (0..6).map(|_| r("klotter", "vit_makt")).collect();
-        reports.push(r("klotter", "autonoma"));
-        reports.extend((0..5).map(|_| r("flygblad", "vit_makt")));
+        let r = |k: &[&str], m: &str| Counted { kinds: k.iter().map(|k| k.to_string()).collect(), milieu: m.into() };
+        let mut reports: Vec<Counted> = (0..6).map(|_| r(&["klotter"], "vit_makt")).collect();
+        reports.push(r(&["klotter"], "autonoma"));
+        reports.extend((0..5).map(|_| r(&["flygblad"], "vit_makt")));
         let kinds = vec!["klotter".to_string(), "flygblad".to_string(), "hot".to_string()];
         let milieus = vec!["autonoma".to_string(), "vit_makt".to_string()];
         let c = count(&reports, &kinds, &milieus, 5, 2026);
         assert_eq!(c.total, Shown::Count(12));
-        // autonoma 1 is withheld, and so vit_makt 11 (else 12 − 11 = 1).
-        assert_eq!(c.milieus, vec![("autonoma".into(), Shown::Withheld), ("vit_makt".into(), Shown::Withheld)]);
+        // autonoma 1 is small; vit_makt 11 is hidden, or 12 − 11 = 1.
+        assert_eq!(c.milieus, vec![("autonoma".into(), Shown::Small), ("vit_makt".into(), Shown::Hidden)]);
         let klotter = &c.kinds[0];
-        assert_eq!(klotter.1, Shown::Count(7));
-        assert_eq!(klotter.2, vec![("autonoma".into(), Shown::Withheld), ("vit_makt".into(), Shown::Withheld)]);
-        let flygblad = &c.kinds[1];
-        assert_eq!(flygblad.2, vec![("autonoma".into(), Shown::Count(0)), ("vit_makt".into(), Shown::Count(5))]);
+        assert_eq!(klotter.2, vec![("autonoma".into(), Shown::Small), ("vit_makt".into(), Shown::Hidden)]);
         assert_eq!(c.kinds[2].1, Shown::Count(0));
+        // Every whole and its parts: never exactly one withheld.
+        let check = |members: Vec<Shown>| assert_ne!(members.iter().filter(|s| s.withheld()).count(), 1, "{members:?}");
+        check(std::iter::once(c.total).chain(c.milieus.iter().map(|m| m.1)).collect());
+        check(std::iter::once(c.total).chain(c.kinds.iter().map(|k| k.1)).collect());
+        for (_, whole, cells) in &c.kinds {
+            check(std::iter::once(*whole).chain(cells.iter().map(|m| m.1)).collect());
+        }
+        for (m, (_, whole)) in c.milieus.iter().enumerate() {
+            check(std::iter::once(*whole).chain(c.kinds.iter().map(|k| k.2[m].1)).collect());
+        }
         let figures = c.figures();
         assert!(figures.iter().all(|f| f.code == REPORTS || f.count == 0.0));
-        assert_eq!(kind_counts(&figures).get("klotter"), Some(&7.0));
-        // Three reports in all: the total itself is withheld.
+        // Three reports in all: the total itself is small.
         let few = count(&reports[..3], &kinds, &milieus, 5, 2026);
-        assert_eq!(few.total, Shown::Withheld);
+        assert_eq!(few.total, Shown::Small);
+    }
+
+    /// Threshold 5: 20 reports, 16 of graffiti, 4 of threats. Every report names a kind, so
+    /// the threats could be had as 20 − 16 if only they were withheld.
+    #[test]
+    fn a_small_kind_is_not_the_total_minus_the_others() {
+        let r = |k: &str| Counted { kinds: vec![k.into()], milieu: "vit_makt".into() };
+        let mut reports: Vec<Counted> = (0..16).map(|_| r("klotter")).collect();
+        reports.extend((0..4).map(|_| r("hot")));
+        let kinds = vec!["klotter".to_string(), "hot".to_string()];
+        let c = count(&reports, &kinds, &["vit_makt".to_string()], 5, 2026);
+        assert_eq!(c.kinds[1].1, Shown::Small);
+        assert!(c.total.withheld() || c.kinds[0].1.withheld(), "{c:?}");
     }
 }

@@ -73,7 +73,7 @@ impl SourceKind {
                 "Personer som vänt sig till förvaltningen för att få hjälp att lämna en miljö."
             }
             SourceKind::Relatives => "Anhöriga som vänt sig till förvaltningen för att få stöd.",
-            SourceKind::Administration => "Det fackförvaltningen har rapporterat om stadsdelsområdet.",
+            SourceKind::Administration => "Det förvaltningen har rapporterat om stadsdelsområdet.",
             SourceKind::MediaMonitoring => "Det som rapporterats i medier om stadsdelsområdet.",
             SourceKind::Other => "",
         }
@@ -162,10 +162,15 @@ pub fn check(year: i64, p: &Posted, kinds: &[String], milieus: &[String]) -> Res
         problems.push(("total", "Antalet ska vara ett heltal från 0 till 100 000, eller tomt.".to_string()));
         None
     });
-    let mut counts = Vec::new();
+    let mut counts: Vec<(String, String, i64)> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for (k, m, typed) in &p.counts {
         if !kinds.contains(k) || !milieus.contains(m) {
             problems.push(("counts", format!("Okänd sort eller miljö i antalen: {k} / {m}.")));
+            continue;
+        }
+        if !seen.insert((k, m)) {
+            problems.push(("counts", format!("Antalet för {k} / {m} står två gånger.")));
             continue;
         }
         match number(typed) {
@@ -194,7 +199,13 @@ pub fn check(year: i64, p: &Posted, kinds: &[String], milieus: &[String]) -> Res
             total,
             counts,
             text: text.to_string(),
-            covers: if p.covers.trim().is_empty() { kind.covers().to_string() } else { p.covers.trim().to_string() },
+            covers: match p.covers.trim() {
+                "" if kind == SourceKind::Administration => {
+                    format!("Det {} har rapporterat om stadsdelsområdet.", name.to_lowercase())
+                }
+                "" => kind.covers().to_string(),
+                written => written.to_string(),
+            },
         }),
         _ => Err(problems),
     }
@@ -220,7 +231,7 @@ mod tests {
         };
         let e = check(2019, &good, &kinds, &milieus).unwrap();
         assert_eq!((e.name.as_str(), e.total, e.counts.len()), ("Trafikkontoret", Some(1), 1));
-        assert_eq!(e.covers, SourceKind::Administration.covers());
+        assert_eq!(e.covers, "Det trafikkontoret har rapporterat om stadsdelsområdet.");
         let bad = Posted {
             name: String::new(),
             from: "2018-01-05".into(),

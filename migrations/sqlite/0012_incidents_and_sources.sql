@@ -3,7 +3,8 @@
 --
 -- A reporting link is stored as the SHA-256 of its token, as a respondent's link is. A report
 -- holds what was seen, never who saw it: no address, no account, no time of day (only the
--- month it came in). The per-day counter brakes a link that is being abused.
+-- month it came in). The per-day counter brakes a link that is being abused; only today's
+-- row is kept, so the counts do not tell which day a report came in.
 CREATE TABLE report_links (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     label       TEXT NOT NULL,
@@ -28,7 +29,7 @@ CREATE TABLE incident_reports (
     milieu          TEXT NOT NULL,
     police          TEXT,
     ia              TEXT,
-    administration  TEXT NOT NULL,
+    administration  TEXT,                    -- optional: it could narrow down who reported
     description     TEXT NOT NULL,
     received        TEXT NOT NULL,           -- YYYY-MM
     excluded        TEXT,                    -- NULL (counted) | ingen_koppling | felregistrerad

@@ -89,8 +89,8 @@ pub async fn incidents(
     let (from, to) = crate::incident::window(round.opens_on);
     let (counted, excluded) = store.counted_incidents(from, to).await?;
     let codes = |c: &[crate::survey::Choice]| c.iter().map(|c| c.code.clone()).collect::<Vec<_>>();
-    let counts =
-        crate::incident::count(&counted, &codes(rows), &codes(columns), round.disclosure_threshold, round.year);
+    let threshold = round.disclosure_threshold.max(crate::tally::MINIMUM_THRESHOLD);
+    let counts = crate::incident::count(&counted, &codes(rows), &codes(columns), threshold, round.year);
     Ok(Some((counts, excluded)))
 }
 

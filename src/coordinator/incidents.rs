@@ -89,6 +89,7 @@ pub async fn file_incident(
     match store.file_incident(link.id, &today.to_string(), link.daily_cap, &report, Month::of(today)).await? {
         Filed::Taken => Ok(report),
         Filed::CapReached => Err(NotFiled::CapReached),
+        Filed::Revoked => Err(NotFiled::Revoked),
     }
 }
 

@@ -4,15 +4,18 @@
 //! their alt text; tables as tables.
 
 use docx_rs::{
-    AbstractNumbering, Docx, IndentLevel, Level, LevelJc, LevelText, NumberFormat, Numbering, NumberingId, Paragraph,
-    Pic, Run, RunFonts, SpecialIndentType, Start, Style, StyleType, Table, TableCell, TableRow,
+    AbstractNumbering, Docx, IndentLevel, Level, LevelJc, LevelText, LineSpacing, NumberFormat, Numbering, NumberingId,
+    Paragraph, Pic, Run, RunFonts, SpecialIndentType, Start, Style, StyleType, Table, TableCell, TableRow, WidthType,
 };
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use std::io::{Read, Write};
 
 /// The width of a chart on an A4 page with ordinary margins: 16 cm in EMU.
 const IMAGE_WIDTH_EMU: u32 = 16 * 360_000;
-const BULLETS: usize = 1;
+/// docx-rs writes a numbering of its own with id 1 (decimal): the bullets take id 2.
+const BULLETS: usize = 2;
+/// The table's width: the text width of an A4 page with ordinary margins, in twentieths of a point.
+const TABLE_WIDTH_DXA: usize = 9_070;
 
 /// An image the Markdown refers to by file name (`klotter.png`), with its PNG bytes.
 pub struct Image<'a> {
@@ -53,7 +56,7 @@ impl Writer {
     }
 
     fn text(&mut self, t: &str) {
-        let mut run = Run::new().add_text(t);
+        let mut run = Run::new().add_text(xml_text(t));
         if self.bold {
             run = run.bold();
         }
@@ -82,7 +85,13 @@ impl Writer {
 /// The document for `markdown`, with `images` put in where it refers to them.
 pub fn write(title: &str, markdown: &str, images: &[Image]) -> anyhow::Result<Vec<u8>> {
     let heading = |id: &str, name: &str, size: usize| {
-        Style::new(id, StyleType::Paragraph).name(name).based_on("Normal").next("Normal").size(size).bold()
+        Style::new(id, StyleType::Paragraph)
+            .name(name)
+            .based_on("Normal")
+            .next("Normal")
+            .size(size)
+            .bold()
+            .line_spacing(LineSpacing::new().before(240).after(80))
     };
     let bullets =
         AbstractNumbering::new(BULLETS).add_level(
@@ -92,11 +101,18 @@ pub fn write(title: &str, markdown: &str, images: &[Image]) -> anyhow::Result<Ve
     let docx = Docx::new()
         .default_fonts(RunFonts::new().ascii("Arial").hi_ansi("Arial").cs("Arial"))
         .default_size(22)
-        .add_style(Style::new("Normal", StyleType::Paragraph).name("Normal"))
+        .add_style(
+            Style::new("Normal", StyleType::Paragraph).name("Normal").line_spacing(LineSpacing::new().after(120)),
+        )
         .add_style(heading("Heading1", "heading 1", 36))
         .add_style(heading("Heading2", "heading 2", 32))
         .add_style(heading("Heading3", "heading 3", 26))
-        .add_style(Style::new("ListBullet", StyleType::Paragraph).name("List Bullet").based_on("Normal"))
+        .add_style(
+            Style::new("ListBullet", StyleType::Paragraph)
+                .name("List Bullet")
+                .based_on("Normal")
+                .line_spacing(LineSpacing::new().after(60)),
+        )
         .add_style(Style::new("Caption", StyleType::Paragraph).name("Caption").based_on("Normal").italic().size(18))
         .add_abstract_numbering(bullets)
         .add_numbering(Numbering::new(BULLETS, BULLETS));
@@ -114,14 +130,23 @@ pub fn write(title: &str, markdown: &str, images: &[Image]) -> anyhow::Result<Ve
             Event::End(TagEnd::Heading(_) | TagEnd::Paragraph | TagEnd::Item) => w.finish_paragraph(),
             Event::Start(Tag::List(_)) => w.in_list += 1,
             Event::End(TagEnd::List(_)) => w.in_list -= 1,
-            Event::Start(Tag::Item) => w.start("ListBullet"),
+            Event::Start(Tag::Item) => {
+                // A nested list's item: its parent's text so far is a paragraph of its own.
+                w.finish_paragraph();
+                w.start("ListBullet")
+            }
             Event::Start(Tag::Strong) => w.bold = true,
             Event::End(TagEnd::Strong) => w.bold = false,
             Event::Start(Tag::Emphasis) => w.italic = true,
             Event::End(TagEnd::Emphasis) => w.italic = false,
             Event::Start(Tag::Table(_)) => w.rows.clear(),
-            Event::Start(Tag::TableHead | Tag::TableRow) => w.row.clear(),
+            Event::Start(Tag::TableHead) => {
+                w.row.clear();
+                w.bold = true;
+            }
+            Event::Start(Tag::TableRow) => w.row.clear(),
             Event::End(TagEnd::TableHead | TagEnd::TableRow) => {
+                w.bold = false;
                 let cells = std::mem::take(&mut w.row);
                 w.rows.push(TableRow::new(cells));
             }
@@ -135,15 +160,18 @@ pub fn write(title: &str, markdown: &str, images: &[Image]) -> anyhow::Result<Ve
                 w.in_cell = false;
             }
             Event::End(TagEnd::Table) => {
-                let table = Table::new(std::mem::take(&mut w.rows));
+                let table = Table::new(std::mem::take(&mut w.rows)).width(TABLE_WIDTH_DXA, WidthType::Dxa);
                 let d = w.docx.take().expect("a document");
                 w.docx = Some(d.add_table(table));
             }
             Event::Start(Tag::Image { dest_url, .. }) => w.image = Some((dest_url.to_string(), String::new())),
             Event::End(TagEnd::Image) => {
                 let (file, alt) = w.image.take().unwrap_or_default();
+                // An image that is not one of the charts (a district's template may name one)
+                // is left out, its alt text kept.
                 let Some(image) = images.iter().find(|i| i.file == file) else {
-                    anyhow::bail!("the report refers to the image {file}, which is not one of its charts");
+                    w.text(&alt);
+                    continue;
                 };
                 let (width, height) = png_size(image.png)?;
                 let emu_height = (u64::from(IMAGE_WIDTH_EMU) * u64::from(height) / u64::from(width.max(1))) as u32;
@@ -189,6 +217,9 @@ fn with_alt_texts(packed: &[u8], title: &str, alts: &[String]) -> anyhow::Result
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for i in 0..archive.len() {
         let mut file = archive.by_index(i)?;
+        if file.is_dir() {
+            continue;
+        }
         let name = file.name().to_string();
         let mut content = Vec::new();
         file.read_to_end(&mut content)?;
@@ -225,8 +256,16 @@ fn describe_images(xml: &str, alts: &[String]) -> String {
     out
 }
 
+/// Text without the characters XML 1.0 cannot hold (a control character pasted into a
+/// source's text would make the document unreadable to Word).
+fn xml_text(text: &str) -> String {
+    text.chars()
+        .filter(|&c| matches!(c, '\t' | '\n' | '\r') || !(c.is_control() || c == '\u{fffe}' || c == '\u{ffff}'))
+        .collect()
+}
+
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    xml_text(text).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -110,10 +110,31 @@ handlebars_helper!(procentenheter: |v: Value| v.as_f64().map_or("–".into(), |c
     if pp > 0 { format!("+{pp}") } else if pp < 0 { format!("−{}", -pp) } else { "0".into() }
 }));
 
-/// The report's templates: the Markdown text (`report`) and the HTML file's frame (`frame`).
-pub fn registry(templates: &crate::shipped::Files) -> anyhow::Result<Handlebars<'static>> {
+/// Text people wrote (a source's text, a round's title), made safe to put into the Markdown
+/// as running text: on one line, with every character Markdown gives a meaning escaped, so
+/// that it can neither start a heading, a list item or a table, nor link or embed anything,
+/// and with the control characters a Word document cannot hold left out.
+pub fn markdown_text(text: &str) -> String {
+    let line: String =
+        text.split_whitespace().collect::<Vec<_>>().join(" ").chars().filter(|c| !c.is_control()).collect();
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    let mut out = String::with_capacity(line.len() + 8);
+    for (i, c) in line.chars().enumerate() {
+        // Inline marks anywhere; what starts a block (a heading, a list, a quote) only first.
+        let starts_block = (i == 0 && "#+->=".contains(c)) || (i == digits && digits > 0 && ".)".contains(c));
+        if "\\`*_[]<>!&~|".contains(c) || starts_block {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The report's templates: the Markdown text (`report`) and the HTML file's frame (`frame`,
+/// in a registry of its own that escapes for HTML).
+pub fn registry(templates: &crate::shipped::Files) -> anyhow::Result<(Handlebars<'static>, Handlebars<'static>)> {
     let mut hbs = Handlebars::new();
-    // Markdown is written unescaped; the frame escapes its own values with `{{ }}`.
+    // Markdown is written unescaped: people's text comes in through `markdown_text`.
     hbs.register_escape_fn(handlebars::no_escape);
     for (name, helper) in [
         ("procent", Box::new(procent) as Box<dyn handlebars::HelperDef + Send + Sync>),
@@ -127,11 +148,16 @@ pub fn registry(templates: &crate::shipped::Files) -> anyhow::Result<Handlebars<
     ] {
         hbs.register_helper(name, helper);
     }
-    for (as_name, name) in [("report", "report/lokal_lagesbild.md.hbs"), ("frame", "report/lokal_lagesbild.html.hbs")] {
+    let mut frame = Handlebars::new();
+    frame.register_escape_fn(handlebars::html_escape);
+    for (registry, as_name, name) in [
+        (&mut hbs, "report", "report/lokal_lagesbild.md.hbs"),
+        (&mut frame, "frame", "report/lokal_lagesbild.html.hbs"),
+    ] {
         let (source, origin) = templates.get(name).with_context(|| format!("the report template {name} is missing"))?;
-        hbs.register_template_string(as_name, source).with_context(|| format!("template {origin}"))?;
+        registry.register_template_string(as_name, source).with_context(|| format!("template {origin}"))?;
     }
-    Ok(hbs)
+    Ok((hbs, frame))
 }
 
 /// Everything the template can say, computed from published figures only.
@@ -229,7 +255,7 @@ pub fn context(
     let folded: Vec<String> = tallies.folded.iter().filter(|f| !f.contains('/')).map(|g| group_label(g)).collect();
     let folded_groups = crate::text::list_in_swedish(&folded);
     json!({
-        "title": title,
+        "title": markdown_text(title),
         "year": tallies.year,
         "too_few": tallies.too_few,
         "threshold": tallies.threshold,
@@ -330,7 +356,8 @@ pub fn add_lagesbild(
     let threshold = tallies.threshold.max(crate::tally::MINIMUM_THRESHOLD);
     let shown = |s: Shown| match s {
         Shown::Count(n) => n.to_string(),
-        Shown::Withheld => format!("färre än {threshold}"),
+        Shown::Small => format!("färre än {threshold}"),
+        Shown::Hidden => "ej redovisat".to_string(),
     };
 
     // Every milieu (but "don't know") seen in the questionnaire, the reports or a source.
@@ -383,14 +410,15 @@ pub fn add_lagesbild(
 
     // The incident reports: counted, never quoted.
     if let Some(i) = &incidents {
-        let mut kinds: Vec<(u64, bool, String)> = i
+        let mut kinds: Vec<(u64, Shown, String)> = i
             .counts
             .kinds
             .iter()
             .filter(|(_, s, _)| *s != Shown::Count(0))
-            .map(|(k, s, _)| (s.count().unwrap_or(0), *s == Shown::Withheld, label_of(&rows, k).to_lowercase()))
+            .map(|(k, s, _)| (s.count().unwrap_or(0), *s, label_of(&rows, k).to_lowercase()))
             .collect();
-        kinds.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(&b.2)));
+        // Largest first; withheld ones last.
+        kinds.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.withheld().cmp(&b.1.withheld())).then(a.2.cmp(&b.2)));
         let table: Vec<Value> = i
             .counts
             .kinds
@@ -405,9 +433,14 @@ pub fn add_lagesbild(
         context["incidents"] = json!({
             "period": crate::incident::swedish_period(i.from, i.to),
             "total": i.counts.total.count(),
-            "withheld": i.counts.total == Shown::Withheld,
+            "withheld": i.counts.total.withheld(),
+            "total_text": match i.counts.total {
+                Shown::Small => format!("Färre än {threshold}"),
+                _ => "Ett ej redovisat antal".to_string(),
+            },
+            "hidden": i.counts.kinds.iter().any(|(_, s, cells)| *s == Shown::Hidden || cells.iter().any(|c| c.1 == Shown::Hidden)),
             "excluded": i.excluded,
-            "kinds": kinds.iter().map(|(n, withheld, label)| json!({ "label": label, "count": n, "withheld": withheld })).collect::<Vec<_>>(),
+            "kinds": kinds.iter().map(|(n, s, label)| json!({ "label": label, "count": n, "shown": shown(*s) })).collect::<Vec<_>>(),
             "head": columns.iter().map(|c| c.label.clone()).collect::<Vec<_>>(),
             "table": table,
         });
@@ -415,14 +448,22 @@ pub fn add_lagesbild(
 
     // The sources, published as written, in the order the report lists them.
     let of = |kind: SourceKind| -> Vec<Value> {
-        sources.iter().filter(|e| e.kind == kind).map(|e| json!({ "name": e.name, "text": e.text })).collect()
+        sources
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| json!({ "name": markdown_text(&e.name), "text": markdown_text(&e.text) }))
+            .collect()
     };
     let quiet = |e: &crate::sources::Entry| e.total == Some(0) && e.counts.iter().all(|(_, _, n)| *n == 0);
     let administrations: Vec<&crate::sources::Entry> =
         sources.iter().filter(|e| e.kind == SourceKind::Administration).collect();
-    let quiet_names: Vec<String> = administrations.iter().filter(|e| quiet(e)).map(|e| e.name.to_lowercase()).collect();
-    let reporting: Vec<Value> =
-        administrations.iter().filter(|e| !quiet(e)).map(|e| json!({ "name": e.name, "text": e.text })).collect();
+    let quiet_names: Vec<String> =
+        administrations.iter().filter(|e| quiet(e)).map(|e| markdown_text(&e.name.to_lowercase())).collect();
+    let reporting: Vec<Value> = administrations
+        .iter()
+        .filter(|e| !quiet(e))
+        .map(|e| json!({ "name": markdown_text(&e.name), "text": markdown_text(&e.text) }))
+        .collect();
     context["sources"] = json!({
         "police": of(SourceKind::Police),
         "ia": of(SourceKind::IncidentSystem),
@@ -435,11 +476,11 @@ pub fn add_lagesbild(
         "administrations_quiet": crate::text::list_in_swedish(&quiet_names),
         "administrations_reporting": reporting,
         "list": sources.iter().map(|e| json!({
-            "name": e.name,
+            "name": markdown_text(&e.name),
             "kind": e.kind.label(),
             "named": e.kind.needs_name(),
             "period": crate::incident::swedish_period(e.from, e.to),
-            "covers": e.covers,
+            "covers": markdown_text(&e.covers),
         })).collect::<Vec<_>>(),
     });
 
@@ -484,7 +525,7 @@ pub fn add_lagesbild(
             && let Some(then) = p.total
         {
             changes.push(json!({
-                "kind": "source", "name": format!("antalet ärenden hos {}", if e.kind.needs_name() { e.name.to_lowercase() } else { e.kind.label().to_lowercase() }),
+                "kind": "source", "name": format!("antalet ärenden hos {}", markdown_text(&if e.kind.needs_name() { e.name.to_lowercase() } else { e.kind.label().to_lowercase() })),
                 "previous_year": p.year, "count": now, "previous": then, "change": now - then,
             }));
         }
@@ -493,7 +534,7 @@ pub fn add_lagesbild(
 }
 
 pub fn render(
-    hbs: &Handlebars<'static>,
+    (hbs, frame_hbs): &(Handlebars<'static>, Handlebars<'static>),
     context: &Value,
     charts: &[(Chart, Vec<u8>)],
     format: Format,
@@ -505,7 +546,7 @@ pub fn render(
             let body = html_of(&markdown, charts);
             let mut frame = context.clone();
             frame["body"] = json!(body);
-            Ok(hbs.render("frame", &frame).context("rendering the report's HTML frame")?.into_bytes())
+            Ok(frame_hbs.render("frame", &frame).context("rendering the report's HTML frame")?.into_bytes())
         }
         Format::Docx => {
             let images: Vec<docx::Image> =
@@ -516,22 +557,32 @@ pub fn render(
 }
 
 /// The Markdown as HTML, each chart's image embedded as a data URI. Raw HTML in the
-/// Markdown (a district's template, a source's text) is shown as text, never run.
+/// Markdown (a district's template) is shown as text, never run; a link keeps only its text,
+/// and an image that is not one of the charts only its alt text: the file reaches nothing.
 fn html_of(markdown: &str, charts: &[(Chart, Vec<u8>)]) -> String {
-    use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
-    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|e| match e {
+    use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+    let mut foreign_image = false;
+    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).filter_map(|e| match e {
         Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
-            let embedded =
-                charts.iter().find(|(c, _)| format!("{}.png", c.name) == dest_url.as_ref()).map(|(_, png)| {
-                    CowStr::from(format!(
-                        "data:image/png;base64,{}",
-                        base64::engine::general_purpose::STANDARD.encode(png)
-                    ))
-                });
-            Event::Start(Tag::Image { link_type, dest_url: embedded.unwrap_or(dest_url), title, id })
+            match charts.iter().find(|(c, _)| format!("{}.png", c.name) == dest_url.as_ref()) {
+                Some((_, png)) => {
+                    let data =
+                        format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
+                    Some(Event::Start(Tag::Image { link_type, dest_url: CowStr::from(data), title, id }))
+                }
+                None => {
+                    foreign_image = true;
+                    None
+                }
+            }
         }
-        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
-        e => e,
+        Event::End(TagEnd::Image) if foreign_image => {
+            foreign_image = false;
+            None
+        }
+        Event::Start(Tag::Link { .. }) | Event::End(TagEnd::Link) => None,
+        Event::Html(h) | Event::InlineHtml(h) => Some(Event::Text(h)),
+        e => Some(e),
     });
     let mut out = String::new();
     pulldown_cmark::html::push_html(&mut out, events);
@@ -543,13 +594,34 @@ mod tests {
     use super::*;
 
     fn hbs() -> Handlebars<'static> {
-        registry(&crate::shipped::Files::templates(None).unwrap()).unwrap()
+        registry(&crate::shipped::Files::templates(None).unwrap()).unwrap().0
     }
 
     fn say(template: &str, data: Value) -> String {
         let mut h = hbs();
         h.register_template_string("t", template).unwrap();
         h.render("t", &data).unwrap()
+    }
+
+    #[test]
+    fn peoples_text_stays_running_text_in_the_report() {
+        assert_eq!(markdown_text("Tre ärenden, en gällande hot."), "Tre ärenden, en gällande hot.");
+        assert_eq!(markdown_text("# Slutsats\n- x"), "\\# Slutsats - x");
+        assert_eq!(markdown_text("1. punkt"), "1\\. punkt");
+        assert_eq!(
+            markdown_text("[klicka](javascript:alert(1)) ![x](y.png) <b>"),
+            "\\[klicka\\](javascript:alert(1)) \\!\\[x\\](y.png) \\<b\\>"
+        );
+        assert_eq!(markdown_text("a | b *c* `d`\u{b}"), "a \\| b \\*c\\* \\`d\\`");
+        // Rendered, it reads as written: no heading, list, link or image.
+        let html = html_of(&format!("- {}", markdown_text("# Rubrik\n[länk](http://x) ![b](c.png)")), &[]);
+        assert_eq!(html, "<ul>\n<li># Rubrik [länk](http://x) ![b](c.png)</li>\n</ul>\n");
+    }
+
+    #[test]
+    fn a_templates_own_link_or_foreign_image_reaches_nothing() {
+        let html = html_of("Se [här](javascript:alert(1)) och ![bild](https://example.com/x.png).", &[]);
+        assert_eq!(html, "<p>Se här och bild.</p>\n");
     }
 
     #[test]

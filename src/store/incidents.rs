@@ -37,7 +37,7 @@ struct ReportRow {
     milieu: String,
     police: Option<String>,
     ia: Option<String>,
-    administration: String,
+    administration: Option<String>,
     description: String,
     received: String,
     excluded: Option<String>,
@@ -74,11 +74,12 @@ impl TryFrom<ReportRow> for StoredReport {
 
 const REPORT_COLUMNS: &str = "SELECT r.id, l.label AS link_label, r.observed, r.place, r.area, r.kinds, r.milieu, r.police, r.ia, r.administration, r.description, r.received, r.excluded, r.excluded_reason FROM incident_reports r JOIN report_links l ON l.id = r.link_id";
 
-/// Whether a link took a report, or had reached its day's cap.
+/// Whether a link took a report, had reached its day's cap, or had been revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filed {
     Taken,
     CapReached,
+    Revoked,
 }
 
 impl Store {
@@ -100,8 +101,9 @@ impl Store {
         .await?)
     }
 
-    /// Stores a report if the link has not reached its cap for `day`; the count and the
-    /// report commit together, so a cap holds across server instances.
+    /// Stores a report if the link is not revoked and has not reached its cap for `day`; the
+    /// count and the report commit together, so a cap holds across server instances. Earlier
+    /// days' counts are dropped: kept, they would tell which day each report came in.
     pub async fn file_incident(
         &self,
         link_id: i64,
@@ -111,8 +113,10 @@ impl Store {
         received: Month,
     ) -> anyhow::Result<Filed> {
         let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM report_link_days WHERE day < $1").bind(day).execute(&mut *tx.tx).await?;
         let counted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO report_link_days (link_id, day, reports) VALUES ($1, $2, 1)
+            "INSERT INTO report_link_days (link_id, day, reports)
+             SELECT $1, $2, 1 WHERE EXISTS (SELECT 1 FROM report_links WHERE id = $1 AND revoked_at IS NULL)
              ON CONFLICT (link_id, day) DO UPDATE SET reports = report_link_days.reports + 1
              WHERE report_link_days.reports < $3
              RETURNING reports",
@@ -124,7 +128,11 @@ impl Store {
         .await?;
         if counted.is_none_or(|n| n > cap) {
             tx.rollback().await?;
-            return Ok(Filed::CapReached);
+            let revoked: Option<i64> = sqlx::query_scalar("SELECT revoked_at FROM report_links WHERE id = $1")
+                .bind(link_id)
+                .fetch_one(&self.read)
+                .await?;
+            return Ok(if revoked.is_some() { Filed::Revoked } else { Filed::CapReached });
         }
         sqlx::query(
             "INSERT INTO incident_reports (link_id, observed, place, area, kinds, milieu, police, ia, administration, description, received)
@@ -358,9 +366,11 @@ impl Tx {
             .await?)
     }
 
-    /// Reads whether the year is finalised inside the transaction, so that an edit and the
-    /// finalising cannot pass each other.
+    /// Reads whether the year is finalised inside the transaction, holding the year's lock,
+    /// so that an edit and the finalising cannot pass each other (SQLite has one writer; on
+    /// PostgreSQL a transaction-scoped advisory lock per year).
     pub async fn year_finalised(&mut self, year: i64) -> anyhow::Result<bool> {
+        self.lock_year(year).await?;
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lagesbild_years WHERE year = $1")
             .bind(year)
             .fetch_one(&mut *self.tx)
@@ -368,7 +378,16 @@ impl Tx {
         Ok(n > 0)
     }
 
+    async fn lock_year(&mut self, year: i64) -> anyhow::Result<()> {
+        if self.engine == super::Engine::Postgres {
+            // A key of its own: "LB" and the year.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(0x4c42_0000_i64 + year).execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     pub async fn set_year_finalised(&mut self, year: i64, by: Option<&str>, at: i64) -> anyhow::Result<bool> {
+        self.lock_year(year).await?;
         let done = match by {
             Some(by) => {
                 sqlx::query("INSERT INTO lagesbild_years (year, finalised_at, finalised_by) VALUES ($1, $2, $3) ON CONFLICT (year) DO NOTHING")

@@ -99,8 +99,8 @@ pub async fn send(
         return Err(Refusal::TooManyReports);
     }
     match coordinator::file_incident(&state.store, form, &link, &raw).await {
+        // No log line per report: its time could be matched against a proxy's log.
         Ok(report) => {
-            tracing::info!(link = link.id, "incident report stored");
             let kinds: Vec<String> = report.kinds.iter().map(|k| form.label("uttryck", k).to_lowercase()).collect();
             let data = json!({
                 "kinds": crate::text::list_in_swedish(&kinds),
@@ -113,10 +113,7 @@ pub async fn send(
             Ok(page(state, StatusCode::UNPROCESSABLE_ENTITY, &hash, token, &raw, &errors))
         }
         Err(NotFiled::Revoked) => Err(Refusal::LinkRevoked),
-        Err(NotFiled::CapReached) => {
-            tracing::warn!(link = link.id, cap = link.daily_cap, "a reporting link reached its cap for today");
-            Err(Refusal::DailyCap)
-        }
+        Err(NotFiled::CapReached) => Err(Refusal::DailyCap),
         Err(NotFiled::Technical(e)) => Err(Refusal::Technical(e)),
     }
 }

@@ -723,6 +723,23 @@ async function main() {
     await setValues(c, { '#organisation': '' });
     await checkState(c, 'admin-accessibility-error', await submitBy(c, 'form[action="/admin/tillganglighet"] button[type="submit"]'), { status: 422, selector: '.error-summary' });
 
+    // Reporting links, the incident report form a member of staff fills in, the list, the sources.
+    await checkState(c, 'admin-report-links', await go(c, '/admin/rapportlankar'), { status: 200 });
+    await checkState(c, 'admin-report-links-error', await submitBy(c, 'form[action="/admin/rapportlankar"] button[type="submit"]'), { status: 422, selector: '.error-summary' });
+    await setValues(c, { '#label': 'Intranätet, förvaltningen' });
+    await checkState(c, 'admin-report-links-new', await submitBy(c, 'form[action="/admin/rapportlankar"] button[type="submit"]'), { status: 200, selector: '.panel code' });
+    const reportLink = await c.$eval('.panel code', (e) => e.textContent.trim());
+    const s = await newPage(coordinatorCtx);
+    await checkState(s, 'report-form', await go(s, reportLink), { status: 200 });
+    await checkState(s, 'report-form-error', await submitBy(s, 'form[method="post"] button[type="submit"]'), { status: 422, selector: '.error-summary' });
+    await fillStep(s, { ar: String(new Date().getFullYear()), beskrivning: 'Klistermärke med symbol på en lyktstolpe.' });
+    await checkState(s, 'report-receipt', await submitBy(s, 'form[method="post"] button[type="submit"]'), { status: 200 });
+    await s.close();
+    await checkState(c, 'admin-incidents', await go(c, '/admin/incidenter'), { status: 200, selector: '.report' });
+    const year = new Date().getFullYear();
+    await checkState(c, 'admin-sources', await go(c, `/admin/lagesbild/${year}`), { status: 200 });
+    await checkState(c, 'admin-sources-error', await submitBy(c, `form[action="/admin/lagesbild/${year}/kallor"] button[type="submit"]`), { status: 422, selector: '.error-summary' });
+
     // Close the second round on its "Svarstid" page.
     await go(c, '/admin/omgangar/stangd/svarstid');
     res = await submitBy(c, 'form[action$="/datum"] button[name="action"][value="close"]');

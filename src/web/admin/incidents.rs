@@ -128,7 +128,7 @@ pub async fn list(state: web::Data<AppState>, me: SignedAs<AnyRole>, query: web:
         "months": tally_by(&counted, |r| vec![r.report.observed.to_string()], |m| Month::parse(m).map_or(m.to_string(), Month::swedish)),
         "kinds": tally_by(&counted, |r| r.report.kinds.clone(), label("uttryck")),
         "milieus": tally_by(&counted, |r| vec![r.report.milieu.clone()], label("miljo")),
-        "administrations": tally_by(&counted, |r| vec![r.report.administration.clone()], label("forvaltning")),
+        "administrations": tally_by(&counted, |r| r.report.administration.iter().cloned().collect(), label("forvaltning")),
     });
     let rows: Vec<Value> = reports
         .iter()
@@ -143,11 +143,12 @@ pub async fn list(state: web::Data<AppState>, me: SignedAs<AnyRole>, query: web:
                 "milieu": form.label("miljo", &p.milieu),
                 "police": p.police.as_deref().map(|a| form.label("polis", a)),
                 "ia": p.ia.as_deref().map(|a| form.label("ia", a)),
-                "administration": form.label("forvaltning", &p.administration),
+                "administration": p.administration.as_deref().map(|a| form.label("forvaltning", a)),
                 "description": p.description,
                 "received": r.received.swedish(),
                 "link": r.link_label,
                 "excluded": r.excluded.map(Exclusion::label),
+                "mark": r.excluded.map(Exclusion::code),
                 "reason": r.excluded_reason,
             })
         })
@@ -176,9 +177,14 @@ pub async fn mark(
     form: CheckedForm,
 ) -> Page {
     let id = path.into_inner();
+    // Counted again only when asked for by name: a form without a choice changes nothing.
     let mark = match form.field("mark") {
-        "" | "raknas" => None,
-        code => Some(Exclusion::parse(code).ok_or(super::AdminError::Unreadable("okänd markering".into()))?),
+        "raknas" => None,
+        code => Some(Exclusion::parse(code).ok_or_else(|| {
+            super::AdminError::Unreadable(
+                "Välj om rapporten räknas, saknar koppling till VBE eller är felregistrerad.".into(),
+            )
+        })?),
     };
     let year = form.field("year").parse::<i64>().unwrap_or_else(|_| i64::from(crate::round::today().year()));
     let back = format!("/admin/incidenter?ar={year}#rapport-{id}");
@@ -235,7 +241,7 @@ pub async fn csv(state: web::Data<AppState>, me: SignedAs<AnyRole>, query: web::
             p.milieu.clone(),
             p.police.clone().unwrap_or_default(),
             p.ia.clone().unwrap_or_default(),
-            p.administration.clone(),
+            p.administration.clone().unwrap_or_default(),
             neutralise(&p.description).into_owned(),
             r.received.to_string(),
             neutralise(&r.link_label).into_owned(),
@@ -335,7 +341,7 @@ pub async fn edit_source(state: web::Data<AppState>, me: SignedAs<Coordinator>, 
         return Err(coordinator::Error::NoSuchSource.into());
     };
     let mut values = json!({
-        "kind": e.kind.code(), "name": if e.kind.needs_name() { e.name.clone() } else { String::new() },
+        "kind": e.kind.code(), "name": e.name,
         "from": e.from.to_string(), "to": e.to.to_string(), "total": e.total.map(|n| n.to_string()).unwrap_or_default(),
         "text": e.text, "covers": e.covers,
     });
