@@ -49,6 +49,10 @@ impl Writer {
 
     fn start(&mut self, style: &str) {
         let mut p = Paragraph::new().style(style);
+        // A heading stays on the page of what follows it.
+        if style.starts_with("Heading") {
+            p = p.keep_next(true);
+        }
         if style == "ListBullet" {
             p = p.numbering(NumberingId::new(BULLETS), IndentLevel::new(self.in_list.saturating_sub(1)));
         }
@@ -160,7 +164,13 @@ pub fn write(title: &str, markdown: &str, images: &[Image]) -> anyhow::Result<Ve
                 w.in_cell = false;
             }
             Event::End(TagEnd::Table) => {
-                let table = Table::new(std::mem::take(&mut w.rows)).width(TABLE_WIDTH_DXA, WidthType::Dxa);
+                let rows = std::mem::take(&mut w.rows);
+                let columns = rows.first().map_or(1, |r| r.cells.len()).max(1);
+                // The first column names the rows and gets room for a word like "Demonstrationer".
+                let first = if columns > 2 { TABLE_WIDTH_DXA / 4 } else { TABLE_WIDTH_DXA / columns };
+                let rest = (TABLE_WIDTH_DXA - first) / (columns - 1).max(1);
+                let grid = std::iter::once(first).chain(std::iter::repeat_n(rest, columns - 1)).collect();
+                let table = Table::new(rows).width(TABLE_WIDTH_DXA, WidthType::Dxa).set_grid(grid);
                 let d = w.docx.take().expect("a document");
                 w.docx = Some(d.add_table(table));
             }
