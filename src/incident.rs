@@ -7,6 +7,7 @@
 //! module reads its answers by the stable question ids in `QUESTIONS`. Nothing here knows
 //! who reported: a report holds the month, the kind of place, what and which milieu.
 
+use crate::round::MONTHS;
 use crate::survey::{Answer, Answers, FieldError, Kind, Survey};
 use crate::tally::{Figure, OVERALL, code};
 use jiff::civil::Date;
@@ -157,21 +158,6 @@ pub struct Month {
     pub year: i64,
     pub month: i8,
 }
-
-const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
 
 impl Month {
     pub fn new(year: i64, month: i8) -> Option<Month> {

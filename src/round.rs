@@ -100,22 +100,24 @@ pub fn time_zone() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get(TIME_ZONE).expect("bundled time zone")
 }
 
+/// The months' Swedish names, January first.
+pub const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
 /// A date as Swedish readers write it: "31 mars 2027".
 pub fn swedish_date(d: Date) -> String {
-    const MONTHS: [&str; 12] = [
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
     format!("{} {} {}", d.day(), MONTHS[d.month() as usize - 1], d.year())
 }
 

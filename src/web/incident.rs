@@ -2,8 +2,8 @@
 //! JavaScript. The client address brakes abuse in memory and is never stored or logged.
 
 use super::AppState;
-use super::form::{Refusal, step_view};
-use super::protect::{BodyError, client_address, read_body};
+use super::form::{Refusal, posted_fields, step_view};
+use super::protect::client_address;
 use crate::coordinator::{self, NotFiled};
 use crate::store::ReportLink;
 use crate::survey::{FieldError, RawAnswers};
@@ -69,11 +69,7 @@ pub async fn send(
 ) -> Result<HttpResponse, Refusal> {
     let (state, token) = (state.get_ref(), path.as_str());
     let (link, hash) = lookup(state, &req, token).await?;
-    let body = read_body(&req, body, state.serve.body_limit).await.map_err(|e| match e {
-        BodyError::TooLarge => Refusal::TooLarge { limit: state.serve.body_limit },
-        BodyError::Unreadable => Refusal::Garbled,
-    })?;
-    let pairs = crate::web::posted::pairs(&body).map_err(|problem| Refusal::Unreadable(problem.sentence()))?;
+    let pairs = posted_fields(state, &req, body).await?;
     let mut csrf = None;
     let mut raw = RawAnswers::new();
     for (name, value) in pairs {

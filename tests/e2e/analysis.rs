@@ -1,36 +1,13 @@
 //! Known answers given through the real form, and out through every export: tallies,
 //! responses, trend, charts and the report, each checked figure by figure.
 
-use crate::helpers::{Respondent, TestApp, project_dir};
+use crate::helpers::{TestApp, answer_pages, lagesbild_in};
 use crate::on_both_engines;
-use std::path::Path;
-use std::process::Command;
 
 on_both_engines!(
     known_answers_come_out_of_every_export_with_exact_figures,
     a_round_compares_its_own_year_even_beside_a_trial_round_of_that_year,
 );
-
-fn lagesbild(app: &TestApp, dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-        .args(args)
-        .current_dir(dir)
-        .env("DATABASE_URL", &app.settings.database_url)
-        .env("SURVEYS_DIR", project_dir().join("surveys"))
-        .env("TEMPLATES_DIR", project_dir().join("templates"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "lagesbild {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-async fn answer(r: &mut Respondent, pages: &[&[(&str, &str)]]) {
-    r.open().await;
-    for page in pages {
-        r.next(page).await;
-    }
-    assert!(r.last.as_ref().unwrap().contains("Tack för ditt svar!"), "{}", r.last.as_ref().unwrap().body);
-}
 
 const FORMULA: &str = "=HYPERLINK(\"http://example.com\",\"klicka\")";
 
@@ -53,7 +30,7 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
             &[("avhoppare", "nej"), ("orosanmalningar", "1"), ("ia_rapporter", "0")],
             &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")],
         ];
-        answer(r, &pages).await;
+        answer_pages(r, &pages).await;
     }
     // Two youth centres saw nothing; relatives came to both, three contacts each.
     for (i, r) in people[5..7].iter_mut().enumerate() {
@@ -69,7 +46,7 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
             &[("anhoriga_antal", "3"), ("anhoriga_miljo", "autonoma"), ("avhoppare", "nej")],
             &last,
         ];
-        answer(r, &pages).await;
+        answer_pages(r, &pages).await;
     }
     // Five associations answer, two do not; one was asked for help to leave a milieu, and
     // one does not know whether what it saw was extremism.
@@ -81,7 +58,7 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
             &[("avhoppare", if i == 0 { "ja" } else { "nej" })],
             &[("vet_vart_vanda", "nej")],
         ];
-        answer(r, &pages).await;
+        answer_pages(r, &pages).await;
     }
 
     let dir = tempfile::tempdir().unwrap();
@@ -98,11 +75,11 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
         ),
     )
     .unwrap();
-    let said = lagesbild(&app, d, &["history", "import", "--survey", "lagesbild", "tidigare.csv"]);
+    let said = lagesbild_in(&app, d, &["history", "import", "--survey", "lagesbild", "tidigare.csv"]);
     assert!(said.contains(&format!("2 siffror för {earlier} importerade")), "{said}");
 
     // Tallies, plain dialect, parsed back.
-    lagesbild(&app, d, &["export", "tallies", "--round", "r", "--out", "plain.csv"]);
+    lagesbild_in(&app, d, &["export", "tallies", "--round", "r", "--out", "plain.csv"]);
     let mut reader = csv::Reader::from_path(d.join("plain.csv")).unwrap();
     assert_eq!(
         reader.headers().unwrap(),
@@ -153,7 +130,7 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     assert!(!std::fs::read_to_string(d.join("plain.csv")).unwrap().contains("HYPERLINK"));
 
     // The Excel dialect: BOM, semicolons, decimal commas, CRLF; parsed back to the same figures.
-    lagesbild(&app, d, &["export", "tallies", "--round", "r", "--dialect", "excel", "--out", "excel.csv"]);
+    lagesbild_in(&app, d, &["export", "tallies", "--round", "r", "--dialect", "excel", "--out", "excel.csv"]);
     let bytes = std::fs::read(d.join("excel.csv")).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
     assert!(String::from_utf8_lossy(&bytes).contains("observerat;;;alla;ja;5;0,4167;12;"));
@@ -167,7 +144,7 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     assert_eq!(excel, tallies);
 
     // Responses: one row each, no identity, the formula neutralised.
-    lagesbild(&app, d, &["export", "responses", "--round", "r", "--labels", "--out", "svar.csv"]);
+    lagesbild_in(&app, d, &["export", "responses", "--round", "r", "--labels", "--out", "svar.csv"]);
     let text = std::fs::read_to_string(d.join("svar.csv")).unwrap();
     let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -200,7 +177,7 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     assert!(!text.contains("Organisation för"));
 
     // The trend: this year beside the imported one, with the change.
-    lagesbild(&app, d, &["export", "trend", "--survey", "lagesbild", "--out", "trend.csv"]);
+    lagesbild_in(&app, d, &["export", "trend", "--survey", "lagesbild", "--out", "trend.csv"]);
     let trend = std::fs::read_to_string(d.join("trend.csv")).unwrap();
     let trend_rows: Vec<Vec<String>> = csv::Reader::from_reader(trend.as_bytes())
         .records()
@@ -210,11 +187,11 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     assert!(trend.contains(&format!("observerat,,,alla,ja,5,0.4167,12,{year},{earlier},1,0.1667\r\n")), "{trend}");
 
     // Every figure above, and every figure the charts and report are drawn from, passes the audit.
-    let audit = lagesbild(&app, d, &["disclosure", "check", "--round", "r"]);
+    let audit = lagesbild_in(&app, d, &["disclosure", "check", "--round", "r"]);
     assert!(audit.contains("inga fynd"), "{audit}");
 
     // Charts: PNG files that decode, at their stated size, and SVG beside them.
-    lagesbild(&app, d, &["charts", "--round", "r", "--out", "diagram"]);
+    lagesbild_in(&app, d, &["charts", "--round", "r", "--out", "diagram"]);
     for name in [
         "uttryck_per_miljo",
         "observerat_per_grupp",
@@ -238,7 +215,7 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
     assert!(!svg.contains("fritid") && !svg.contains("skola"), "no small category in a chart");
 
     // The report: an increase since the earlier year for what was seen, a decrease for the routines.
-    let report = lagesbild(&app, d, &["report", "--round", "r"]);
+    let report = lagesbild_in(&app, d, &["report", "--round", "r"]);
     assert!(report.contains("14 verksamheter") && report.contains("12 svarade, en svarsfrekvens på 86 %"), "{report}");
     // Said from the `nej` share, as in the tallies, with "vet ej" said as such: not 1 − ja.
     assert!(
@@ -284,7 +261,7 @@ async fn known_answers_come_out_of_every_export_with_exact_figures(app: TestApp)
         "{report}"
     );
     assert!(!report.contains("HYPERLINK") && !report.contains("fritid") && !report.contains("skola"));
-    let html = lagesbild(&app, d, &["report", "--round", "r", "--format", "html"]);
+    let html = lagesbild_in(&app, d, &["report", "--round", "r", "--format", "html"]);
     assert!(html.starts_with("<!doctype html>") && html.contains("data:image/png;base64,"));
     assert!(html.contains("ökat, från 25 % till 42 %"));
 }

@@ -477,3 +477,27 @@ impl Browser {
         self.settle(res).await
     }
 }
+
+/// Runs the real binary against the test's database, with the project's surveys and
+/// templates, in `dir`; its output, after checking it succeeded.
+pub fn lagesbild_in(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", &app.settings.database_url)
+        .env("SURVEYS_DIR", project_dir().join("surveys"))
+        .env("TEMPLATES_DIR", project_dir().join("templates"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "lagesbild {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Opens the respondent's link and answers page after page; the thank-you page must follow.
+pub async fn answer_pages(r: &mut Respondent, pages: &[&[(&str, &str)]]) {
+    r.open().await;
+    for page in pages {
+        r.next(page).await;
+    }
+    assert!(r.last.as_ref().unwrap().contains("Tack för ditt svar!"), "{}", r.last.as_ref().unwrap().body);
+}

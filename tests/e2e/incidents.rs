@@ -3,7 +3,7 @@
 //! Markdown, HTML and a Word document read back by python-docx, its bullets checked against
 //! the figures; and the reporter's address nowhere in the database or the log.
 
-use crate::helpers::{Browser, Engine, Page, Respondent, TestApp, days_from_today, project_dir};
+use crate::helpers::{Browser, Engine, Page, TestApp, answer_pages, days_from_today, lagesbild_in, project_dir};
 use lagesbild::account::Role;
 use lagesbild::coordinator::{self, Actor, NewRound};
 use std::process::Command;
@@ -107,27 +107,6 @@ async fn reports_stored(app: &TestApp) -> usize {
     app.store.incident_reports(Month { year: 2000, month: 1 }, Month { year: 2200, month: 12 }).await.unwrap().len()
 }
 
-async fn answer(r: &mut Respondent, pages: &[&[(&str, &str)]]) {
-    r.open().await;
-    for page in pages {
-        r.next(page).await;
-    }
-    assert!(r.last.as_ref().unwrap().contains("Tack för ditt svar!"), "{}", r.last.as_ref().unwrap().body);
-}
-
-fn lagesbild(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-        .args(args)
-        .current_dir(dir)
-        .env("DATABASE_URL", &app.settings.database_url)
-        .env("SURVEYS_DIR", project_dir().join("surveys"))
-        .env("TEMPLATES_DIR", project_dir().join("templates"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "lagesbild {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Everything the database holds, as text: each table's rows (SQLite: the file and its WAL).
 async fn database_text(app: &TestApp) -> String {
     let url = &app.settings.database_url;
@@ -213,20 +192,7 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     let mut sent = 0;
     for (n, kinds, milieu, back) in batches {
         let m = in_window(back);
-        let month = [
-            "januari",
-            "februari",
-            "mars",
-            "april",
-            "maj",
-            "juni",
-            "juli",
-            "augusti",
-            "september",
-            "oktober",
-            "november",
-            "december",
-        ][(m.month - 1) as usize];
+        let month = lagesbild::round::MONTHS[(m.month - 1) as usize];
         for _ in 0..n {
             let y = m.year.to_string();
             let done = report(
@@ -274,20 +240,7 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
 
     // The daily cap: the capped link takes two, then says so.
     let m = in_window(1);
-    let month = [
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ][(m.month - 1) as usize];
+    let month = lagesbild::round::MONTHS[(m.month - 1) as usize];
     let y = m.year.to_string();
     for _ in 0..2 {
         assert_eq!(report(&mut staff, &capped, &fields(month, &y, &["vald"], "okand", "Slagsmål.")).await.status, 200);
@@ -547,7 +500,7 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
             &[("avhoppare", "nej"), ("orosanmalningar", "0"), ("ia_rapporter", "0")],
             &[("vet_vart_vanda", "ja"), ("webbutbildning", "ja")],
         ];
-        answer(r, &pages).await;
+        answer_pages(r, &pages).await;
     }
     let seen: [(&str, &str); 3] = [("autonoma", "autonoma"), ("vit_makt", "vit_makt"), ("islamistisk", "islamistisk")];
     for (i, r) in people[8..14].iter_mut().enumerate() {
@@ -565,7 +518,7 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
         };
         let pages: [&[(&str, &str)]; 5] =
             [&[("observerat", "ja")], &grid, &relatives, &after, &[("vet_vart_vanda", "delvis")]];
-        answer(r, &pages).await;
+        answer_pages(r, &pages).await;
     }
 
     // An earlier year from before the system: fewer graffiti reports.
@@ -582,10 +535,10 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
         ),
     )
     .unwrap();
-    lagesbild(&app, d, &["history", "import", "--survey", "lagesbild", "tidigare.csv"]);
+    lagesbild_in(&app, d, &["history", "import", "--survey", "lagesbild", "tidigare.csv"]);
 
     // The tallies: the reports of the twelve months by kind × milieu, small counts withheld.
-    lagesbild(&app, d, &["export", "tallies", "--round", "r", "--out", "siffror.csv"]);
+    lagesbild_in(&app, d, &["export", "tallies", "--round", "r", "--out", "siffror.csv"]);
     let mut reader = csv::Reader::from_path(d.join("siffror.csv")).unwrap();
     let tallies: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     let figure = |row: &str, col: &str| -> (String, String) {
@@ -614,7 +567,7 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     }
 
     // The report: Markdown, checked bullet by bullet against the figures.
-    lagesbild(&app, d, &["report", "--round", "r", "--format", "markdown", "--out", "lagesbild.md"]);
+    lagesbild_in(&app, d, &["report", "--round", "r", "--format", "markdown", "--out", "lagesbild.md"]);
     let md = std::fs::read_to_string(d.join("lagesbild.md")).unwrap();
     let bullets: Vec<&str> =
         md.split("Följande har framkommit").nth(1).unwrap().split("\n\n").nth(1).unwrap().lines().collect();
@@ -664,7 +617,7 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     let shown_as_written = "Två artiklar om klistermärken. # Inte en rubrik [länk](javascript:alert(1)) <b>fet</b>";
 
     // HTML: the same text, charts embedded.
-    let html = lagesbild(&app, d, &["report", "--round", "r", "--format", "html"]);
+    let html = lagesbild_in(&app, d, &["report", "--round", "r", "--format", "html"]);
     assert!(
         html.contains(
             "Två artiklar om klistermärken. # Inte en rubrik [länk](javascript:alert(1)) &lt;b&gt;fet&lt;/b&gt;"
@@ -677,7 +630,7 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     assert!(html.contains("<td>12</td>"));
 
     // Word, read back with python-docx: headings, bullets, the table, images with alt text.
-    lagesbild(&app, d, &["report", "--round", "r", "--format", "docx", "--out", "lagesbild.docx"]);
+    lagesbild_in(&app, d, &["report", "--round", "r", "--format", "docx", "--out", "lagesbild.docx"]);
     let read = Command::new("python3")
         .arg(project_dir().join("tests/e2e/read_docx.py"))
         .arg(d.join("lagesbild.docx"))

@@ -123,11 +123,7 @@ pub async fn answer(
 ) -> Result<HttpResponse, Refusal> {
     let (state, token) = (state.get_ref(), path.as_str());
     let (who, hash) = lookup(state, &req, token).await?;
-    let body = read_body(&req, body, state.serve.body_limit).await.map_err(|e| match e {
-        BodyError::TooLarge => Refusal::TooLarge { limit: state.serve.body_limit },
-        BodyError::Unreadable => Refusal::Garbled,
-    })?;
-    let pairs = crate::web::posted::pairs(&body).map_err(|problem| Refusal::Unreadable(problem.sentence()))?;
+    let pairs = posted_fields(state, &req, body).await?;
     let (mut csrf, mut step, mut action, mut seen) = (None, None, "next".to_string(), None);
     let mut posted = RawAnswers::new();
     for (name, value) in pairs {
@@ -210,6 +206,19 @@ pub async fn answer(
             },
         },
     }
+}
+
+/// A posted form's fields in order, or the refusal for a body too large or not a form.
+pub async fn posted_fields(
+    state: &AppState,
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<Vec<(String, String)>, Refusal> {
+    let body = read_body(req, body, state.serve.body_limit).await.map_err(|e| match e {
+        BodyError::TooLarge => Refusal::TooLarge { limit: state.serve.body_limit },
+        BodyError::Unreadable => Refusal::Garbled,
+    })?;
+    crate::web::posted::pairs(&body).map_err(|problem| Refusal::Unreadable(problem.sentence()))
 }
 
 /// The page of one step for the respondent behind a token.
