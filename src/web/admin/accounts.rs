@@ -125,16 +125,11 @@ pub async fn save_statement(state: web::Data<AppState>, me: SignedAs<Coordinator
             signed.flash("Tillgänglighetsredogörelsen är sparad.");
             Ok(see_other("/admin/tillganglighet"))
         }
-        Err(problems) => {
-            let errors: Vec<_> = problems.iter().map(|(f, m)| json!({ "field": f, "message": m })).collect();
-            let errors_at: serde_json::Map<String, serde_json::Value> =
-                problems.iter().map(|(f, m)| (f.to_string(), json!(m))).collect();
-            Ok(signed.page(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "admin/accessibility",
-                json!({ "values": form.fields(), "errors": errors, "errors_at": errors_at }),
-            ))
-        }
+        Err(problems) => Ok(signed.page(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "admin/accessibility",
+            super::refused_form(&problems, json!(form.fields())),
+        )),
     }
 }

@@ -67,14 +67,11 @@ pub async fn create_link(state: web::Data<AppState>, me: SignedAs<Coordinator>, 
             .await
         }
         Err(coordinator::Error::Invalid(problems)) => {
-            let errors: Vec<_> = problems.iter().map(|(f, m)| json!({ "field": f, "message": m })).collect();
-            let errors_at: serde_json::Map<String, Value> =
-                problems.iter().map(|(f, m)| (f.to_string(), json!(m))).collect();
             links_page(
                 &state,
                 &me,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                json!({ "errors": errors, "errors_at": errors_at, "values": form.fields() }),
+                super::refused_form(&problems, json!(form.fields())),
             )
             .await
         }
@@ -386,9 +383,6 @@ async fn save(state: &AppState, me: &SignedAs<Coordinator>, year: i64, id: Optio
             Ok(see_other(&format!("/admin/lagesbild/{year}#kalla-{saved}")))
         }
         Err(coordinator::Error::Invalid(problems)) => {
-            let errors: Vec<_> = problems.iter().map(|(f, m)| json!({ "field": f, "message": m })).collect();
-            let errors_at: serde_json::Map<String, Value> =
-                problems.iter().map(|(f, m)| (f.to_string(), json!(m))).collect();
             let values = json!(form.fields());
             let editing = id.map(|i| (i, values.clone()));
             sources_page(
@@ -397,7 +391,7 @@ async fn save(state: &AppState, me: &SignedAs<Coordinator>, year: i64, id: Optio
                 year,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 editing,
-                json!({ "errors": errors, "errors_at": errors_at, "values": values }),
+                super::refused_form(&problems, values),
             )
             .await
         }

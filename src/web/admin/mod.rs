@@ -135,6 +135,14 @@ async fn no_store(
     Ok(res)
 }
 
+/// A refused form's problems as its template shows them: `errors` for the summary (each
+/// leading to its field) and `errors_at` by field, beside the `values` as they were typed.
+pub fn refused_form(problems: &[(crate::coordinator::Field, String)], values: Value) -> Value {
+    let errors: Vec<Value> = problems.iter().map(|(f, m)| json!({ "field": f, "message": m })).collect();
+    let errors_at: serde_json::Map<String, Value> = problems.iter().map(|(f, m)| (f.to_string(), json!(m))).collect();
+    json!({ "errors": errors, "errors_at": errors_at, "values": values })
+}
+
 /// A form post that cannot be read (too large, or not a form at all): a page that says so.
 pub fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, to)).finish()
