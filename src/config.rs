@@ -228,7 +228,9 @@ impl Settings {
         })?;
         let form = crate::incident::Form::new(survey).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         for definition in self.surveys()?.values() {
-            form.matches(&definition.survey).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+            if let Some(difference) = form.differences(&definition.survey) {
+                tracing::warn!("{origin}: {difference}");
+            }
         }
         Ok(form)
     }

@@ -63,26 +63,27 @@ impl Form {
         Ok(Form { survey })
     }
 
-    /// The form's kinds and milieus must be the rows and columns of a questionnaire's `uttryck`
-    /// grid: the reports are counted by those, and a kind or milieu the grid lacks would be
-    /// in the total but in no part of it.
-    pub fn matches(&self, questionnaire: &Survey) -> Result<(), String> {
+    /// Where the form's kinds and milieus differ from the rows and columns of a
+    /// questionnaire's `uttryck` grid, which the reports are counted by: a sentence saying
+    /// what will not be counted. Order does not matter.
+    pub fn differences(&self, questionnaire: &Survey) -> Option<String> {
         let Some(Kind::Grid { rows, columns }) = questionnaire.question("uttryck").map(|q| &q.kind) else {
-            return Ok(());
+            return None;
         };
-        let codes = |c: &[crate::survey::Choice]| c.iter().map(|c| c.code.clone()).collect::<Vec<_>>();
-        let own = |q: &str| self.labels(q).into_iter().map(|(c, _)| c).collect::<Vec<_>>();
-        for (q, theirs, what) in [("uttryck", codes(rows), "rows"), ("miljo", codes(columns), "columns")] {
-            if own(q) != theirs {
-                return Err(format!(
-                    "the incident form's `{q}` codes ({}) must be the {what} of the questionnaire `{}`'s `uttryck` grid ({}), in the same order",
-                    own(q).join(", "),
-                    questionnaire.id,
-                    theirs.join(", ")
-                ));
-            }
-        }
-        Ok(())
+        let codes =
+            |c: &[crate::survey::Choice]| c.iter().map(|c| c.code.clone()).collect::<std::collections::BTreeSet<_>>();
+        let own = |q: &str| self.labels(q).into_iter().map(|(c, _)| c).collect::<std::collections::BTreeSet<_>>();
+        let missing: Vec<String> = [("uttryck", codes(rows)), ("miljo", codes(columns))]
+            .into_iter()
+            .flat_map(|(q, theirs)| own(q).difference(&theirs).map(|c| format!("{q} {c}")).collect::<Vec<_>>())
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "the incident form has codes the questionnaire `{}` does not ({}): reports with them are left out of its counts",
+                questionnaire.id,
+                missing.join(", ")
+            )
+        })
     }
 
     /// The labels of a question's options, by code.
@@ -255,26 +256,24 @@ pub struct Counted {
     pub milieu: String,
 }
 
-/// A published count, or why it is not.
+/// A published count, or withheld. One kind of withheld, on purpose: were a small count told
+/// apart from one withheld to protect it, the labels would bound both and could pin them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
     Count(u64),
-    /// From 1 to the threshold minus one.
-    Small,
-    /// Larger, but withheld so that a small count cannot be had from it by subtraction.
-    Hidden,
+    Withheld,
 }
 
 impl Shown {
     pub fn count(self) -> Option<u64> {
         match self {
             Shown::Count(n) => Some(n),
-            Shown::Small | Shown::Hidden => None,
+            Shown::Withheld => None,
         }
     }
 
     pub fn withheld(self) -> bool {
-        self.count().is_none()
+        self == Shown::Withheld
     }
 }
 
@@ -294,60 +293,81 @@ pub struct Counts {
 /// Counts the reports by kind × milieu and withholds what the round's disclosure rule
 /// withholds: a count from 1 to `threshold - 1`. A count of reports names no reporter, but
 /// the rule is the round's one rule, so that no published figure is an exception to it.
+/// Reports with a milieu the questionnaire's grid lacks are left out of every count (they
+/// could not be in any part of the total); the second value says how many.
 ///
 /// The counts hang together: the total and the milieus (each report has one milieu), each
 /// kind and its milieus, and — as bounds, since a report may name several kinds — the total
-/// and the kinds, each milieu and its kinds. Where a withheld count is the only one withheld
-/// among such a whole and its parts, it could be had by subtraction, so the smallest other
-/// count there is withheld too (`Hidden`), until no such place is left.
-pub fn count(reports: &[Counted], kinds: &[String], milieus: &[String], threshold: u64, year: i64) -> Counts {
-    let n = |pred: &dyn Fn(&Counted) -> bool| reports.iter().filter(|r| pred(r)).count() as u64;
+/// and the kinds, each milieu and its kinds. In each such whole and its parts, a withheld
+/// count could be had (or bounded) by subtraction when it is the only one withheld; and
+/// where the parts add up exactly, when the withheld ones of a published whole add up to no
+/// more than their number (each is at least 1, so each would be 1). There the smallest
+/// published count is withheld too, until no such place is left. Each place is checked on
+/// its own; bounds carried from one to the next are not followed.
+pub fn count(reports: &[Counted], kinds: &[String], milieus: &[String], threshold: u64, year: i64) -> (Counts, u64) {
+    let known: Vec<&Counted> = reports.iter().filter(|r| milieus.contains(&r.milieu)).collect();
+    let left_out = (reports.len() - known.len()) as u64;
+    let n = |pred: &dyn Fn(&Counted) -> bool| known.iter().filter(|r| pred(r)).count() as u64;
     // Every count in one list: the total, the milieus, then per kind its total and its cells.
     let (nm, nk) = (milieus.len(), kinds.len());
     let milieu_at = |m: usize| 1 + m;
     let kind_at = |k: usize| 1 + nm + k * (nm + 1);
     let cell_at = |k: usize, m: usize| kind_at(k) + 1 + m;
-    let mut values = vec![reports.len() as u64];
+    let mut values = vec![known.len() as u64];
     values.extend(milieus.iter().map(|m| n(&|r| r.milieu == *m)));
     for k in kinds {
         values.push(n(&|r| r.kinds.contains(k)));
         values.extend(milieus.iter().map(|m| n(&|r| r.milieu == *m && r.kinds.contains(k))));
     }
-    let mut relations: Vec<Vec<usize>> = vec![(0..=nm).collect()];
-    relations.push(std::iter::once(0).chain((0..nk).map(kind_at)).collect());
+    // Each relation: whether the parts add up to the whole exactly (one milieu per report)
+    // or only bound it (a report may name several kinds); the whole first, then its parts.
+    let mut relations: Vec<(bool, Vec<usize>)> = vec![(true, (0..=nm).collect())];
+    relations.push((false, std::iter::once(0).chain((0..nk).map(kind_at)).collect()));
     for k in 0..nk {
-        relations.push(std::iter::once(kind_at(k)).chain((0..nm).map(|m| cell_at(k, m))).collect());
+        relations.push((true, std::iter::once(kind_at(k)).chain((0..nm).map(|m| cell_at(k, m))).collect()));
     }
     for m in 0..nm {
-        relations.push(std::iter::once(milieu_at(m)).chain((0..nk).map(|k| cell_at(k, m))).collect());
+        relations.push((false, std::iter::once(milieu_at(m)).chain((0..nk).map(|k| cell_at(k, m))).collect()));
     }
-    let mut shown: Vec<Shown> =
-        values.iter().map(|&v| if v > 0 && v < threshold { Shown::Small } else { Shown::Count(v) }).collect();
+    let mut withheld: Vec<bool> = values.iter().map(|&v| v > 0 && v < threshold).collect();
+    let pinned = |exact: bool, members: &[usize], withheld: &[bool]| {
+        let hidden: Vec<usize> = members.iter().copied().filter(|&i| withheld[i]).collect();
+        if hidden.len() == 1 {
+            return true;
+        }
+        let (whole, parts) = (members[0], &members[1..]);
+        if !exact || hidden.is_empty() || withheld[whole] {
+            return false;
+        }
+        let published: u64 = parts.iter().filter(|&&i| !withheld[i]).map(|&i| values[i]).sum();
+        values[whole].saturating_sub(published) <= hidden.len() as u64
+    };
     loop {
-        let lone = relations.iter().find_map(|members| {
-            let withheld = members.iter().filter(|&&i| shown[i].withheld()).count();
-            let next =
-                members.iter().copied().filter(|&i| !shown[i].withheld() && values[i] > 0).min_by_key(|&i| values[i]);
-            (withheld == 1).then_some(next).flatten()
+        let next = relations.iter().find_map(|(exact, members)| {
+            pinned(*exact, members, &withheld)
+                .then(|| members.iter().copied().filter(|&i| !withheld[i] && values[i] > 0).min_by_key(|&i| values[i]))
+                .flatten()
         });
-        match lone {
-            Some(i) => shown[i] = Shown::Hidden,
+        match next {
+            Some(i) => withheld[i] = true,
             None => break,
         }
     }
-    Counts {
+    let shown = |i: usize| if withheld[i] { Shown::Withheld } else { Shown::Count(values[i]) };
+    let counts = Counts {
         year,
-        total: shown[0],
-        milieus: milieus.iter().enumerate().map(|(m, c)| (c.clone(), shown[milieu_at(m)])).collect(),
+        total: shown(0),
+        milieus: milieus.iter().enumerate().map(|(m, c)| (c.clone(), shown(milieu_at(m)))).collect(),
         kinds: kinds
             .iter()
             .enumerate()
             .map(|(k, c)| {
-                let cells = milieus.iter().enumerate().map(|(m, mc)| (mc.clone(), shown[cell_at(k, m)])).collect();
-                (c.clone(), shown[kind_at(k)], cells)
+                let cells = milieus.iter().enumerate().map(|(m, mc)| (mc.clone(), shown(cell_at(k, m)))).collect();
+                (c.clone(), shown(kind_at(k)), cells)
             })
             .collect(),
-    }
+    };
+    (counts, left_out)
 }
 
 impl Counts {
@@ -431,12 +451,12 @@ mod tests {
         reports.extend((0..5).map(|_| r(&["flygblad"], "vit_makt")));
         let kinds = vec!["klotter".to_string(), "flygblad".to_string(), "hot".to_string()];
         let milieus = vec!["autonoma".to_string(), "vit_makt".to_string()];
-        let c = count(&reports, &kinds, &milieus, 5, 2026);
+        let (c, _) = count(&reports, &kinds, &milieus, 5, 2026);
         assert_eq!(c.total, Shown::Count(12));
-        // autonoma 1 is small; vit_makt 11 is hidden, or 12 − 11 = 1.
-        assert_eq!(c.milieus, vec![("autonoma".into(), Shown::Small), ("vit_makt".into(), Shown::Hidden)]);
+        // autonoma 1 is small; vit_makt 11 is withheld too, or 12 − 11 = 1.
+        assert_eq!(c.milieus, vec![("autonoma".into(), Shown::Withheld), ("vit_makt".into(), Shown::Withheld)]);
         let klotter = &c.kinds[0];
-        assert_eq!(klotter.2, vec![("autonoma".into(), Shown::Small), ("vit_makt".into(), Shown::Hidden)]);
+        assert_eq!(klotter.2, vec![("autonoma".into(), Shown::Withheld), ("vit_makt".into(), Shown::Withheld)]);
         assert_eq!(c.kinds[2].1, Shown::Count(0));
         // Every whole and its parts: never exactly one withheld.
         let check = |members: Vec<Shown>| assert_ne!(members.iter().filter(|s| s.withheld()).count(), 1, "{members:?}");
@@ -451,8 +471,8 @@ mod tests {
         let figures = c.figures();
         assert!(figures.iter().all(|f| f.code == REPORTS || f.count == 0.0));
         // Three reports in all: the total itself is small.
-        let few = count(&reports[..3], &kinds, &milieus, 5, 2026);
-        assert_eq!(few.total, Shown::Small);
+        let (few, _) = count(&reports[..3], &kinds, &milieus, 5, 2026);
+        assert_eq!(few.total, Shown::Withheld);
     }
 
     /// Threshold 5: 20 reports, 16 of graffiti, 4 of threats. Every report names a kind, so
@@ -463,8 +483,22 @@ mod tests {
         let mut reports: Vec<Counted> = (0..16).map(|_| r("klotter")).collect();
         reports.extend((0..4).map(|_| r("hot")));
         let kinds = vec!["klotter".to_string(), "hot".to_string()];
-        let c = count(&reports, &kinds, &["vit_makt".to_string()], 5, 2026);
-        assert_eq!(c.kinds[1].1, Shown::Small);
+        let (c, _) = count(&reports, &kinds, &["vit_makt".to_string()], 5, 2026);
+        assert_eq!(c.kinds[1].1, Shown::Withheld);
         assert!(c.total.withheld() || c.kinds[0].1.withheld(), "{c:?}");
+    }
+
+    /// Threshold 3: graffiti 1 in autonoma, 1 in islamistisk, 3 in vit makt, 5 in all. The
+    /// two withheld cells add up to 5 − 3 = 2, so each would be 1: the 3 is withheld too.
+    /// A report with a milieu the grid lacks is left out of every count.
+    #[test]
+    fn withheld_counts_that_could_only_be_ones_are_not_left_alone() {
+        let r = |m: &str| Counted { kinds: vec!["klotter".into()], milieu: m.into() };
+        let reports = vec![r("autonoma"), r("islamistisk"), r("vit_makt"), r("vit_makt"), r("vit_makt"), r("nazister")];
+        let milieus: Vec<String> = ["autonoma", "vit_makt", "islamistisk"].map(String::from).to_vec();
+        let (c, left_out) = count(&reports, &["klotter".to_string()], &milieus, 3, 2026);
+        assert_eq!(left_out, 1);
+        let row: Vec<Shown> = c.kinds[0].2.iter().map(|(_, s)| *s).collect();
+        assert_eq!(row, vec![Shown::Withheld; 3], "{c:?}");
     }
 }

@@ -104,7 +104,26 @@ pub struct Entry {
     pub counts: Vec<(String, String, i64)>,
     /// Written for publication, published as written.
     pub text: String,
+    /// What the source covers as the coordinator wrote it; empty for the kind's own words.
     pub covers: String,
+}
+
+impl Entry {
+    /// What the source covers, for the list of sources.
+    pub fn covers(&self) -> String {
+        match (self.covers.as_str(), self.kind) {
+            ("", SourceKind::Administration) => {
+                format!("Det {} har rapporterat om stadsdelsområdet.", self.name.to_lowercase())
+            }
+            ("", kind) => kind.covers().to_string(),
+            (written, _) => written.to_string(),
+        }
+    }
+
+    /// The name to show in the form: empty when it is the kind's own label.
+    pub fn name_as_typed(&self) -> &str {
+        if self.name == self.kind.label() { "" } else { &self.name }
+    }
 }
 
 pub const TEXT_LIMIT: usize = 1500;
@@ -199,13 +218,8 @@ pub fn check(year: i64, p: &Posted, kinds: &[String], milieus: &[String]) -> Res
             total,
             counts,
             text: text.to_string(),
-            covers: match p.covers.trim() {
-                "" if kind == SourceKind::Administration => {
-                    format!("Det {} har rapporterat om stadsdelsområdet.", name.to_lowercase())
-                }
-                "" => kind.covers().to_string(),
-                written => written.to_string(),
-            },
+            // Empty: `Entry::covers` says it from the kind and name when the report is made.
+            covers: p.covers.trim().to_string(),
         }),
         _ => Err(problems),
     }
@@ -231,7 +245,7 @@ mod tests {
         };
         let e = check(2019, &good, &kinds, &milieus).unwrap();
         assert_eq!((e.name.as_str(), e.total, e.counts.len()), ("Trafikkontoret", Some(1), 1));
-        assert_eq!(e.covers, "Det trafikkontoret har rapporterat om stadsdelsområdet.");
+        assert_eq!(e.covers(), "Det trafikkontoret har rapporterat om stadsdelsområdet.");
         let bad = Posted {
             name: String::new(),
             from: "2018-01-05".into(),

@@ -75,14 +75,14 @@ pub async fn tallies(store: &Store, round: &Round, survey: &Survey) -> anyhow::R
 }
 
 /// The incident reports of the round's twelve months (see `incident::window`), counted by
-/// the kinds and milieus of the questionnaire's `uttryck` grid under the round's threshold,
-/// and how many reports of those months were marked and left out. None for a survey
-/// without that grid.
+/// the kinds and milieus of the questionnaire's `uttryck` grid under the round's threshold;
+/// how many reports of those months were marked and left out; and how many have a milieu
+/// the grid lacks (in no count). None for a survey without that grid.
 pub async fn incidents(
     store: &Store,
     round: &Round,
     survey: &Survey,
-) -> anyhow::Result<Option<(crate::incident::Counts, u64)>> {
+) -> anyhow::Result<Option<(crate::incident::Counts, u64, u64)>> {
     let Some(crate::survey::Kind::Grid { rows, columns }) = survey.question("uttryck").map(|q| &q.kind) else {
         return Ok(None);
     };
@@ -90,14 +90,14 @@ pub async fn incidents(
     let (counted, excluded) = store.counted_incidents(from, to).await?;
     let codes = |c: &[crate::survey::Choice]| c.iter().map(|c| c.code.clone()).collect::<Vec<_>>();
     let threshold = round.disclosure_threshold.max(crate::tally::MINIMUM_THRESHOLD);
-    let counts = crate::incident::count(&counted, &codes(rows), &codes(columns), threshold, round.year);
-    Ok(Some((counts, excluded)))
+    let (counts, left_out) = crate::incident::count(&counted, &codes(rows), &codes(columns), threshold, round.year);
+    Ok(Some((counts, excluded, left_out)))
 }
 
 /// Every figure the round publishes: its tallies' and its incident reports' counts.
 pub async fn figures(store: &Store, round: &Round, survey: &Survey, tallies: &Tallies) -> anyhow::Result<Vec<Figure>> {
     let mut figures = tallies.figures(survey);
-    if let Some((counts, _)) = incidents(store, round, survey).await? {
+    if let Some((counts, _, _)) = incidents(store, round, survey).await? {
         figures.extend(counts.figures());
     }
     Ok(figures)
@@ -201,7 +201,7 @@ pub async fn report(
     let tallies = tallies(store, round, &survey).await?;
     let incidents = incidents(store, round, &survey).await?;
     let mut own = tallies.figures(&survey);
-    if let Some((counts, _)) = &incidents {
+    if let Some((counts, _, _)) = &incidents {
         own.extend(counts.figures());
     }
     let trend = trend_until(store, round, own).await?;
@@ -218,8 +218,13 @@ pub async fn report(
     };
     let mut context = crate::report::context(&survey, &round.title, &tallies, &trend, &charts);
     let (from, to) = crate::incident::window(round.opens_on);
-    let counted =
-        incidents.as_ref().map(|(counts, excluded)| crate::report::Incidents { counts, excluded: *excluded, from, to });
+    let counted = incidents.as_ref().map(|(counts, excluded, left_out)| crate::report::Incidents {
+        counts,
+        excluded: *excluded,
+        left_out: *left_out,
+        from,
+        to,
+    });
     let sources: Vec<_> = store.sources(round.year).await?.into_iter().map(|(_, e)| e).collect();
     let previous: Vec<_> = store.sources(round.year - 1).await?.into_iter().map(|(_, e)| e).collect();
     crate::report::add_lagesbild(&mut context, &survey, &tallies, &trend, counted, &sources, &previous);

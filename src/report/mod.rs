@@ -323,6 +323,8 @@ pub struct Incidents<'a> {
     pub counts: &'a crate::incident::Counts,
     /// Reports of the months marked and left out.
     pub excluded: u64,
+    /// Reports of the months with a milieu the questionnaire's grid lacks: in no count.
+    pub left_out: u64,
     pub from: crate::incident::Month,
     pub to: crate::incident::Month,
 }
@@ -353,11 +355,9 @@ pub fn add_lagesbild(
     let label_of = |list: &[crate::survey::Choice], code: &str| {
         list.iter().find(|c| c.code == code).map_or(code.to_string(), |c| c.label.clone())
     };
-    let threshold = tallies.threshold.max(crate::tally::MINIMUM_THRESHOLD);
     let shown = |s: Shown| match s {
         Shown::Count(n) => n.to_string(),
-        Shown::Small => format!("färre än {threshold}"),
-        Shown::Hidden => "ej redovisat".to_string(),
+        Shown::Withheld => "ej redovisat".to_string(),
     };
 
     // Every milieu (but "don't know") seen in the questionnaire, the reports or a source.
@@ -434,11 +434,8 @@ pub fn add_lagesbild(
             "period": crate::incident::swedish_period(i.from, i.to),
             "total": i.counts.total.count(),
             "withheld": i.counts.total.withheld(),
-            "total_text": match i.counts.total {
-                Shown::Small => format!("Färre än {threshold}"),
-                _ => "Ett ej redovisat antal".to_string(),
-            },
-            "hidden": i.counts.kinds.iter().any(|(_, s, cells)| *s == Shown::Hidden || cells.iter().any(|c| c.1 == Shown::Hidden)),
+            "left_out": i.left_out,
+            "any_withheld": i.counts.kinds.iter().any(|(_, s, cells)| s.withheld() || cells.iter().any(|c| c.1.withheld())),
             "excluded": i.excluded,
             "kinds": kinds.iter().map(|(n, s, label)| json!({ "label": label, "count": n, "shown": shown(*s) })).collect::<Vec<_>>(),
             "head": columns.iter().map(|c| c.label.clone()).collect::<Vec<_>>(),
@@ -480,7 +477,7 @@ pub fn add_lagesbild(
             "kind": e.kind.label(),
             "named": e.kind.needs_name(),
             "period": crate::incident::swedish_period(e.from, e.to),
-            "covers": markdown_text(&e.covers),
+            "covers": markdown_text(&e.covers()),
         })).collect::<Vec<_>>(),
     });
 

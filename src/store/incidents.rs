@@ -112,8 +112,8 @@ impl Store {
         report: &Report,
         received: Month,
     ) -> anyhow::Result<Filed> {
+        self.forget_report_days(day).await?;
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM report_link_days WHERE day < $1").bind(day).execute(&mut *tx.tx).await?;
         let counted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO report_link_days (link_id, day, reports)
              SELECT $1, $2, 1 WHERE EXISTS (SELECT 1 FROM report_links WHERE id = $1 AND revoked_at IS NULL)
@@ -153,6 +153,13 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Filed::Taken)
+    }
+
+    /// Drops the day counters of days before `today`: kept, they would tell which day each
+    /// report came in. Run before each report and by the server's records pass.
+    pub async fn forget_report_days(&self, today: &str) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM report_link_days WHERE day < $1").bind(today).execute(&self.write).await?;
+        Ok(())
     }
 
     /// The reports observed from `from` to `to`, newest observation first.

@@ -316,6 +316,9 @@ async fn gallra_when_due(state: Arc<AppState>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(state.serve.gallring_check_seconds.max(1)));
     loop {
         every.tick().await;
+        if let Err(e) = state.store.forget_report_days(&crate::round::today().to_string()).await {
+            tracing::warn!("the reporting links' day counters could not be cleared: {e:#}");
+        }
         match crate::coordinator::gallra_due(&state.store).await {
             Ok(done) => {
                 for (round, erased) in &done {

@@ -588,7 +588,7 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report(app: Tes
     for want in [
         "- Vanligast är flygblad eller affischering (sex svarande, från",
         &format!(
-            "- 30 rapporter om iakttagelser under {} har kommit in med blanketten för oidentifierad information; de gäller klotter (12), klistermärken (6), hot och kränkningar (3), annan skadegörelse (ej redovisat), demonstrationer (ej redovisat), flygblad eller affischering (ej redovisat), våld (färre än 3).",
+            "- 30 rapporter om iakttagelser under {} har kommit in med blanketten för oidentifierad information; de gäller klotter (12), klistermärken (6), hot och kränkningar (3), annan skadegörelse (ej redovisat), demonstrationer (ej redovisat), flygblad eller affischering (ej redovisat), våld (ej redovisat).",
             lagesbild::incident::swedish_period(from, to)
         ),
         "Två rapporter har räknats bort som felregistrerade eller utan koppling till våldsbejakande extremism.",

@@ -320,7 +320,7 @@ async fn sources_page(
         .iter()
         .map(|(id, e)| json!({
             "id": id, "kind": e.kind.label(), "name": e.name, "period": crate::incident::swedish_period(e.from, e.to),
-            "total": e.total, "text": e.text, "covers": e.covers,
+            "total": e.total, "text": e.text, "covers": e.covers(),
             "counts": e.counts.iter().map(|(k, m, n)| format!("{}, {}: {n}", form.label("uttryck", k), form.label("miljo", m))).collect::<Vec<_>>(),
         }))
         .collect::<Vec<_>>());
@@ -338,7 +338,7 @@ pub async fn edit_source(state: web::Data<AppState>, me: SignedAs<Coordinator>, 
         return Err(coordinator::Error::NoSuchSource.into());
     };
     let mut values = json!({
-        "kind": e.kind.code(), "name": e.name,
+        "kind": e.kind.code(), "name": e.name_as_typed(),
         "from": e.from.to_string(), "to": e.to.to_string(), "total": e.total.map(|n| n.to_string()).unwrap_or_default(),
         "text": e.text, "covers": e.covers,
     });
