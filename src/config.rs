@@ -42,6 +42,11 @@ pub struct ServeSettings {
     #[arg(long, env = "REPORTS_PER_ADDRESS_PER_HOUR", default_value_t = 20)]
     pub reports_per_address_per_hour: u32,
 
+    /// Months an incident report's description is kept after the month observed; then the
+    /// records pass deletes it (what was seen, where and when stays, and so do the counts).
+    #[arg(long, env = "INCIDENT_TEXT_MONTHS", default_value_t = 36)]
+    pub incident_text_months: u32,
+
     /// Take the client address from X-Forwarded-For: the entry the proxy appended, the
     /// rightmost (only behind a proxy that appends it).
     #[arg(long, env = "BEHIND_PROXY", default_value_t = false)]

@@ -166,6 +166,13 @@ impl Erased {
     }
 }
 
+/// The first month whose incident reports keep their descriptions when they are kept for
+/// `months` after the month observed: older descriptions are deleted (the reports and their
+/// counts stay).
+pub fn incident_texts_kept_from(today: jiff::civil::Date, months: u32) -> crate::incident::Month {
+    crate::incident::Month::of(today).minus(i64::from(months))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

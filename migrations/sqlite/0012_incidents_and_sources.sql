@@ -31,6 +31,7 @@ CREATE TABLE incident_reports (
     ia              TEXT,
     administration  TEXT,                    -- optional: it could narrow down who reported
     description     TEXT NOT NULL,
+    description_erased_at INTEGER,         -- set when the records rule deleted the description
     received        TEXT NOT NULL,           -- YYYY-MM
     excluded        TEXT,                    -- NULL (counted) | ingen_koppling | felregistrerad
     excluded_reason TEXT

@@ -134,6 +134,23 @@ pub async fn gallra_due(store: &Store) -> anyhow::Result<Vec<(String, Erased)>> 
     Ok(done)
 }
 
+/// Deletes the descriptions of incident reports older than the rule's months, audit-logged
+/// with their number; how many. Then leaves nothing of them in the database's files.
+pub async fn gallra_incident_texts(store: &Store, months: u32) -> anyhow::Result<u64> {
+    let kept_from = crate::gallring::incident_texts_kept_from(today(), months);
+    let mut tx = store.begin().await?;
+    let erased = tx.erase_incident_texts(kept_from, crate::store::now_ms()).await?;
+    if erased > 0 {
+        let entry = Actor::named("gallring (automatisk)").entry("gallrade beskrivningar i incidentrapporter");
+        tx.audit(&entry.detail(format!("{erased} beskrivningar av iakttagelser före {}", kept_from.swedish()))).await?;
+    }
+    tx.commit().await?;
+    if erased > 0 {
+        store.purge_erased().await?;
+    }
+    Ok(erased)
+}
+
 /// Refuses to open the round again once anything of it is deleted: answers given after
 /// would escape a rule already carried out.
 pub(super) async fn refuse_reopening_if_erased(store: &Store, round: &Round) -> Outcome<()> {

@@ -18,7 +18,7 @@ pub use accounts::{
     ProviderClaims, add_account, new_password_link, save_accessibility_statement, set_account_disabled, set_password,
     sign_in_through_provider,
 };
-pub use gallring::{When, describe_rule, gallra, gallra_due, set_gallring_rule};
+pub use gallring::{When, describe_rule, gallra, gallra_due, gallra_incident_texts, set_gallring_rule};
 pub use incidents::{
     NotFiled, create_report_link, file_incident, finalise_year, mark_incident, remove_source, revoke_report_link,
     save_source,

@@ -153,10 +153,12 @@ impl Store {
     /// (`secure_delete`) but keeps the old pages in its WAL until a checkpoint.
     pub async fn purge_erased(&self) -> anyhow::Result<()> {
         let vacuumed = match self.engine {
-            super::Engine::Postgres => sqlx::query("VACUUM FULL tokens, drafts, outbox, roster_uploads, audit_log")
-                .execute(&self.write)
-                .await
-                .map(|_| ()),
+            super::Engine::Postgres => {
+                sqlx::query("VACUUM FULL tokens, drafts, outbox, roster_uploads, audit_log, incident_reports")
+                    .execute(&self.write)
+                    .await
+                    .map(|_| ())
+            }
             super::Engine::Sqlite => Ok(()),
         };
         // The recipients' and responses' rewrite runs whether or not the vacuum did.

@@ -24,6 +24,8 @@ pub struct StoredReport {
     pub received: Month,
     pub excluded: Option<Exclusion>,
     pub excluded_reason: Option<String>,
+    /// The description was deleted by the records rule.
+    pub description_erased: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -42,6 +44,7 @@ struct ReportRow {
     received: String,
     excluded: Option<String>,
     excluded_reason: Option<String>,
+    description_erased_at: Option<i64>,
 }
 
 fn month(text: &str) -> anyhow::Result<Month> {
@@ -57,6 +60,7 @@ impl TryFrom<ReportRow> for StoredReport {
             received: month(&r.received)?,
             excluded: r.excluded.as_deref().and_then(Exclusion::parse),
             excluded_reason: r.excluded_reason,
+            description_erased: r.description_erased_at.is_some(),
             report: Report {
                 observed: month(&r.observed)?,
                 place: r.place,
@@ -72,7 +76,7 @@ impl TryFrom<ReportRow> for StoredReport {
     }
 }
 
-const REPORT_COLUMNS: &str = "SELECT r.id, l.label AS link_label, r.observed, r.place, r.area, r.kinds, r.milieu, r.police, r.ia, r.administration, r.description, r.received, r.excluded, r.excluded_reason FROM incident_reports r JOIN report_links l ON l.id = r.link_id";
+const REPORT_COLUMNS: &str = "SELECT r.id, l.label AS link_label, r.observed, r.place, r.area, r.kinds, r.milieu, r.police, r.ia, r.administration, r.description, r.received, r.excluded, r.excluded_reason, r.description_erased_at FROM incident_reports r JOIN report_links l ON l.id = r.link_id";
 
 /// Whether a link took a report, had reached its day's cap, or had been revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,6 +296,20 @@ impl Tx {
         .bind(id)
         .fetch_optional(&mut *self.tx)
         .await?)
+    }
+
+    /// Deletes the descriptions of the reports observed before `before` (the records rule);
+    /// how many. What was seen, where and when stays, so the counts of earlier years do not change.
+    pub async fn erase_incident_texts(&mut self, before: Month, at: i64) -> anyhow::Result<u64> {
+        let done = sqlx::query(
+            "UPDATE incident_reports SET description = '', description_erased_at = $1
+             WHERE observed < $2 AND description_erased_at IS NULL",
+        )
+        .bind(at)
+        .bind(before.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Marks a report (or unmarks it, with `None`); false if there is no such report.

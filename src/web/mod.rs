@@ -319,6 +319,11 @@ async fn gallra_when_due(state: Arc<AppState>) {
         if let Err(e) = state.store.forget_report_days(&crate::round::today().to_string()).await {
             tracing::warn!("the reporting links' day counters could not be cleared: {e:#}");
         }
+        match crate::coordinator::gallra_incident_texts(&state.store, state.serve.incident_text_months).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("gallring: {n} incident report descriptions deleted"),
+            Err(e) => tracing::warn!("incident report descriptions could not be deleted: {e:#}"),
+        }
         match crate::coordinator::gallra_due(&state.store).await {
             Ok(done) => {
                 for (round, erased) in &done {

@@ -222,6 +222,7 @@ pub fn serve_settings(dir: &tempfile::TempDir) -> ServeSettings {
         body_limit: 64 * 1024,
         misses_per_minute: 20,
         reports_per_address_per_hour: 1000,
+        incident_text_months: 36,
         behind_proxy: false,
         conceal_every_seconds: 1,
         gallring_check_seconds: 3600,

@@ -23,6 +23,68 @@ async fn a_year_of_incident_reports_and_sources_comes_out_in_the_report_postgres
     a_year_of_incident_reports_and_sources_comes_out_in_the_report(app).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_descriptions_are_deleted_by_the_records_rule_sqlite() {
+    let app = TestApp::spawn_with(Engine::Sqlite, keep_one_month).await.unwrap();
+    old_descriptions_are_deleted_by_the_records_rule(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: TEST_DATABASE_URL=postgres://... cargo test -- --include-ignored"]
+async fn old_descriptions_are_deleted_by_the_records_rule_postgres() {
+    let app = TestApp::spawn_with(Engine::Postgres, keep_one_month).await.unwrap();
+    old_descriptions_are_deleted_by_the_records_rule(app).await;
+}
+
+fn keep_one_month(s: &mut lagesbild::config::ServeSettings) {
+    s.incident_text_months = 1;
+    s.gallring_check_seconds = 1;
+}
+
+/// Descriptions are kept a month after the month observed (here): the report from two
+/// months back loses its description, keeps its counts, and its text is gone from the files.
+async fn old_descriptions_are_deleted_by_the_records_rule(app: TestApp) {
+    use lagesbild::incident::Month;
+    let token = coordinator::create_report_link(&app.store, &Actor::command_line(), "Intranätet", "").await.unwrap();
+    let link = format!("/rapportera/{token}");
+    let now = Month::of(lagesbild::round::today());
+    let mut staff = reporter(&app.base);
+    for (m, text) in [(now.minus(2), "Gammal beskrivning med hakkors"), (now, "Färsk beskrivning med klistermärke")] {
+        let month = lagesbild::round::MONTHS[(m.month - 1) as usize];
+        let done = report(&mut staff, &link, &fields(month, &m.year.to_string(), &["klotter"], "vit_makt", text)).await;
+        assert_eq!(done.status, 200, "{}", done.body);
+    }
+    let all = || app.store.incident_reports(Month { year: 2000, month: 1 }, Month { year: 2200, month: 12 });
+    let mut erased = false;
+    for _ in 0..100 {
+        if all().await.unwrap().iter().any(|r| r.description_erased) {
+            erased = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(erased, "the server's records pass deleted nothing within 10 s");
+    let reports = all().await.unwrap();
+    let old = reports.iter().find(|r| r.report.observed == now.minus(2)).unwrap();
+    let fresh = reports.iter().find(|r| r.report.observed == now).unwrap();
+    assert_eq!((old.report.description.as_str(), old.description_erased), ("", true));
+    assert_eq!(old.report.kinds, ["klotter"], "what was seen stays");
+    assert_eq!(fresh.report.description, "Färsk beskrivning med klistermärke");
+    assert_eq!(app.store.counted_incidents(now.minus(2), now).await.unwrap().0.len(), 2, "the counts stay");
+    let db = database_text(&app).await;
+    assert!(!db.contains("Gammal beskrivning"), "the deleted description is still in the database's files");
+    assert!(db.contains("Färsk beskrivning"));
+    let mut coordinator = app.signed_in("samordnare@example.se", Role::Coordinator).await;
+    let list = coordinator.get(&format!("/admin/incidenter?ar={}", now.minus(2).year)).await;
+    assert!(list.contains("Beskrivningen är gallrad"), "{}", list.body);
+    let log = coordinator.get("/admin/logg").await;
+    assert!(
+        log.contains("gallrade beskrivningar i incidentrapporter") && log.contains("1 beskrivningar"),
+        "{}",
+        log.body
+    );
+}
+
 /// A source's text that would be a heading, a link and markup if taken as Markdown or HTML.
 const MEDIA_TEXT: &str = "Två artiklar om klistermärken.\r\n# Inte en rubrik [länk](javascript:alert(1)) <b>fet</b>";
 

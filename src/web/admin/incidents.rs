@@ -142,6 +142,7 @@ pub async fn list(state: web::Data<AppState>, me: SignedAs<AnyRole>, query: web:
                 "ia": p.ia.as_deref().map(|a| form.label("ia", a)),
                 "administration": p.administration.as_deref().map(|a| form.label("forvaltning", a)),
                 "description": p.description,
+                "description_erased": r.description_erased,
                 "received": r.received.swedish(),
                 "link": r.link_label,
                 "excluded": r.excluded.map(Exclusion::label),
