@@ -122,6 +122,20 @@ pub async fn mark_incident(
     Ok(())
 }
 
+/// Deletes a report's description at once, for one that names someone despite the form's
+/// warning: what was seen, where and when stays, and so do the counts. Audit-logged without
+/// the text; afterwards nothing of it is left in the database's files.
+pub async fn erase_incident_text(store: &Store, actor: &Actor, id: i64) -> Outcome<()> {
+    let mut tx = store.begin().await?;
+    if !tx.erase_incident_text(id, now_ms()).await? {
+        return Err(Error::NoSuchIncident(id));
+    }
+    tx.audit(&actor.entry("raderade beskrivningen i en incidentrapport").detail(format!("rapport {id}"))).await?;
+    tx.commit().await?;
+    store.purge_erased().await?;
+    Ok(())
+}
+
 /// Adds (`id` None) or changes a source entry of the year, unless the year is finalised.
 pub async fn save_source(
     store: &Store,

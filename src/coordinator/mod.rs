@@ -20,8 +20,8 @@ pub use accounts::{
 };
 pub use gallring::{When, describe_rule, gallra, gallra_due, gallra_incident_texts, set_gallring_rule};
 pub use incidents::{
-    NotFiled, create_report_link, file_incident, finalise_year, mark_incident, remove_source, revoke_report_link,
-    save_source,
+    NotFiled, create_report_link, erase_incident_text, file_incident, finalise_year, mark_incident, remove_source,
+    revoke_report_link, save_source,
 };
 pub use mail::{MailChanges, Sending, describe_schedule, due, mail_out_ends, queue_sending, save_round_mail};
 pub use roster::{import_roster, links, parse_roster, remove_recipient, write_links};

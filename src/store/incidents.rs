@@ -312,6 +312,20 @@ impl Tx {
         Ok(done.rows_affected())
     }
 
+    /// Deletes one report's description (it named someone, say); false if there is no such
+    /// report or it has none left.
+    pub async fn erase_incident_text(&mut self, id: i64, at: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE incident_reports SET description = '', description_erased_at = $1
+             WHERE id = $2 AND description_erased_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Marks a report (or unmarks it, with `None`); false if there is no such report.
     pub async fn mark_incident(
         &mut self,

@@ -207,6 +207,19 @@ pub async fn mark(
     }
 }
 
+pub async fn erase_text(
+    state: web::Data<AppState>,
+    me: SignedAs<Coordinator>,
+    path: web::Path<i64>,
+    form: CheckedForm,
+) -> Page {
+    let id = path.into_inner();
+    coordinator::erase_incident_text(&state.store, &me.signed.actor(), id).await?;
+    me.signed.flash(format!("Beskrivningen i rapport {id} är raderad. Rapporten räknas som förut."));
+    let year = form.field("year").parse::<i64>().unwrap_or_else(|_| i64::from(crate::round::today().year()));
+    Ok(see_other(&format!("/admin/incidenter?ar={year}#rapport-{id}")))
+}
+
 pub async fn csv(state: web::Data<AppState>, me: SignedAs<AnyRole>, query: web::Query<YearQuery>) -> Page {
     let year = query.year();
     let dialect = if query.dialekt.as_deref() == Some("excel") { Dialect::Excel } else { Dialect::Plain };

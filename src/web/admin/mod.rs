@@ -97,6 +97,7 @@ pub fn scope(secret: &[u8], secure_cookie: bool) -> impl actix_web::dev::HttpSer
         .route("/incidenter", web::get().to(incidents::list))
         .route("/incidenter.csv", web::get().to(incidents::csv))
         .route("/incidenter/{id}/markering", web::post().to(incidents::mark))
+        .route("/incidenter/{id}/radera-beskrivning", web::post().to(incidents::erase_text))
         .route("/lagesbild/{year}", web::get().to(incidents::sources))
         .route("/lagesbild/{year}/kallor", web::post().to(incidents::add_source))
         .route("/lagesbild/{year}/kallor/{id}", web::get().to(incidents::edit_source))
