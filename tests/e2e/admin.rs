@@ -782,22 +782,36 @@ async fn a_text_posted_after_the_session_lapsed_survives_the_login() {
         .await;
     assert_eq!(page.status, 401, "{}", page.body);
     assert!(page.contains("Det du skrev finns kvar"), "{}", page.body);
-    at_the_start_of_a_second().await;
-    let mut login = hidden_fields(&page.body);
-    assert!(login.iter().any(|(k, v)| k == "kept:invitation_text" && v == text), "{login:?}");
-    login.push(("email".into(), "samordnare@stad.se".into()));
-    login.push(("password".into(), PASSWORD.into()));
-    let fields: Vec<(&str, &str)> = login.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let page = coordinator.post_exactly("/admin/logga-in", &fields).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert!(
-        page.contains("Du är inloggad igen") && page.contains("Vi vill veta vad ni har sett i år."),
-        "{}",
-        page.body
-    );
-    let resend = hidden_fields(&page.body);
-    let fields: Vec<(&str, &str)> = resend.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let page = coordinator.post_exactly("/admin/omgangar/r/utskick-texter", &fields).await;
+    let mut kept = page;
+    // With an idle time of 0 minutes the session lasts to the end of the second it was last
+    // used in: the login (a password hash) and the sending again must fall in one second. On
+    // a loaded machine they may not; then the text is kept through the login once more, which
+    // is the behaviour under test too. A few tries, each from the start of a second.
+    let mut tries = 0;
+    let page = loop {
+        tries += 1;
+        let mut login = hidden_fields(&kept.body);
+        assert!(login.iter().any(|(k, v)| k == "kept:invitation_text" && v == text), "{login:?}");
+        login.push(("email".into(), "samordnare@stad.se".into()));
+        login.push(("password".into(), PASSWORD.into()));
+        at_the_start_of_a_second().await;
+        let fields: Vec<(&str, &str)> = login.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let page = coordinator.post_exactly("/admin/logga-in", &fields).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.contains("Du är inloggad igen") && page.contains("Vi vill veta vad ni har sett i år."),
+            "{}",
+            page.body
+        );
+        let resend = hidden_fields(&page.body);
+        let fields: Vec<(&str, &str)> = resend.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let page = coordinator.post_exactly("/admin/omgangar/r/utskick-texter", &fields).await;
+        if page.status != 401 || tries == 5 {
+            break page;
+        }
+        assert!(page.contains("Det du skrev finns kvar"), "{}", page.body);
+        kept = page;
+    };
     assert_eq!(page.status, 200, "{}", page.body);
     let saved = app.store.round_mail(round.id).await.unwrap();
     assert_eq!(saved.invitation_text.as_deref(), Some(text), "saved as typed, line breaks and all");
