@@ -232,7 +232,8 @@ impl Settings {
             anyhow::anyhow!("{}", p.iter().map(|p| format!("{origin}:{p}")).collect::<Vec<_>>().join("\n"))
         })?;
         let form = crate::incident::Form::new(survey).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
-        for definition in self.surveys()?.values() {
+        let catalogue = crate::survey::load(&files).map_err(|p| anyhow::anyhow!("{}", p.join("\n")))?;
+        for definition in catalogue.values() {
             if let Some(difference) = form.differences(&definition.survey) {
                 tracing::warn!("{origin}: {difference}");
             }

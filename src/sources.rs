@@ -58,10 +58,10 @@ impl SourceKind {
         }
     }
 
-    /// What a source of this kind covers, said in the list of sources unless the
-    /// coordinator writes it otherwise.
-    pub fn covers(self) -> &'static str {
-        match self {
+    /// What a source of this kind (named `name`) covers, said in the list of sources unless
+    /// the coordinator writes it otherwise.
+    pub fn covers(self, name: &str) -> String {
+        let text = match self {
             SourceKind::Police => {
                 "Lokalpolisens bild av personer och grupper med känt samröre med de våldsbejakande extremistiska miljöerna i området."
             }
@@ -73,10 +73,13 @@ impl SourceKind {
                 "Personer som vänt sig till förvaltningen för att få hjälp att lämna en miljö."
             }
             SourceKind::Relatives => "Anhöriga som vänt sig till förvaltningen för att få stöd.",
-            SourceKind::Administration => "Det förvaltningen har rapporterat om stadsdelsområdet.",
+            SourceKind::Administration => {
+                return format!("Det {} har rapporterat om stadsdelsområdet.", name.to_lowercase());
+            }
             SourceKind::MediaMonitoring => "Det som rapporterats i medier om stadsdelsområdet.",
             SourceKind::Other => "",
-        }
+        };
+        text.to_string()
     }
 
     /// Kinds whose source is one organisation among several and so must be named.
@@ -111,13 +114,7 @@ pub struct Entry {
 impl Entry {
     /// What the source covers, for the list of sources.
     pub fn covers(&self) -> String {
-        match (self.covers.as_str(), self.kind) {
-            ("", SourceKind::Administration) => {
-                format!("Det {} har rapporterat om stadsdelsområdet.", self.name.to_lowercase())
-            }
-            ("", kind) => kind.covers().to_string(),
-            (written, _) => written.to_string(),
-        }
+        if self.covers.is_empty() { self.kind.covers(&self.name) } else { self.covers.clone() }
     }
 
     /// The name to show in the form: empty when it is the kind's own label.

@@ -96,11 +96,14 @@ pub async fn incidents(
 
 /// Every figure the round publishes: its tallies' and its incident reports' counts.
 pub async fn figures(store: &Store, round: &Round, survey: &Survey, tallies: &Tallies) -> anyhow::Result<Vec<Figure>> {
+    let incidents = incidents(store, round, survey).await?;
+    Ok(published(survey, tallies, incidents.as_ref().map(|i| &i.0)))
+}
+
+fn published(survey: &Survey, tallies: &Tallies, incidents: Option<&crate::incident::Counts>) -> Vec<Figure> {
     let mut figures = tallies.figures(survey);
-    if let Some((counts, _, _)) = incidents(store, round, survey).await? {
-        figures.extend(counts.figures());
-    }
-    Ok(figures)
+    figures.extend(incidents.iter().flat_map(|c| c.figures()));
+    figures
 }
 
 /// Writes every response as a row, streamed: memory stays flat however many there are.
@@ -200,11 +203,8 @@ pub async fn report(
     let survey = survey_of(round)?;
     let tallies = tallies(store, round, &survey).await?;
     let incidents = incidents(store, round, &survey).await?;
-    let mut own = tallies.figures(&survey);
-    if let Some((counts, _, _)) = &incidents {
-        own.extend(counts.figures());
-    }
-    let trend = trend_until(store, round, own).await?;
+    let own = published(&survey, &tallies, incidents.as_ref().map(|i| &i.0));
+    let trend = trend_until(store, round, own.clone()).await?;
     let charts: Vec<(crate::chart::Chart, Vec<u8>)> = if tallies.too_few {
         Vec::new()
     } else {
@@ -227,7 +227,7 @@ pub async fn report(
     });
     let sources: Vec<_> = store.sources(round.year).await?.into_iter().map(|(_, e)| e).collect();
     let previous: Vec<_> = store.sources(round.year - 1).await?.into_iter().map(|(_, e)| e).collect();
-    crate::report::add_lagesbild(&mut context, &survey, &tallies, &trend, counted, &sources, &previous);
+    crate::report::add_lagesbild(&mut context, &survey, &tallies, &own, &trend, counted, &sources, &previous);
     let bytes = crate::report::render(&crate::report::registry(templates)?, &context, &charts, format)?;
     Ok((bytes, charts))
 }

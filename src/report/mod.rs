@@ -333,10 +333,12 @@ pub struct Incidents<'a> {
 /// questionnaire: the year's incident reports (counted, never quoted), the other sources as
 /// written, the milieus seen at all, what each group saw, and the comparison with earlier
 /// years across all of them.
+#[allow(clippy::too_many_arguments)]
 pub fn add_lagesbild(
     context: &mut Value,
     survey: &Survey,
     tallies: &Tallies,
+    figures: &[crate::tally::Figure],
     trend: &[TrendFigure],
     incidents: Option<Incidents>,
     sources: &[crate::sources::Entry],
@@ -344,7 +346,6 @@ pub fn add_lagesbild(
 ) {
     use crate::incident::{REPORTS, Shown, TALLY_QUESTION};
     use crate::sources::SourceKind;
-    let figures = tallies.figures(survey);
     let get = |group: &str, q: &str, row: &str, col: &str, c: &str| {
         figures.iter().find(|f| f.group == group && f.question == q && f.row == row && f.column == col && f.code == c)
     };

@@ -20,8 +20,13 @@ pub struct YearQuery {
 
 impl YearQuery {
     fn year(&self) -> i64 {
-        self.ar.filter(|y| (2000..=2200).contains(y)).unwrap_or_else(|| i64::from(crate::round::today().year()))
+        year_or_this(self.ar)
     }
+}
+
+/// The year asked for, or this year.
+fn year_or_this(year: Option<i64>) -> i64 {
+    year.filter(|y| (2000..=2200).contains(y)).unwrap_or_else(|| i64::from(crate::round::today().year()))
 }
 
 pub async fn links(state: web::Data<AppState>, me: SignedAs<Coordinator>) -> Page {
@@ -151,7 +156,7 @@ pub async fn list(state: web::Data<AppState>, me: SignedAs<AnyRole>, query: web:
             })
         })
         .collect();
-    let this_year = i64::from(crate::round::today().year());
+    let this_year = year_or_this(None);
     Ok(me.signed.page(
         &state,
         StatusCode::OK,
@@ -184,7 +189,7 @@ pub async fn mark(
             )
         })?),
     };
-    let year = form.field("year").parse::<i64>().unwrap_or_else(|_| i64::from(crate::round::today().year()));
+    let year = year_or_this(form.field("year").parse().ok());
     let back = format!("/admin/incidenter?ar={year}#rapport-{id}");
     match coordinator::mark_incident(&state.store, &me.signed.actor(), id, mark, form.field("reason")).await {
         Ok(()) => {
@@ -216,7 +221,7 @@ pub async fn erase_text(
     let id = path.into_inner();
     coordinator::erase_incident_text(&state.store, &me.signed.actor(), id).await?;
     me.signed.flash(format!("Beskrivningen i rapport {id} är raderad. Rapporten räknas som förut."));
-    let year = form.field("year").parse::<i64>().unwrap_or_else(|_| i64::from(crate::round::today().year()));
+    let year = year_or_this(form.field("year").parse().ok());
     Ok(see_other(&format!("/admin/incidenter?ar={year}#rapport-{id}")))
 }
 
